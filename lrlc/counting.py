@@ -1,0 +1,154 @@
+"""Exact parameter and FLOP counts for convolution, LC and LRLC layers.
+
+FLOPs count one multiply-accumulate as 2 FLOPs, per example, for the convolutions and
+matrix products only (biases, softmax, activations and resizing are not counted), the
+convention of ``torch.utils.flop_counter``.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from lrlc.shapes import Size2, conv_output_size, pair
+
+__all__ = [
+    "count_parameters",
+    "conv2d_params",
+    "lc2d_params",
+    "lrlc2d_params",
+    "conv2d_flops",
+    "lc2d_flops",
+    "lrlc2d_flops",
+]
+
+_DILATIONS = (1, 2, 4, 8)  # the input-dependent network's depthwise branches
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable elements: ``sum(p.numel() for p in module.parameters())``."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def conv2d_params(
+    in_channels: int, out_channels: int, kernel_size: Size2, bias: bool = True
+) -> int:
+    """Parameters of ``nn.Conv2d``: ``out * in * kh * kw (+ out)``."""
+    kh, kw = pair(kernel_size, "kernel_size")
+    return out_channels * in_channels * kh * kw + (out_channels if bias else 0)
+
+
+def lc2d_params(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Size2,
+    input_size: Size2,
+    stride: Size2 = 1,
+    padding: Size2 = 0,
+    bias: bool = True,
+) -> int:
+    """Parameters of ``LocallyConnected2d``: one conv filter bank (and bias) per output position."""
+    h_out, w_out = conv_output_size(input_size, kernel_size, stride, padding)
+    return h_out * w_out * conv2d_params(in_channels, out_channels, kernel_size, bias)
+
+
+def _combining_net_params(in_channels: int, rank: int, input_size: Size2) -> int:
+    used = [d for d in _DILATIONS if d <= (min(pair(input_size, "input_size")) - 1) // 2]
+    width = (len(_DILATIONS) + 2) * rank
+    branches = (len(used) + 2) * rank
+    return (
+        (in_channels + 1) * rank  # 1x1 reduction
+        + len(used) * (9 + 1) * rank  # depthwise 3x3 per dilation
+        + (branches + 1) * (width // 2)  # squeeze
+        + (width // 2 + 1) * width  # excite
+        + (width + 1) * rank  # projection
+    )
+
+
+def lrlc2d_params(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Size2,
+    input_size: Size2,
+    rank: int,
+    stride: Size2 = 1,
+    padding: Size2 = 0,
+    bias: bool = True,
+    input_dependent: bool = False,
+    share_combining_weights: bool | None = None,
+    spatial_bias: bool = True,
+) -> int:
+    """Parameters of ``LowRankLocallyConnected2d`` with the same arguments.
+
+    ``rank`` bases, plus combining logits (``rank * (H_out + W_out)`` shared,
+    ``rank * H_out * W_out`` unshared, none at rank 1 or when input-dependent, which adds
+    its network instead), plus the spatial bias (``H_out + W_out`` or ``H_out * W_out``).
+    """
+    h_out, w_out = conv_output_size(input_size, kernel_size, stride, padding)
+    shared = not input_dependent if share_combining_weights is None else share_combining_weights
+    total = rank * conv2d_params(in_channels, out_channels, kernel_size, bias=False)
+    if rank > 1 and input_dependent:
+        total += _combining_net_params(in_channels, rank, input_size)
+    elif rank > 1:
+        total += rank * ((h_out + w_out) if shared else h_out * w_out)
+    if spatial_bias:
+        total += (h_out + w_out) if shared else h_out * w_out
+    return total + (out_channels if bias else 0)
+
+
+def conv2d_flops(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Size2,
+    input_size: Size2,
+    stride: Size2 = 1,
+    padding: Size2 = 0,
+) -> int:
+    """FLOPs of one example through ``nn.Conv2d``: ``2 * out * in * kh * kw * H_out * W_out``."""
+    kh, kw = pair(kernel_size, "kernel_size")
+    h_out, w_out = conv_output_size(input_size, kernel_size, stride, padding)
+    return 2 * out_channels * in_channels * kh * kw * h_out * w_out
+
+
+def lc2d_flops(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Size2,
+    input_size: Size2,
+    stride: Size2 = 1,
+    padding: Size2 = 0,
+) -> int:
+    """FLOPs of one example through ``LocallyConnected2d``: the same as the convolution."""
+    return conv2d_flops(in_channels, out_channels, kernel_size, input_size, stride, padding)
+
+
+def lrlc2d_flops(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Size2,
+    input_size: Size2,
+    rank: int,
+    stride: Size2 = 1,
+    padding: Size2 = 0,
+    input_dependent: bool = False,
+) -> int:
+    """FLOPs of one example through ``LowRankLocallyConnected2d``.
+
+    A convolution with ``rank * out`` outputs, plus the weighted sum over ranks
+    (``2 * rank * out * H_out * W_out``) when ``rank > 1``, plus the 1x1 and depthwise
+    convolutions of the input-dependent network.
+    """
+    h_out, w_out = conv_output_size(input_size, kernel_size, stride, padding)
+    total = conv2d_flops(in_channels, rank * out_channels, kernel_size, input_size, stride, padding)
+    if rank == 1:
+        return total
+    total += 2 * rank * out_channels * h_out * w_out
+    if input_dependent:
+        h, w = pair(input_size, "input_size")
+        used = [d for d in _DILATIONS if d <= (min(h, w) - 1) // 2]
+        width = (len(_DILATIONS) + 2) * rank
+        branches = (len(used) + 2) * rank
+        total += 2 * in_channels * rank * h * w  # 1x1 reduction at input resolution
+        total += sum(2 * 9 * rank * (h - 2 * d) * (w - 2 * d) for d in used)  # depthwise
+        per_pixel = branches * (width // 2) + (width // 2) * width + width * rank
+        total += 2 * per_pixel * h_out * w_out
+    return total

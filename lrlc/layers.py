@@ -1,0 +1,407 @@
+"""Locally connected (LC) and low-rank locally connected (LRLC) 2-D layers.
+
+The LRLC layer follows Elsayed, Ramachandran, Shlens and Kornblith, "Revisiting Spatial
+Invariance with Low-Rank Local Connectivity" (ICML 2020, arXiv 2002.02959), and behaves
+like the official TensorFlow layer of the paper (google-research,
+``low_rank_local_connectivity/layers.py``): ``rank`` basis filter banks are applied as one
+convolution and mixed at every output position by softmax-normalised combining weights.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lrlc.shapes import Size2, check_input, conv_output_size, pair
+
+__all__ = ["LocallyConnected2d", "LowRankLocallyConnected2d", "InputDependentCombiningWeights"]
+
+
+def _he_uniform_(weight: Tensor, fan_in: int) -> None:
+    """He-uniform initialisation, as Keras' ``he_uniform``: U(-b, b) with b = sqrt(6 / fan_in)."""
+    bound = math.sqrt(6.0 / fan_in)
+    with torch.no_grad():
+        weight.uniform_(-bound, bound)
+
+
+class LocallyConnected2d(nn.Module):
+    """A 2-D locally connected layer: an independent filter bank at every output position.
+
+    Like ``nn.Conv2d`` but without weight sharing: the filters applied at output position
+    ``(i, j)`` are ``weight[i, j]``. The layer is therefore tied to one input size.
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output.
+        kernel_size: ``kh`` or ``(kh, kw)``.
+        input_size: the spatial size ``(H, W)`` of the inputs this layer accepts.
+        stride, padding: as in ``nn.Conv2d`` (zero padding).
+        bias: add a learned bias per output channel and position.
+
+    Shapes:
+        x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out)
+        weight: (H_out, W_out, out_channels, in_channels, kh, kw)
+        bias: (out_channels, H_out, W_out), as the Keras ``LocallyConnected2D`` bias.
+
+    Initialisation: He-uniform with the fan-in of one position (``in_channels * kh * kw``),
+    the same scale a convolution gets; biases start at zero.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Size2,
+        input_size: Size2,
+        stride: Size2 = 1,
+        padding: Size2 = 0,
+        bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if in_channels < 1 or out_channels < 1:
+            raise ValueError(
+                f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}"
+            )
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.input_size = pair(input_size, "input_size")
+        self.stride = pair(stride, "stride")
+        self.padding = pair(padding, "padding")
+        self.output_size = conv_output_size(
+            self.input_size, self.kernel_size, self.stride, self.padding
+        )
+        factory = {"device": device, "dtype": dtype}
+        h_out, w_out = self.output_size
+        self.weight = nn.Parameter(
+            torch.empty(h_out, w_out, out_channels, in_channels, *self.kernel_size, **factory)
+        )
+        if bias:
+            self.bias = nn.Parameter(torch.empty(out_channels, h_out, w_out, **factory))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        kh, kw = self.kernel_size
+        _he_uniform_(self.weight, self.in_channels * kh * kw)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out)."""
+        check_input(x, self.in_channels, self.input_size, type(self).__name__)
+        h_out, w_out = self.output_size
+        # columns: (batch, in * kh * kw, H_out * W_out), one input patch per position.
+        columns = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)
+        weight = self.weight.reshape(h_out * w_out, self.out_channels, -1)
+        # A batched matmul over positions: out[b, o, l] = sum_k weight[l, o, k] columns[b, k, l].
+        y = torch.einsum("bkl,lok->bol", columns, weight)
+        y = y.reshape(x.shape[0], self.out_channels, h_out, w_out)
+        if self.bias is not None:
+            y = y + self.bias
+        return y
+
+    def extra_repr(self) -> str:
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"input_size={self.input_size}, output_size={self.output_size}, stride={self.stride}"
+        )
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class InputDependentCombiningWeights(nn.Module):
+    """The small network that predicts LRLC combining-weight logits from the layer's input.
+
+    As the official ``InputDependentCombiningWeights``: a 1x1 convolution reduces the input
+    to ``rank`` channels; five kinds of branch see it at different scales (the reduced map
+    itself, its global mean, and dilated depthwise 3x3 convolutions with dilations
+    1, 2, 4, 8, each used only when it fits the input: ``d <= (min(H, W) - 1) // 2``); every
+    branch is resized bilinearly (corners aligned) to the output grid and concatenated;
+    per-pixel 1x1 convolutions (squeeze + ReLU, excite + sigmoid, projection) map them to
+    ``rank`` logits per position. The layer applies the softmax over ranks.
+
+    Shapes:
+        x: (batch, in_channels, H, W) -> logits (batch, H_out, W_out, rank)
+
+    Initialisation: Glorot-uniform weights and zero biases (the Keras defaults the official
+    network uses).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        rank: int,
+        input_size: Size2,
+        output_size: Size2,
+        dilations: tuple[int, ...] = (1, 2, 4, 8),
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        factory = {"device": device, "dtype": dtype}
+        self.in_channels = in_channels
+        self.rank = rank
+        self.input_size = pair(input_size, "input_size")
+        self.output_size = pair(output_size, "output_size")
+        min_side = min(self.input_size)
+        self.dilations = tuple(d for d in dilations if d <= (min_side - 1) // 2)
+        self.reduce = nn.Conv2d(in_channels, rank, 1, **factory)
+        self.multiscale = nn.ModuleList(
+            nn.Conv2d(rank, rank, 3, dilation=d, groups=rank, **factory) for d in self.dilations
+        )
+        # The official widths count every dilation branch, used or not.
+        width = (len(dilations) + 2) * rank
+        branches = (len(self.dilations) + 2) * rank
+        self.squeeze = nn.Conv2d(branches, width // 2, 1, **factory)
+        self.excite = nn.Conv2d(width // 2, width, 1, **factory)
+        self.project = nn.Conv2d(width, rank, 1, **factory)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    def _resize(self, t: Tensor) -> Tensor:
+        if tuple(t.shape[-2:]) == self.output_size:
+            return t
+        return F.interpolate(t, size=self.output_size, mode="bilinear", align_corners=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (batch, in_channels, H, W) -> logits (batch, H_out, W_out, rank)."""
+        reduced = self.reduce(x)
+        pooled = reduced.mean(dim=(2, 3), keepdim=True)
+        branches = [self._resize(reduced), pooled.expand(-1, -1, *self.output_size)]
+        branches += [self._resize(conv(reduced)) for conv in self.multiscale]
+        h = torch.relu(self.squeeze(torch.cat(branches, dim=1)))
+        h = torch.sigmoid(self.excite(h))
+        return self.project(h).permute(0, 2, 3, 1)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, rank={self.rank}, input_size={self.input_size}, "
+            f"output_size={self.output_size}, dilations={self.dilations}"
+        )
+
+
+class LowRankLocallyConnected2d(nn.Module):
+    """The low-rank locally connected (LRLC) layer of Elsayed et al. (2020).
+
+    ``rank`` basis filter banks ``W_1 .. W_K`` (one ``nn.Conv2d``-shaped weight with
+    ``rank * out_channels`` outputs; basis ``k`` is ``weight[k * out : (k + 1) * out]``)
+    are mixed at each output position ``(i, j)`` by combining weights ``w[i, j, k]`` that
+    sum to one over ``k``::
+
+        y[:, :, i, j] = sum_k w[i, j, k] * (W_k * x)[:, :, i, j] + b_spatial[i, j] + b[:]
+
+    which is a locally connected layer whose filter bank at ``(i, j)`` is
+    ``sum_k w[i, j, k] W_k``. The forward pass never builds those per-position filters: it
+    runs one convolution with ``rank * out_channels`` outputs and takes the weighted sum
+    over ``k``.
+
+    Combining weights (softmax over ``k`` of logits):
+      - spatial, shared (default, the official default): ``logits[i, j, k] = row[i, k] +
+        col[j, k]``, ``rank * (H_out + W_out)`` parameters;
+      - spatial, unshared (``share_combining_weights=False``): one logit per position and
+        rank, ``(H_out, W_out, rank)``;
+      - input-dependent (``input_dependent=True``): predicted per example from the layer's
+        input by :class:`InputDependentCombiningWeights`.
+    Logits start at zero, so every position starts at exactly ``1 / rank``: the layer starts
+    as a convolution with the mean of the bases. With ``rank=1`` the only combining weight
+    is 1, so no combining parameters (nor network) exist and the layer is a convolution.
+
+    Bias (as the official layer): a spatial bias shared over channels, ``row[i] + col[j]``
+    when combining weights are shared, one value per position otherwise (always so in
+    input-dependent mode, as in the official code), switched by ``spatial_bias``; plus a
+    per-channel bias, switched by ``bias`` (drop it before BatchNorm, keep the spatial
+    bias). Both start at zero.
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, padding: as ``nn.Conv2d``.
+        input_size: the spatial size ``(H, W)`` of the inputs this layer accepts.
+        rank: the number of basis filter banks, ``1 <= rank <= H_out * W_out``.
+        bias: per-channel bias.
+        input_dependent: predict combining weights from the input.
+        share_combining_weights: spatial mode only: row + column logits (True, default) or
+            per-position logits (False). ``None`` picks the official default of the mode.
+        spatial_bias: add the spatial bias.
+
+    Shapes:
+        x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out)
+        weight: (rank * out_channels, in_channels, kh, kw)
+
+    Initialisation: bases He-uniform with the fan-in of one filter (``in_channels * kh *
+    kw``), as the official ``he_uniform``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Size2,
+        input_size: Size2,
+        rank: int,
+        stride: Size2 = 1,
+        padding: Size2 = 0,
+        bias: bool = True,
+        input_dependent: bool = False,
+        share_combining_weights: bool | None = None,
+        spatial_bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if in_channels < 1 or out_channels < 1:
+            raise ValueError(
+                f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}"
+            )
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.input_size = pair(input_size, "input_size")
+        self.stride = pair(stride, "stride")
+        self.padding = pair(padding, "padding")
+        self.output_size = conv_output_size(
+            self.input_size, self.kernel_size, self.stride, self.padding
+        )
+        h_out, w_out = self.output_size
+        if not isinstance(rank, int) or isinstance(rank, bool) or rank < 1:
+            raise ValueError(f"rank must be an int >= 1, got {rank!r}")
+        if rank > h_out * w_out:
+            raise ValueError(
+                f"rank={rank} is larger than the number of output positions "
+                f"{h_out} x {w_out} = {h_out * w_out}; a locally connected layer (one filter "
+                f"bank per position) is reached at rank {h_out * w_out}: use a smaller rank"
+            )
+        if input_dependent and share_combining_weights:
+            raise ValueError(
+                "share_combining_weights=True needs spatial combining weights: with "
+                "input_dependent=True the weights are predicted per position from the input; "
+                "leave share_combining_weights at None"
+            )
+        self.rank = rank
+        self.input_dependent = input_dependent
+        self.share_combining_weights = (
+            not input_dependent if share_combining_weights is None else share_combining_weights
+        )
+        factory = {"device": device, "dtype": dtype}
+
+        self.weight = nn.Parameter(
+            torch.empty(rank * out_channels, in_channels, *self.kernel_size, **factory)
+        )
+        # Combining weights: none at rank 1 (a softmax over one logit is constant).
+        self.combining_row = self.combining_col = self.combining_logits = None
+        self.combining_net: InputDependentCombiningWeights | None = None
+        if rank > 1 and input_dependent:
+            self.combining_net = InputDependentCombiningWeights(
+                in_channels, rank, self.input_size, self.output_size, **factory
+            )
+        elif rank > 1 and self.share_combining_weights:
+            self.combining_row = nn.Parameter(torch.empty(h_out, rank, **factory))
+            self.combining_col = nn.Parameter(torch.empty(w_out, rank, **factory))
+        elif rank > 1:
+            self.combining_logits = nn.Parameter(torch.empty(h_out, w_out, rank, **factory))
+
+        self.spatial_bias_row = self.spatial_bias_col = self.spatial_bias = None
+        if spatial_bias and self.share_combining_weights:
+            self.spatial_bias_row = nn.Parameter(torch.empty(h_out, 1, **factory))
+            self.spatial_bias_col = nn.Parameter(torch.empty(1, w_out, **factory))
+        elif spatial_bias:
+            self.spatial_bias = nn.Parameter(torch.empty(h_out, w_out, **factory))
+        self.bias = nn.Parameter(torch.empty(out_channels, **factory)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        kh, kw = self.kernel_size
+        _he_uniform_(self.weight, self.in_channels * kh * kw)
+        for p in (self.combining_row, self.combining_col, self.combining_logits):
+            if p is not None:
+                nn.init.zeros_(p)  # softmax of equal logits: every weight is 1 / rank
+        if self.combining_net is not None:
+            self.combining_net.reset_parameters()
+        for p in (self.spatial_bias_row, self.spatial_bias_col, self.spatial_bias, self.bias):
+            if p is not None:
+                nn.init.zeros_(p)
+
+    def combining_weights(self, x: Tensor | None = None) -> Tensor:
+        """The normalised combining weights (they sum to one over the last axis).
+
+        Returns (H_out, W_out, rank) for spatial combining weights, or
+        (batch, H_out, W_out, rank) for input-dependent ones, which need the layer's input
+        x: (batch, in_channels, H, W).
+        """
+        if self.input_dependent:
+            if x is None:
+                raise ValueError(
+                    "input-dependent combining weights are computed from the layer's input: "
+                    "call combining_weights(x) with x of shape (batch, in_channels, H, W)"
+                )
+            check_input(x, self.in_channels, self.input_size, type(self).__name__)
+            if self.combining_net is None:  # rank 1
+                return x.new_ones(x.shape[0], *self.output_size, 1)
+            return torch.softmax(self.combining_net(x), dim=-1)
+        if self.combining_row is not None:
+            logits = self.combining_row[:, None, :] + self.combining_col[None, :, :]
+        elif self.combining_logits is not None:
+            logits = self.combining_logits
+        else:  # rank 1
+            return self.weight.new_ones(*self.output_size, 1)
+        return torch.softmax(logits, dim=-1)
+
+    def total_bias(self) -> Tensor | None:
+        """Spatial plus per-channel bias, broadcastable to (out_channels, H_out, W_out), or None."""
+        spatial = self.spatial_bias
+        if self.spatial_bias_row is not None:
+            spatial = self.spatial_bias_row + self.spatial_bias_col
+        if spatial is None and self.bias is None:
+            return None
+        if spatial is None:
+            return self.bias[:, None, None]
+        if self.bias is None:
+            return spatial
+        return spatial + self.bias[:, None, None]
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out)."""
+        check_input(x, self.in_channels, self.input_size, type(self).__name__)
+        y = F.conv2d(x, self.weight, None, self.stride, self.padding)
+        if self.rank > 1:
+            h_out, w_out = self.output_size
+            y = y.view(x.shape[0], self.rank, self.out_channels, h_out, w_out)
+            if self.input_dependent:
+                y = torch.einsum("bkohw,bhwk->bohw", y, self.combining_weights(x).to(y.dtype))
+            else:
+                y = torch.einsum("bkohw,hwk->bohw", y, self.combining_weights().to(y.dtype))
+        bias = self.total_bias()
+        if bias is not None:
+            y = y + bias
+        return y
+
+    def extra_repr(self) -> str:
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"input_size={self.input_size}, rank={self.rank}, output_size={self.output_size}, "
+            f"stride={self.stride}"
+        )
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.input_dependent:
+            s += ", input_dependent=True"
+        elif not self.share_combining_weights:
+            s += ", share_combining_weights=False"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.spatial_bias is None and self.spatial_bias_row is None:
+            s += ", spatial_bias=False"
+        return s

@@ -1,0 +1,77 @@
+"""Small helpers for the spatial geometry of 2-D layers (sizes, padding, strides)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+Size2 = int | tuple[int, int] | Sequence[int]
+
+
+def pair(value: Size2, name: str) -> tuple[int, int]:
+    """Return ``value`` as a pair of ints; ``name`` is used in the error message."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value, value)
+    try:
+        first, second = value  # type: ignore[misc]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}") from None
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (first, second)):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return (first, second)
+
+
+def conv_output_size(
+    input_size: Size2, kernel_size: Size2, stride: Size2 = 1, padding: Size2 = 0
+) -> tuple[int, int]:
+    """Spatial output size ``(H_out, W_out)`` of a convolution-like layer.
+
+    ``H_out = (H + 2 * pad_h - kh) // stride_h + 1``, and the same for the width.
+    Raises ``ValueError`` naming the argument when the kernel does not fit.
+    """
+    (h, w), (kh, kw) = pair(input_size, "input_size"), pair(kernel_size, "kernel_size")
+    (sh, sw), (ph, pw) = pair(stride, "stride"), pair(padding, "padding")
+    if h < 1 or w < 1:
+        raise ValueError(f"input_size must be positive, got {(h, w)}")
+    if kh < 1 or kw < 1:
+        raise ValueError(f"kernel_size must be positive, got {(kh, kw)}")
+    if sh < 1 or sw < 1:
+        raise ValueError(f"stride must be positive, got {(sh, sw)}")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"padding must be non-negative, got {(ph, pw)}")
+    if kh > h + 2 * ph or kw > w + 2 * pw:
+        raise ValueError(
+            f"kernel_size {(kh, kw)} is larger than the padded input "
+            f"{(h + 2 * ph, w + 2 * pw)} (input_size {(h, w)} with padding {(ph, pw)}): "
+            "use a smaller kernel or more padding"
+        )
+    return ((h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1)
+
+
+def check_input(
+    x: torch.Tensor, in_channels: int, input_size: tuple[int, int], layer_name: str
+) -> None:
+    """Raise a ``ValueError`` that names the fix when ``x`` does not fit a layer.
+
+    x: (batch, in_channels, height, width), with ``(height, width) == input_size``.
+    """
+    if x.dim() != 4:
+        raise ValueError(
+            f"{layer_name} expects a 4-D input (batch, channels, height, width), "
+            f"got a {x.dim()}-D tensor of shape {tuple(x.shape)}"
+            + (": add a batch dimension with x.unsqueeze(0)" if x.dim() == 3 else "")
+        )
+    if x.shape[1] != in_channels:
+        raise ValueError(
+            f"{layer_name} expects {in_channels} input channels, got {x.shape[1]} "
+            f"(input shape {tuple(x.shape)})"
+        )
+    given = (x.shape[2], x.shape[3])
+    if given != tuple(input_size):
+        raise ValueError(
+            f"{layer_name} was built for inputs of spatial size {tuple(input_size)}, "
+            f"got {given}. A locally connected layer has weights for each position, "
+            f"so it is tied to one input size: build a new layer with input_size={given}, "
+            "or resize/crop the input to the size the layer was built for"
+        )

@@ -1,0 +1,84 @@
+"""Parameter and FLOP formulas against the built layers."""
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from lrlc import (
+    LocallyConnected2d,
+    LowRankLocallyConnected2d,
+    conv2d_flops,
+    conv2d_params,
+    count_parameters,
+    lc2d_flops,
+    lc2d_params,
+    lrlc2d_flops,
+    lrlc2d_params,
+)
+
+GEOMETRIES = [  # (in, out, kernel, input_size, stride, padding)
+    (3, 64, 3, (32, 32), 1, 0),
+    (64, 64, 3, (30, 30), 1, 0),
+    (1, 8, (2, 3), (28, 27), 2, 1),
+    (5, 7, 3, (6, 12), (1, 2), (1, 0)),
+]
+
+
+def flops(module: nn.Module, x: torch.Tensor) -> int:
+    with FlopCounterMode(display=False) as counter:
+        module(x)
+    return counter.get_total_flops() // x.shape[0]
+
+
+@pytest.mark.parametrize("g", GEOMETRIES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv_and_lc_params(g, bias):
+    cin, cout, k, size, s, p = g
+    assert conv2d_params(cin, cout, k, bias) == count_parameters(
+        nn.Conv2d(cin, cout, k, s, p, bias=bias)
+    )
+    layer = LocallyConnected2d(cin, cout, k, size, s, p, bias=bias)
+    assert lc2d_params(cin, cout, k, size, s, p, bias) == count_parameters(layer)
+
+
+@pytest.mark.parametrize("g", GEOMETRIES)
+@pytest.mark.parametrize("rank", [1, 2, 4, 16])
+@pytest.mark.parametrize(
+    "mode",
+    [
+        {},
+        {"bias": False},
+        {"spatial_bias": False},
+        {"share_combining_weights": False},
+        {"input_dependent": True},
+        {"input_dependent": True, "bias": False},
+    ],
+)
+def test_lrlc_params(g, rank, mode):
+    cin, cout, k, size, s, p = g
+    layer = LowRankLocallyConnected2d(cin, cout, k, size, rank, s, p, **mode)
+    assert lrlc2d_params(cin, cout, k, size, rank, s, p, **mode) == count_parameters(layer)
+
+
+def test_paper_layer_counts():
+    # 64 -> 64, 3x3 on 30x30 -> 28x28 outputs: conv 36,928; LC 784x that; LRLC rank 4.
+    assert conv2d_params(64, 64, 3) == 36_928
+    assert lc2d_params(64, 64, 3, (30, 30)) == 784 * 36_928
+    assert lrlc2d_params(64, 64, 3, (30, 30), 4, bias=False) == 4 * 36_864 + 4 * 56 + 56
+
+
+@pytest.mark.parametrize("g", GEOMETRIES)
+@pytest.mark.parametrize("rank", [1, 2, 4])
+@pytest.mark.parametrize("input_dependent", [False, True])
+def test_flops_match_torch_flop_counter(g, rank, input_dependent):
+    cin, cout, k, size, s, p = g
+    x = torch.randn(2, cin, *size)
+    assert conv2d_flops(cin, cout, k, size, s, p) == flops(nn.Conv2d(cin, cout, k, s, p), x)
+    assert lc2d_flops(cin, cout, k, size, s, p) == flops(
+        LocallyConnected2d(cin, cout, k, size, s, p), x
+    )
+    layer = LowRankLocallyConnected2d(
+        cin, cout, k, size, rank, s, p, input_dependent=input_dependent
+    )
+    assert lrlc2d_flops(cin, cout, k, size, rank, s, p, input_dependent) == flops(layer, x)

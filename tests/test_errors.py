@@ -1,0 +1,83 @@
+"""Bad input gets a ValueError that names the problem and the fix."""
+
+import pytest
+import torch
+
+from lrlc import LocallyConnected2d, LowRankLocallyConnected2d, effective_filters
+
+LAYERS = [
+    lambda: LocallyConnected2d(3, 8, 3, (32, 32)),
+    lambda: LowRankLocallyConnected2d(3, 8, 3, (32, 32), rank=4),
+    lambda: LowRankLocallyConnected2d(3, 8, 3, (32, 32), rank=4, input_dependent=True),
+]
+
+
+@pytest.mark.parametrize("make", LAYERS)
+def test_wrong_spatial_size_names_both_sizes_and_the_fix(make):
+    with pytest.raises(ValueError) as info:
+        make()(torch.randn(2, 3, 28, 28))
+    message = str(info.value)
+    assert "(32, 32)" in message and "(28, 28)" in message and "input_size=(28, 28)" in message
+
+
+@pytest.mark.parametrize("make", LAYERS)
+def test_non_4d_input(make):
+    with pytest.raises(ValueError, match="4-D input.*unsqueeze"):
+        make()(torch.randn(3, 32, 32))
+    with pytest.raises(ValueError, match="4-D input"):
+        make()(torch.randn(32, 32))
+
+
+@pytest.mark.parametrize("make", LAYERS)
+def test_wrong_channels(make):
+    with pytest.raises(ValueError, match="3 input channels, got 1"):
+        make()(torch.randn(2, 1, 32, 32))
+
+
+@pytest.mark.parametrize("rank", [0, -1, 2.0, True])
+def test_rank_must_be_a_positive_int(rank):
+    with pytest.raises(ValueError, match="rank must be an int >= 1"):
+        LowRankLocallyConnected2d(3, 8, 3, (32, 32), rank=rank)
+
+
+def test_rank_larger_than_the_number_of_positions():
+    LowRankLocallyConnected2d(3, 8, 3, (5, 5), rank=9)
+    with pytest.raises(ValueError, match=r"rank=10 .* 3 x 3 = 9"):
+        LowRankLocallyConnected2d(3, 8, 3, (5, 5), rank=10)
+
+
+@pytest.mark.parametrize(
+    "cls_kw", [(LocallyConnected2d, {}), (LowRankLocallyConnected2d, {"rank": 1})]
+)
+def test_kernel_larger_than_padded_input(cls_kw):
+    cls, kw = cls_kw
+    with pytest.raises(
+        ValueError, match=r"kernel_size \(5, 5\) is larger than the padded input \(4, 4\)"
+    ):
+        cls(3, 8, 5, (2, 2), padding=1, **kw)
+    cls(3, 8, 5, (3, 3), padding=1, **kw)
+
+
+@pytest.mark.parametrize("arg", ["kernel_size", "stride", "padding", "input_size"])
+def test_malformed_geometry_names_the_argument(arg):
+    kwargs = {"kernel_size": 3, "input_size": (8, 8), "stride": 1, "padding": 0}
+    kwargs[arg] = (1, 2, 3)
+    with pytest.raises(ValueError, match=arg):
+        LocallyConnected2d(3, 8, **kwargs)
+    kwargs[arg] = -1 if arg != "input_size" else (0, 8)
+    with pytest.raises(ValueError, match=arg):
+        LocallyConnected2d(3, 8, **kwargs)
+
+
+def test_input_dependent_needs_the_input():
+    layer = LowRankLocallyConnected2d(3, 8, 3, (8, 8), rank=2, input_dependent=True)
+    with pytest.raises(ValueError, match=r"combining_weights\(x\)"):
+        layer.combining_weights()
+    with pytest.raises(ValueError, match="share_combining_weights"):
+        LowRankLocallyConnected2d(
+            3, 8, 3, (8, 8), rank=2, input_dependent=True, share_combining_weights=True
+        )
+    with pytest.raises(ValueError, match="input_size"):
+        effective_filters(torch.nn.Conv2d(3, 8, 3))
+    with pytest.raises(TypeError, match="effective_filters takes"):
+        effective_filters(torch.nn.Linear(3, 8))

@@ -1,0 +1,386 @@
+"""LC and LRLC layers against the float64 loop references of ``reference.py``."""
+
+from __future__ import annotations
+
+import pytest
+import reference as ref
+import torch
+from conftest import DEVICES
+from torch import nn
+
+from lrlc import (
+    InputDependentCombiningWeights,
+    LocallyConnected2d,
+    LowRankLocallyConnected2d,
+    effective_filters,
+)
+
+F64 = torch.float64
+GEOMETRIES = [  # (input_size, kernel_size, stride, padding)
+    ((5, 6), (3, 3), (1, 1), (0, 0)),
+    ((6, 5), (2, 3), (2, 1), (1, 0)),
+    ((7, 7), (3, 3), (2, 2), (1, 1)),
+]
+
+
+def randomize(module: nn.Module, scale: float = 0.5) -> nn.Module:
+    """Replace every parameter (zeros at init included) with random values."""
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(scale * torch.randn_like(p))
+    return module
+
+
+def lrlc_reference(layer: LowRankLocallyConnected2d, x: torch.Tensor) -> torch.Tensor:
+    """LRLC by the definition: per-position filters sum_k w[i, j, k] W_k, then an LC loop."""
+    bases = layer.weight.view(layer.rank, layer.out_channels, *layer.weight.shape[1:])
+    h_out, w_out = layer.output_size
+    if layer.rank == 1:
+        combining = torch.ones(h_out, w_out, 1, dtype=x.dtype)
+    elif layer.input_dependent:
+        combining = ref.softmax(ref.combining_net_logits(layer.combining_net, x))
+    elif layer.share_combining_weights:
+        logits = torch.stack(
+            [
+                torch.stack([layer.combining_row[i] + layer.combining_col[j] for j in range(w_out)])
+                for i in range(h_out)
+            ]
+        )
+        combining = ref.softmax(logits)
+    else:
+        combining = ref.softmax(layer.combining_logits)
+    bias = torch.zeros(layer.out_channels, h_out, w_out, dtype=x.dtype)
+    if layer.spatial_bias_row is not None:
+        bias = bias + layer.spatial_bias_row + layer.spatial_bias_col
+    if layer.spatial_bias is not None:
+        bias = bias + layer.spatial_bias
+    if layer.bias is not None:
+        bias = bias + layer.bias[:, None, None]
+    filters = ref.low_rank_filters(combining, bases)
+    return ref.locally_connected(x, filters, bias, layer.stride, layer.padding)
+
+
+def make_lc(geometry, bias=True, **kw):
+    size, k, s, p = geometry
+    return randomize(
+        LocallyConnected2d(2, 3, k, size, stride=s, padding=p, bias=bias, dtype=F64, **kw)
+    )
+
+
+def make_lrlc(geometry, rank, **kw):
+    size, k, s, p = geometry
+    return randomize(
+        LowRankLocallyConnected2d(2, 3, k, size, rank, stride=s, padding=p, dtype=F64, **kw)
+    )
+
+
+LRLC_MODES = [
+    {},
+    {"share_combining_weights": False},
+    {"input_dependent": True},
+    {"bias": False},
+    {"spatial_bias": False},
+]
+
+
+# ---------------------------------------------------------------- values and gradients
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_lc_matches_reference(geometry, bias):
+    layer = make_lc(geometry, bias)
+    x = torch.randn(2, 2, *geometry[0], dtype=F64, requires_grad=True)
+    y = layer(x)
+    y_ref = ref.locally_connected(x, layer.weight, layer.bias, geometry[2], geometry[3])
+    torch.testing.assert_close(y, y_ref, rtol=1e-12, atol=1e-12)
+    g = torch.randn_like(y)
+    params = [x, *layer.parameters()]
+    grads = torch.autograd.grad(y, params, g)
+    grads_ref = torch.autograd.grad(y_ref, params, g)
+    for a, b in zip(grads, grads_ref, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@pytest.mark.parametrize("mode", LRLC_MODES)
+def test_lrlc_matches_reference(geometry, rank, mode):
+    layer = make_lrlc(geometry, rank, **mode)
+    x = torch.randn(2, 2, *geometry[0], dtype=F64, requires_grad=True)
+    y = layer(x)
+    y_ref = lrlc_reference(layer, x)
+    torch.testing.assert_close(y, y_ref, rtol=1e-10, atol=1e-12)
+    g = torch.randn_like(y)
+    params = [x, *layer.parameters()]
+    grads = torch.autograd.grad(y, params, g)
+    grads_ref = torch.autograd.grad(y_ref, params, g)
+    for a, b in zip(grads, grads_ref, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_input_dependent_uses_every_dilation_that_fits():
+    # min side 9: dilations 1, 2, 4 fit ((9 - 1) // 2 = 4), 8 does not.
+    layer = randomize(
+        LowRankLocallyConnected2d(2, 3, 3, (9, 10), 3, input_dependent=True, dtype=F64)
+    )
+    assert layer.combining_net.dilations == (1, 2, 4)
+    x = torch.randn(2, 2, 9, 10, dtype=F64)
+    torch.testing.assert_close(layer(x), lrlc_reference(layer, x), rtol=1e-10, atol=1e-12)
+    net = InputDependentCombiningWeights(2, 3, (17, 17), (15, 15), dtype=F64)
+    assert net.dilations == (1, 2, 4, 8)
+    randomize(net)
+    x = torch.randn(1, 2, 17, 17, dtype=F64)
+    torch.testing.assert_close(net(x), ref.combining_net_logits(net, x), rtol=1e-10, atol=1e-12)
+
+
+def test_gradcheck_lc():
+    layer = make_lc(GEOMETRIES[1])
+    x = torch.randn(2, 2, *GEOMETRIES[1][0], dtype=F64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda x, w, b: torch.func.functional_call(layer, {"weight": w, "bias": b}, (x,)),
+        (x, layer.weight, layer.bias),
+    )
+
+
+@pytest.mark.parametrize(
+    "mode", [{}, {"share_combining_weights": False}, {"input_dependent": True}]
+)
+def test_gradcheck_lrlc(mode):
+    layer = make_lrlc(GEOMETRIES[0], 3, **mode)
+    names = [n for n, _ in layer.named_parameters()]
+    x = torch.randn(1, 2, *GEOMETRIES[0][0], dtype=F64, requires_grad=True)
+
+    def f(x, *params):
+        return torch.func.functional_call(layer, dict(zip(names, params, strict=True)), (x,))
+
+    assert torch.autograd.gradcheck(f, (x, *layer.parameters()))
+
+
+@pytest.mark.parametrize("rank", [1, 2, 4])
+@pytest.mark.parametrize("mode", LRLC_MODES)
+def test_every_parameter_gets_a_gradient(rank, mode):
+    layer = make_lrlc(GEOMETRIES[2], rank, **mode)
+    layer(torch.randn(2, 2, *GEOMETRIES[2][0], dtype=F64)).pow(2).sum().backward()
+    for name, p in layer.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_no_combining_parameters_without_a_gradient():
+    names = lambda layer: {n.split(".")[0] for n, _ in layer.named_parameters()}  # noqa: E731
+    assert names(LowRankLocallyConnected2d(2, 3, 3, (5, 5), 1)) == {
+        "weight",
+        "spatial_bias_row",
+        "spatial_bias_col",
+        "bias",
+    }
+    assert names(LowRankLocallyConnected2d(2, 3, 3, (5, 5), 1, input_dependent=True)) == {
+        "weight",
+        "spatial_bias",
+        "bias",
+    }
+    assert "combining_row" not in names(
+        LowRankLocallyConnected2d(2, 3, 3, (5, 5), 2, input_dependent=True)
+    )
+    assert "combining_net" in names(
+        LowRankLocallyConnected2d(2, 3, 3, (5, 5), 2, input_dependent=True)
+    )
+
+
+# ---------------------------------------------------------------- equivalences the book teaches
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+@pytest.mark.parametrize("input_dependent", [False, True])
+def test_rank_one_is_a_convolution(geometry, input_dependent):
+    size, k, s, p = geometry
+    conv = nn.Conv2d(2, 3, k, stride=s, padding=p, dtype=F64)
+    layer = LowRankLocallyConnected2d(
+        2,
+        3,
+        k,
+        size,
+        1,
+        stride=s,
+        padding=p,
+        spatial_bias=False,
+        input_dependent=input_dependent,
+        dtype=F64,
+    )
+    layer.load_state_dict({"weight": conv.weight, "bias": conv.bias})
+    x = torch.randn(3, 2, *size, dtype=F64)
+    torch.testing.assert_close(layer(x), conv(x), rtol=0, atol=1e-13)
+    # With the (zero-initialised) spatial bias it is the same convolution at init.
+    with_bias = LowRankLocallyConnected2d(
+        2, 3, k, size, 1, stride=s, padding=p, dtype=F64, input_dependent=input_dependent
+    )
+    with_bias.weight.data.copy_(conv.weight)
+    with_bias.bias.data.copy_(conv.bias)
+    torch.testing.assert_close(with_bias(x), conv(x), rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("rank", [2, 3, 5])
+def test_initial_combining_weights_are_uniform_so_the_layer_is_the_mean_convolution(rank):
+    layer = LowRankLocallyConnected2d(2, 3, 3, (6, 6), rank, dtype=F64)
+    assert torch.equal(layer.combining_weights(), torch.full((4, 4, rank), 1 / rank, dtype=F64))
+    unshared = LowRankLocallyConnected2d(
+        2, 3, 3, (6, 6), rank, share_combining_weights=False, dtype=F64
+    )
+    assert torch.equal(unshared.combining_weights(), torch.full((4, 4, rank), 1 / rank, dtype=F64))
+    mean_basis = layer.weight.view(rank, 3, 2, 3, 3).mean(0)
+    x = torch.randn(2, 2, 6, 6, dtype=F64)
+    torch.testing.assert_close(
+        layer(x), nn.functional.conv2d(x, mean_basis), rtol=1e-12, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_lc_with_identical_filters_is_a_convolution(geometry):
+    size, k, s, p = geometry
+    conv = nn.Conv2d(2, 3, k, stride=s, padding=p, dtype=F64)
+    lc = LocallyConnected2d(2, 3, k, size, stride=s, padding=p, dtype=F64)
+    with torch.no_grad():
+        lc.weight.copy_(conv.weight.expand_as(lc.weight))
+        lc.bias.copy_(conv.bias[:, None, None].expand_as(lc.bias))
+    x = torch.randn(3, 2, *size, dtype=F64)
+    torch.testing.assert_close(lc(x), conv(x), rtol=1e-12, atol=1e-12)
+
+
+def one_hot_lrlc(geometry, rank, choice):
+    """An unshared LRLC layer whose combining weights are exactly one-hot: choice[i, j] = k."""
+    layer = make_lrlc(geometry, rank, share_combining_weights=False, bias=False, spatial_bias=False)
+    with torch.no_grad():
+        logits = torch.full_like(layer.combining_logits, float("-inf"))
+        logits.scatter_(-1, choice[..., None], 0.0)
+        layer.combining_logits.copy_(logits)
+    return layer
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_one_hot_combining_weights_reproduce_an_lc_layer_of_the_bases(geometry):
+    rank = 3
+    probe = LowRankLocallyConnected2d(
+        2, 3, geometry[1], geometry[0], rank, stride=geometry[2], padding=geometry[3]
+    )
+    choice = torch.randint(0, rank, probe.output_size)
+    layer = one_hot_lrlc(geometry, rank, choice)
+    bases = layer.weight.view(rank, 3, *layer.weight.shape[1:])
+    lc = make_lc(geometry, bias=False)
+    with torch.no_grad():
+        lc.weight.copy_(bases[choice])  # the LC filter bank at (i, j) is basis choice[i, j]
+    assert torch.equal(layer.combining_weights(), nn.functional.one_hot(choice, rank).to(F64))
+    x = torch.randn(2, 2, *geometry[0], dtype=F64)
+    torch.testing.assert_close(layer(x), lc(x), rtol=1e-12, atol=1e-12)
+
+
+def test_full_rank_lrlc_can_be_any_lc_layer():
+    geometry = ((4, 4), (3, 3), (1, 1), (0, 0))  # 2 x 2 = 4 output positions
+    choice = torch.arange(4).view(2, 2)
+    layer = one_hot_lrlc(geometry, 4, choice)
+    lc = make_lc(geometry, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(lc.weight.reshape(4 * 3, 2, 3, 3))
+    x = torch.randn(2, 2, 4, 4, dtype=F64)
+    torch.testing.assert_close(layer(x), lc(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3, 5])
+@pytest.mark.parametrize("mode", [{}, {"share_combining_weights": False}])
+def test_stacked_effective_filters_have_matrix_rank_equal_to_rank(rank, mode):
+    layer = make_lrlc(((8, 8), (3, 3), (1, 1), (0, 0)), rank, **mode)
+    filters = effective_filters(layer)
+    assert filters.shape == (6, 6, 3, 2, 3, 3)
+    assert torch.linalg.matrix_rank(filters.reshape(36, -1)) == rank
+
+
+def test_effective_filters_reproduce_the_forward_pass():
+    for layer in (make_lrlc(GEOMETRIES[1], 3), make_lrlc(GEOMETRIES[1], 2, input_dependent=True)):
+        x = torch.randn(2, 2, *GEOMETRIES[1][0], dtype=F64)
+        filters = effective_filters(layer, x)
+        bias = layer.total_bias()
+        y_ref = ref.locally_connected(x, filters, bias, layer.stride, layer.padding)
+        torch.testing.assert_close(layer(x), y_ref, rtol=1e-12, atol=1e-12)
+    conv = nn.Conv2d(2, 3, 3, dtype=F64)
+    assert effective_filters(conv, input_size=(5, 6)).shape == (3, 4, 3, 2, 3, 3)
+    lc = make_lc(GEOMETRIES[0])
+    assert effective_filters(lc) is lc.weight
+
+
+# ---------------------------------------------------------------- shapes, state, devices
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES + [((32, 32), (3, 3), (1, 1), (1, 1))])
+def test_output_shapes_follow_conv2d(geometry):
+    size, k, s, p = geometry
+    expected = nn.Conv2d(2, 3, k, stride=s, padding=p)(torch.zeros(1, 2, *size)).shape
+    x = torch.randn(1, 2, *size)
+    assert LocallyConnected2d(2, 3, k, size, stride=s, padding=p)(x).shape == expected
+    for kw in ({}, {"input_dependent": True}):
+        assert (
+            LowRankLocallyConnected2d(2, 3, k, size, 2, stride=s, padding=p, **kw)(x).shape
+            == expected
+        )
+
+
+@pytest.mark.parametrize(
+    "cls_kw",
+    [
+        (LocallyConnected2d, {}),
+        (LowRankLocallyConnected2d, {"rank": 3}),
+        (LowRankLocallyConnected2d, {"rank": 3, "share_combining_weights": False}),
+        (LowRankLocallyConnected2d, {"rank": 3, "input_dependent": True}),
+    ],
+)
+def test_state_dict_round_trip(cls_kw, tmp_path):
+    cls, kw = cls_kw
+    layer = randomize(cls(2, 3, 3, (6, 6), **kw))
+    torch.save(layer.state_dict(), tmp_path / "layer.pt")
+    fresh = cls(2, 3, 3, (6, 6), **kw)
+    fresh.load_state_dict(torch.load(tmp_path / "layer.pt", weights_only=True))
+    x = torch.randn(2, 2, 6, 6)
+    assert torch.equal(fresh(x), layer(x))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("mode", [{}, {"input_dependent": True}])
+def test_devices_agree_with_float64_reference(device, mode):
+    layer = make_lrlc(GEOMETRIES[0], 3, **mode).float()
+    x = torch.randn(2, 2, *GEOMETRIES[0][0])
+    y_ref = lrlc_reference(layer.double(), x.double())
+    layer = layer.float().to(device)
+    y = layer(x.to(device)).cpu().double()
+    assert (y - y_ref).norm() / y_ref.norm() < 1e-5
+    lc = make_lc(GEOMETRIES[0])
+    y_ref = lc(x.double())
+    y = lc.float().to(device)(x.to(device)).cpu().double()
+    assert (y - y_ref).norm() / y_ref.norm() < 1e-5
+
+
+def test_bf16_autocast_on_cpu_is_close():
+    layer = make_lrlc(((10, 10), (3, 3), (1, 1), (0, 0)), 4).float()
+    x = torch.randn(4, 2, 10, 10)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = layer(x)
+    y_ref = lrlc_reference(layer.double(), x.double())
+    assert (y.double() - y_ref).norm() / y_ref.norm() < 2e-2
+
+
+def test_extra_repr_names_the_configuration():
+    text = repr(LowRankLocallyConnected2d(64, 32, 3, (32, 32), rank=4, bias=False))
+    assert (
+        "64, 32, kernel_size=(3, 3), input_size=(32, 32), rank=4" in text and "bias=False" in text
+    )
+    assert "input_dependent=True" in repr(
+        LowRankLocallyConnected2d(3, 8, 3, (9, 9), 2, input_dependent=True)
+    )
+    assert "output_size=(30, 30)" in repr(LocallyConnected2d(3, 8, 3, (32, 32)))
+
+
+def test_initialisation_is_he_uniform():
+    layer = LowRankLocallyConnected2d(64, 64, 3, (12, 12), 4)
+    bound = (6 / (64 * 9)) ** 0.5
+    assert layer.weight.abs().max() <= bound
+    assert layer.weight.std().item() == pytest.approx(bound / 3**0.5, rel=0.05)
+    lc = LocallyConnected2d(64, 8, 3, (12, 12))
+    assert lc.weight.std().item() == pytest.approx(bound / 3**0.5, rel=0.05)
+    assert torch.count_nonzero(lc.bias) == 0

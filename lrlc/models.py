@@ -1,0 +1,204 @@
+"""The paper's experiment network, with each layer's type chosen independently.
+
+As the official ``models/simple_model.py`` with its default config: 3 layers of 3x3
+filters, 64 channels, stride 1, 'valid' padding, each followed by BatchNorm and ReLU, then
+global average pooling and a linear classifier.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+
+from lrlc.layers import LocallyConnected2d, LowRankLocallyConnected2d
+from lrlc.shapes import conv_output_size
+
+__all__ = [
+    "LAYER_TYPES",
+    "NetworkConfig",
+    "SimpleNetwork",
+    "build_network",
+    "paper_network",
+    "coordinate_channels",
+    "wide_conv_width",
+]
+
+LAYER_TYPES = ("conv", "lc", "lrlc", "lrlc_input", "wide_conv")
+LC_INITS = ("fan_in", "keras")
+DATASET_SHAPES = {  # in_channels, input_size, num_classes
+    "mnist": (1, (28, 28), 10),
+    "cifar10": (3, (32, 32), 10),
+    "celeba": (3, (32, 32), 2),
+    "trans_celeba48": (3, (48, 48), 2),
+}
+
+# PyTorch's BatchNorm momentum 0.1 is Keras' momentum 0.9 (the official MOMENTUM).
+BN_MOMENTUM, BN_EPS = 0.1, 1e-5
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Everything that defines a ``SimpleNetwork``; saved with checkpoints.
+
+    layer_types: one of ``LAYER_TYPES`` per layer.
+    rank: the rank of the LRLC layers (and the width factor of ``wide_conv``).
+    lc_init: ``"fan_in"`` (default) initialises each LC position like a convolution
+        (He-uniform, fan-in ``in * kh * kw``); ``"keras"`` copies the official baseline,
+        whose Keras ``LocallyConnected2D`` computes the fan-in over all positions, so its
+        initial filters are ``sqrt(H_out * W_out)`` times smaller.
+    multi_label: a sigmoid head (e.g. CelebA's 40 attributes) instead of a softmax one.
+    """
+
+    layer_types: tuple[str, ...] = ("conv", "conv", "conv")
+    rank: int | None = None
+    in_channels: int = 3
+    input_size: tuple[int, int] = (32, 32)
+    num_classes: int = 10
+    width: int = 64
+    kernel_size: int = 3
+    coord_conv: bool = False
+    lc_init: str = "fan_in"
+    multi_label: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layer_types", tuple(self.layer_types))
+        object.__setattr__(self, "input_size", tuple(self.input_size))
+        unknown = [t for t in self.layer_types if t not in LAYER_TYPES]
+        if unknown:
+            raise ValueError(
+                f"unknown layer type {unknown[0]!r}: choose from {', '.join(LAYER_TYPES)} "
+                "(CoordConv is conv layers with coord_conv=True)"
+            )
+        ranked = [t for t in self.layer_types if t in ("lrlc", "lrlc_input", "wide_conv")]
+        if ranked and self.rank is None:
+            raise ValueError(f"layer type {ranked[0]!r} needs a rank: pass rank=K (K >= 1)")
+        if not ranked and self.rank is not None:
+            raise ValueError(
+                f"rank={self.rank} was given but no layer uses it (layer_types="
+                f"{self.layer_types}): rank applies to lrlc, lrlc_input and wide_conv layers; "
+                "drop rank or choose one of those layer types"
+            )
+        if self.rank is not None and (not isinstance(self.rank, int) or self.rank < 1):
+            raise ValueError(f"rank must be an int >= 1, got {self.rank!r}")
+        if self.lc_init not in LC_INITS:
+            raise ValueError(f"lc_init must be one of {LC_INITS}, got {self.lc_init!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> NetworkConfig:
+        return cls(**d)
+
+
+def wide_conv_width(rank: int, in_channels: int, width: int) -> int:
+    """The official width of a ``wide_conv`` layer that is not the last one.
+
+    ``int((rank * in + width) / (in + width) * width)``: a convolution whose parameter
+    count roughly matches an LRLC layer of that rank. The last layer gets ``rank * width``.
+    """
+    return int((rank * in_channels + width) / float(in_channels + width) * width)
+
+
+def coordinate_channels(x: Tensor) -> Tensor:
+    """CoordConv channels: x (batch, C, H, W) -> (batch, 2, H, W), row then column in [-1, 1]."""
+    b, _, h, w = x.shape
+    rows = torch.linspace(-1.0, 1.0, h, device=x.device, dtype=x.dtype)[:, None].expand(h, w)
+    cols = torch.linspace(-1.0, 1.0, w, device=x.device, dtype=x.dtype)[None, :].expand(h, w)
+    return torch.stack([rows, cols]).expand(b, 2, h, w)
+
+
+class SimpleNetwork(nn.Module):
+    """(conv | LC | LRLC | wide conv) -> BatchNorm -> ReLU per layer, global average pool, linear.
+
+    x: (batch, in_channels, H, W) -> logits (batch, num_classes)
+    """
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__()
+        self.config = config
+        blocks: list[nn.Module] = []
+        size = config.input_size
+        chin = config.in_channels + (2 if config.coord_conv else 0)
+        depth = len(config.layer_types)
+        for i, kind in enumerate(config.layer_types):
+            layer, chout = self._make_layer(kind, chin, size, last=i == depth - 1)
+            blocks += [layer, nn.BatchNorm2d(chout, eps=BN_EPS, momentum=BN_MOMENTUM), nn.ReLU()]
+            size = conv_output_size(size, config.kernel_size)
+            chin = chout
+        self.features = nn.Sequential(*blocks)
+        self.head = nn.Linear(chin, config.num_classes)
+
+    def _make_layer(
+        self, kind: str, chin: int, size: tuple[int, int], last: bool
+    ) -> tuple[nn.Module, int]:
+        c, k, width = self.config, self.config.kernel_size, self.config.width
+        if kind == "conv":
+            return nn.Conv2d(chin, width, k, bias=False), width
+        if kind == "wide_conv":
+            chout = width * c.rank if last else wide_conv_width(c.rank, chin, width)
+            return nn.Conv2d(chin, chout, k, bias=False), chout
+        if kind == "lc":
+            layer = LocallyConnected2d(chin, width, k, size)  # bias kept, as the official LC
+            if c.lc_init == "keras":
+                with torch.no_grad():
+                    layer.weight.mul_(1 / math.sqrt(layer.output_size[0] * layer.output_size[1]))
+            return layer, width
+        # LRLC: no per-channel bias before BatchNorm; the spatial bias stays.
+        return LowRankLocallyConnected2d(
+            chin, width, k, size, c.rank, bias=False, input_dependent=kind == "lrlc_input"
+        ), width
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (batch, in_channels, H, W) -> logits (batch, num_classes)."""
+        c = self.config
+        if x.dim() != 4 or x.shape[1] != c.in_channels or tuple(x.shape[2:]) != c.input_size:
+            raise ValueError(
+                f"this network was built for inputs (batch, {c.in_channels}, "
+                f"{c.input_size[0]}, {c.input_size[1]}), got {tuple(x.shape)}; its LC/LRLC "
+                "layers are tied to one input size: build it with in_channels and input_size "
+                "matching the data (e.g. paper_network(dataset=...))"
+            )
+        if c.coord_conv:
+            x = torch.cat([x, coordinate_channels(x)], dim=1)
+        return self.head(self.features(x).mean(dim=(2, 3)))
+
+
+def build_network(config: NetworkConfig) -> SimpleNetwork:
+    """The network a config describes (used to reload checkpoints)."""
+    return SimpleNetwork(config)
+
+
+def paper_network(
+    layer: str = "conv",
+    rank: int | None = None,
+    dataset: str = "cifar10",
+    where: str = "all",
+    num_classes: int | None = None,
+    **overrides,
+) -> SimpleNetwork:
+    """The paper's 3-layer network for a dataset, with ``layer`` in every layer or the last only.
+
+    layer: ``conv``, ``lc``, ``lrlc``, ``lrlc_input``, ``wide_conv`` or ``coordconv``.
+    where: ``"all"`` replaces all three layers, ``"last"`` only the last (the others conv).
+    """
+    if dataset not in DATASET_SHAPES:
+        raise ValueError(f"unknown dataset {dataset!r}: choose from {', '.join(DATASET_SHAPES)}")
+    if where not in ("all", "last"):
+        raise ValueError(f"where must be 'all' or 'last', got {where!r}")
+    in_channels, input_size, classes = DATASET_SHAPES[dataset]
+    kind = "conv" if layer == "coordconv" else layer
+    layer_types = (kind,) * 3 if where == "all" else ("conv", "conv", kind)
+    config = NetworkConfig(
+        layer_types=layer_types,
+        rank=rank,
+        in_channels=in_channels,
+        input_size=input_size,
+        num_classes=num_classes or classes,
+        coord_conv=layer == "coordconv",
+        **overrides,
+    )
+    return SimpleNetwork(config)

@@ -1,0 +1,254 @@
+"""Training and evaluation on GPU-resident batches: ``fit``, ``evaluate``, ``auto_device``.
+
+The loaders are any iterables of ``(x, y)`` batches with ``len()`` (``lrlc.data``'s device
+loaders, or a ``torch.utils.data.DataLoader``); batches already on the device are used as
+they are. Per-batch Python work is kept to the optimizer step: losses and correct counts
+are summed on the device and read back a few times per epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+__all__ = ["auto_device", "fit", "evaluate", "History", "set_seed"]
+
+Loader = Iterable[tuple[Tensor, Tensor]]
+
+
+def auto_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to train on: the one asked for, else CUDA, then Apple's MPS, then the CPU.
+
+    Asking for a device that is not there raises a ``RuntimeError`` that says what to do.
+    """
+    if device is not None:
+        device = torch.device(device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(
+                "a CUDA GPU was requested but none is available: in Colab choose Runtime > "
+                "Change runtime type > GPU; elsewhere pass device='cpu' (or None to pick "
+                "the best available device)"
+            )
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise RuntimeError("the MPS device was requested but is not available: pass None")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def set_seed(seed: int) -> None:
+    """Seed PyTorch's generators (CPU and every GPU)."""
+    torch.manual_seed(seed)
+
+
+@dataclass
+class History:
+    """Per-epoch records of a ``fit`` run (accuracies in [0, 1], None where not measured)."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    valid_accuracy: list[float | None] = field(default_factory=list)
+    test_accuracy: list[float | None] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    images_per_second: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _use_amp(device: torch.device, amp: bool | None) -> bool:
+    """bf16 autocast: on by default on CUDA GPUs that support it, off elsewhere."""
+    if amp is None:
+        return device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return amp
+
+
+def _loss_and_correct(logits: Tensor, y: Tensor, multi_label: bool) -> tuple[Tensor, Tensor, int]:
+    """Summed loss, summed correct predictions and the number of predictions, on the device."""
+    logits = logits.float()
+    if multi_label:
+        loss = F.binary_cross_entropy_with_logits(logits, y.float(), reduction="sum")
+        correct = ((logits > 0) == (y > 0.5)).sum()
+        return loss, correct, y.numel()
+    loss = F.cross_entropy(logits, y, reduction="sum")
+    return loss, (logits.argmax(dim=1) == y).sum(), y.shape[0]
+
+
+def _to_device(x: Tensor, y: Tensor, device: torch.device, channels_last: bool):
+    x = x.to(device, non_blocking=True)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x, y.to(device, non_blocking=True)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader: Loader,
+    device: str | torch.device | None = None,
+    multi_label: bool | None = None,
+    amp: bool | None = None,
+) -> dict[str, float]:
+    """Loss and accuracy of ``model`` over ``loader`` in one pass.
+
+    Returns ``{"loss", "accuracy"}``; with a multi-label head (e.g. CelebA's 40 attributes)
+    the accuracy is the mean over all attributes and ``"per_label"`` lists each one's.
+    """
+    device = auto_device(device) if device is not None else next(model.parameters()).device
+    multi_label = _multi_label(model, multi_label)
+    use_amp = _use_amp(device, amp)
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=device)
+    hits = None  # correct predictions: a scalar, or one count per label
+    count = 0
+    for x, y in loader:
+        x, y = _to_device(x, y, device, False)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            logits = model(x)
+        loss, correct, _ = _loss_and_correct(logits, y, multi_label)
+        if multi_label:
+            correct = ((logits.float() > 0) == (y > 0.5)).sum(0)
+        loss_sum += loss
+        hits = correct if hits is None else hits + correct
+        count += y.shape[0]
+    model.train(was_training)
+    if count == 0:
+        raise ValueError("the evaluation loader yielded no batches")
+    result = {"loss": loss_sum.item() / count}
+    if multi_label:
+        per_label = (hits.float() / count).tolist()
+        result.update(accuracy=sum(per_label) / len(per_label), per_label=per_label)
+    else:
+        result["accuracy"] = hits.item() / count
+    return result
+
+
+def _multi_label(model: nn.Module, multi_label: bool | None) -> bool:
+    if multi_label is not None:
+        return multi_label
+    config = getattr(model, "config", None)
+    return bool(getattr(config, "multi_label", False))
+
+
+def fit(
+    model: nn.Module,
+    train: Loader,
+    valid: Loader | None = None,
+    test: Loader | None = None,
+    epochs: int = 10,
+    lr: float = 0.1,
+    weight_decay: float = 5e-4,
+    momentum: float = 0.9,
+    device: str | torch.device | None = None,
+    amp: bool | None = None,
+    channels_last: bool | None = None,
+    compile: bool = False,
+    seed: int | None = None,
+    progress: bool = True,
+    multi_label: bool | None = None,
+) -> History:
+    """Train ``model`` with SGD (Nesterov momentum) and a per-step cosine learning-rate decay.
+
+    train, valid, test: loaders of ``(x, y)`` batches; valid and test are evaluated after
+    every epoch when given. On CUDA, bf16 autocast and channels_last are on by default
+    (``amp``, ``channels_last``); ``compile=True`` wraps the model in ``torch.compile``.
+    Weight decay is applied to weights, not to biases, BatchNorm parameters or LRLC
+    combining logits. Returns the per-epoch ``History``; the model is trained in place.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if seed is not None:
+        set_seed(seed)
+    device = auto_device(device)
+    multi_label = _multi_label(model, multi_label)
+    use_amp = _use_amp(device, amp)
+    channels_last = device.type == "cuda" if channels_last is None else channels_last
+    model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+    step_model = torch.compile(model) if compile else model
+
+    optimizer = torch.optim.SGD(
+        _param_groups(model, weight_decay), lr=lr, momentum=momentum, nesterov=momentum > 0
+    )
+    steps_per_epoch = len(train)  # type: ignore[arg-type]
+    total_steps = max(1, epochs * steps_per_epoch)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
+    )
+    history = History()
+    bar = tqdm(total=total_steps, disable=not progress, unit="step", dynamic_ncols=True)
+    for epoch in range(epochs):
+        model.train()
+        start = time.perf_counter()
+        loss_sum = torch.zeros((), device=device)
+        correct_sum = torch.zeros((), device=device, dtype=torch.long)
+        seen = predictions = 0
+        for step, (x, y) in enumerate(train):
+            x, y = _to_device(x, y, device, channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                logits = step_model(x)
+            loss, correct, n = _loss_and_correct(logits, y, multi_label)
+            optimizer.zero_grad(set_to_none=True)
+            (loss / x.shape[0]).backward()
+            optimizer.step()
+            schedule.step()
+            loss_sum += loss.detach()
+            correct_sum += correct
+            seen += x.shape[0]
+            predictions += n
+            bar.update(1)
+            if progress and (step % 25 == 0 or step == steps_per_epoch - 1):
+                rate = seen / max(time.perf_counter() - start, 1e-9)
+                bar.set_postfix(
+                    epoch=f"{epoch + 1}/{epochs}",
+                    loss=f"{loss_sum.item() / seen:.3f}",
+                    acc=f"{correct_sum.item() / predictions:.3f}",
+                    img_s=f"{rate:,.0f}",
+                )
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        history.train_loss.append(loss_sum.item() / max(seen, 1))
+        history.train_accuracy.append(correct_sum.item() / max(predictions, 1))
+        history.seconds.append(seconds)
+        history.images_per_second.append(seen / seconds)
+        for loader, record in ((valid, history.valid_accuracy), (test, history.test_accuracy)):
+            acc = None
+            if loader is not None:
+                acc = evaluate(model, loader, device, multi_label, use_amp)["accuracy"]
+            record.append(acc)
+        if progress:
+            summary = {"loss": f"{history.train_loss[-1]:.3f}"}
+            if history.valid_accuracy[-1] is not None:
+                summary["valid"] = f"{history.valid_accuracy[-1]:.3f}"
+            bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", **summary)
+    bar.close()
+    return history
+
+
+def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Weight decay on weights (2-D and up), none on biases, norms and combining logits."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        is_logit = "combining_row" in name or "combining_col" in name or "combining_logits" in name
+        (no_decay if p.dim() < 2 or is_logit or "bias" in name else decay).append(p)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]

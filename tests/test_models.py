@@ -1,0 +1,130 @@
+"""The paper's network: layer types, widths, biases, parameter counts, errors."""
+
+import pytest
+import torch
+from torch import nn
+
+from lrlc import LocallyConnected2d, LowRankLocallyConnected2d, count_parameters
+from lrlc.counting import conv2d_params, lc2d_params, lrlc2d_params
+from lrlc.models import (
+    NetworkConfig,
+    SimpleNetwork,
+    coordinate_channels,
+    paper_network,
+    wide_conv_width,
+)
+
+RANKED = {"lrlc": 4, "lrlc_input": 4, "wide_conv": 4}
+KINDS = ["conv", "lc", "lrlc", "lrlc_input", "wide_conv", "coordconv"]
+
+
+def head_and_norms(widths, classes):
+    return sum(2 * w for w in widths) + widths[-1] * classes + classes
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("dataset", ["mnist", "cifar10", "celeba"])
+def test_every_layer_type_builds_and_runs(kind, dataset):
+    model = paper_network(kind, RANKED.get(kind), dataset=dataset)
+    c = model.config
+    logits = model(torch.randn(2, c.in_channels, *c.input_size))
+    assert logits.shape == (2, c.num_classes)
+
+
+def test_conv_network_matches_the_official_architecture():
+    model = paper_network("conv", dataset="mnist")
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [(m.in_channels, m.out_channels, m.kernel_size, m.padding) for m in convs] == [
+        (1, 64, (3, 3), (0, 0)),
+        (64, 64, (3, 3), (0, 0)),
+        (64, 64, (3, 3), (0, 0)),
+    ]
+    assert all(m.bias is None for m in convs)  # BatchNorm follows
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(norms) == 3 and all(n.momentum == 0.1 and n.eps == 1e-5 for n in norms)
+    expected = 3 * 0 + conv2d_params(1, 64, 3, False) + 2 * conv2d_params(64, 64, 3, False)
+    assert count_parameters(model) == expected + head_and_norms([64] * 3, 10)
+
+
+@pytest.mark.parametrize("where", ["all", "last"])
+def test_lrlc_network_biases_and_parameter_count(where):
+    model = paper_network("lrlc", 4, dataset="cifar10", where=where)
+    layers = [m for m in model.modules() if isinstance(m, LowRankLocallyConnected2d)]
+    assert len(layers) == (3 if where == "all" else 1)
+    assert all(m.bias is None and m.spatial_bias_row is not None for m in layers)
+    sizes, chin, total = [(32, 32), (30, 30), (28, 28)], 3, 0
+    for i, size in enumerate(sizes):
+        if where == "all" or i == 2:
+            total += lrlc2d_params(chin, 64, 3, size, 4, bias=False)
+        else:
+            total += conv2d_params(chin, 64, 3, bias=False)
+        chin = 64
+    assert count_parameters(model) == total + head_and_norms([64] * 3, 10)
+
+
+def test_lc_network_keeps_its_bias_and_counts():
+    model = paper_network("lc", dataset="mnist")
+    layers = [m for m in model.modules() if isinstance(m, LocallyConnected2d)]
+    assert all(m.bias is not None for m in layers)  # as the official (use_bias=True)
+    total = lc2d_params(1, 64, 3, (28, 28)) + lc2d_params(64, 64, 3, (26, 26))
+    total += lc2d_params(64, 64, 3, (24, 24))
+    assert count_parameters(model) == total + head_and_norms([64] * 3, 10)
+
+
+def test_wide_conv_widths_follow_the_official_formula():
+    assert wide_conv_width(4, 3, 64) == 72  # int(76 / 67 * 64)
+    assert wide_conv_width(4, 72, 64) == 165  # int(352 / 136 * 64)
+    model = paper_network("wide_conv", 4, dataset="cifar10")
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [m.out_channels for m in convs] == [72, 165, 256]
+    assert model.head.in_features == 256
+
+
+def test_rank_one_lrlc_network_is_the_conv_network():
+    conv = paper_network("conv", dataset="cifar10").double().eval()
+    lrlc = paper_network("lrlc", 1, dataset="cifar10").double().eval()
+    state = conv.state_dict()
+    missing, unexpected = lrlc.load_state_dict(state, strict=False)
+    assert not unexpected and all("spatial_bias" in k for k in missing)
+    x = torch.randn(4, 3, 32, 32, dtype=torch.float64)
+    torch.testing.assert_close(lrlc(x), conv(x), rtol=1e-12, atol=1e-12)
+
+
+def test_coordconv_adds_row_and_column_channels():
+    model = paper_network("coordconv", dataset="mnist")
+    assert model.config.coord_conv and model.features[0].in_channels == 3
+    coords = coordinate_channels(torch.zeros(2, 1, 3, 5))
+    assert coords.shape == (2, 2, 3, 5)
+    torch.testing.assert_close(coords[0, 0, :, 0], torch.tensor([-1.0, 0.0, 1.0]))
+    torch.testing.assert_close(coords[0, 1, 0], torch.linspace(-1, 1, 5))
+
+
+def test_keras_lc_init_is_smaller_by_the_square_root_of_the_positions():
+    torch.manual_seed(0)
+    ours = paper_network("lc", dataset="mnist").features[3].weight.std()
+    torch.manual_seed(0)
+    keras = paper_network("lc", dataset="mnist", lc_init="keras").features[3].weight.std()
+    assert (ours / keras).item() == pytest.approx(24.0, rel=1e-4)  # sqrt(24 * 24)
+
+
+def test_config_round_trip():
+    config = NetworkConfig(("conv", "lrlc", "lrlc_input"), rank=2, num_classes=40, multi_label=True)
+    assert NetworkConfig.from_dict(config.to_dict()) == config
+    assert SimpleNetwork(config)(torch.randn(1, 3, 32, 32)).shape == (1, 40)
+
+
+def test_bad_configurations_name_the_problem():
+    with pytest.raises(ValueError, match="unknown layer type 'lcc'.*conv, lc, lrlc"):
+        NetworkConfig(("conv", "lcc", "conv"))
+    with pytest.raises(ValueError, match="rank=4 was given but no layer uses it"):
+        paper_network("conv", 4)
+    with pytest.raises(ValueError, match="'lrlc' needs a rank"):
+        paper_network("lrlc")
+    with pytest.raises(ValueError, match="unknown dataset 'svhn'"):
+        paper_network("conv", dataset="svhn")
+    with pytest.raises(
+        ValueError, match=r"built for inputs \(batch, 1, 28, 28\).*\(2, 1, 32, 32\)"
+    ):
+        paper_network("lc", dataset="mnist")(torch.randn(2, 1, 32, 32))
+    with pytest.raises(ValueError, match="lc_init"):
+        NetworkConfig(lc_init="glorot")

@@ -1,0 +1,102 @@
+"""fit / evaluate / checkpoints on small synthetic problems (the real data runs are elsewhere)."""
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from lrlc.checkpoints import load_checkpoint, save_checkpoint
+from lrlc.models import NetworkConfig, SimpleNetwork, paper_network
+from lrlc.train import auto_device, evaluate, fit
+
+
+def bright_vs_dark(n: int = 256, seed: int = 0) -> TensorDataset:
+    """A learnable 2-class problem: class 1 images have a bright top-left quadrant."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = 0.3 * torch.randn(n, 1, 12, 12, generator=g)
+    x[y == 1, :, :6, :6] += 1.0
+    return TensorDataset(x, y)
+
+
+def loader(ds, shuffle=True, seed=0):
+    return DataLoader(
+        ds, batch_size=32, shuffle=shuffle, generator=torch.Generator().manual_seed(seed)
+    )
+
+
+def small_network(kind="conv", rank=None) -> SimpleNetwork:
+    return SimpleNetwork(
+        NetworkConfig(
+            (kind,) * 2, rank=rank, in_channels=1, input_size=(12, 12), num_classes=2, width=8
+        )
+    )
+
+
+@pytest.mark.parametrize("kind,rank", [("conv", None), ("lrlc", 2), ("lc", None)])
+def test_fit_learns_and_records_history(kind, rank):
+    torch.manual_seed(0)
+    model = small_network(kind, rank)
+    train, test = bright_vs_dark(256, 0), bright_vs_dark(128, 1)
+    history = fit(
+        model, loader(train), test=loader(test, False), epochs=4, lr=0.2, seed=0, progress=False
+    )
+    assert history.epochs == 4
+    assert len(history.test_accuracy) == len(history.seconds) == 4
+    assert history.valid_accuracy == [None] * 4
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert history.test_accuracy[-1] > 0.9  # chance is 0.5
+    assert evaluate(model, loader(test, False))["accuracy"] == history.test_accuracy[-1]
+
+
+def test_fit_is_deterministic_on_the_cpu_with_a_seed():
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        model = small_network("lrlc", 2)
+        runs.append(
+            fit(model, loader(bright_vs_dark()), epochs=2, seed=3, progress=False).train_loss
+        )
+    assert runs[0] == runs[1]
+
+
+def test_multi_label_evaluation_is_the_mean_over_labels():
+    model = SimpleNetwork(
+        NetworkConfig(
+            ("conv",), in_channels=1, input_size=(6, 6), num_classes=3, width=4, multi_label=True
+        )
+    )
+    x = torch.randn(10, 1, 6, 6)
+    with torch.no_grad():
+        logits = model.eval()(x)
+    y = (torch.rand(10, 3) > 0.5).float()
+    result = evaluate(model, [(x[:4], y[:4]), (x[4:], y[4:])])
+    per_label = ((logits > 0) == (y > 0.5)).float().mean(0)
+    assert result["per_label"] == pytest.approx(per_label.tolist())
+    assert result["accuracy"] == pytest.approx(per_label.mean().item())
+    history = fit(model, [(x, y)], epochs=1, progress=False)
+    assert 0 <= history.train_accuracy[0] <= 1
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model = paper_network("lrlc", 2, dataset="mnist").eval()
+    path = save_checkpoint(tmp_path / "m.pt", model, history={"epochs": 1}, dataset="mnist")
+    loaded, payload = load_checkpoint(path)
+    x = torch.randn(2, 1, 28, 28)
+    assert torch.equal(loaded.eval()(x), model(x))
+    assert payload["info"] == {"dataset": "mnist"} and payload["history"] == {"epochs": 1}
+    assert loaded.config == model.config
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_auto_device():
+    assert auto_device("cpu") == torch.device("cpu")
+    assert auto_device().type in ("cuda", "mps", "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="GPU was requested but none is available"):
+            auto_device("cuda")
+
+
+def test_fit_rejects_zero_epochs():
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
+        fit(small_network(), loader(bright_vs_dark()), epochs=0)

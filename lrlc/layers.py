@@ -27,6 +27,55 @@ def _he_uniform_(weight: Tensor, fan_in: int) -> None:
         weight.uniform_(-bound, bound)
 
 
+def _memory_format(x: Tensor) -> torch.memory_format:
+    """The layout a convolution keeps for input x: channels-last if x is (strictly) so."""
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        return torch.channels_last
+    return torch.contiguous_format
+
+
+def _mix_channels_last(y: Tensor, weights: Tensor, rank: int, out_channels: int) -> Tensor:
+    """Sum the bases over ranks with per-position weights.
+
+    y: (batch, rank * out, H_out, W_out), best in channels-last layout (then no copy);
+    weights: (H_out, W_out, rank) or (batch, H_out, W_out, rank)
+    -> (batch, out, H_out, W_out) in channels-last layout::
+
+        out[b, o, i, j] = sum_k weights[(b,) i, j, k] * y[b, k * out + o, i, j]
+    """
+    b, _, h, w = y.shape
+    bases = y.permute(0, 2, 3, 1).reshape(b, h * w, rank, out_channels)
+    mix = weights.reshape(-1, h * w, 1, rank).to(bases.dtype)
+    out = torch.matmul(mix, bases)  # (batch, H_out * W_out, 1, out)
+    return out.reshape(b, h, w, out_channels).permute(0, 3, 1, 2)
+
+
+class _ContiguousGrad(torch.autograd.Function):
+    """Identity whose backward makes the incoming gradient contiguous.
+
+    Put after a batched matmul whose output is then permuted: the gradient comes back in
+    the permuted layout, which CPU ``bmm`` handles by a slow loop over the batch.
+    """
+
+    generate_vmap_rule = True  # works under torch.func transforms too
+
+    @staticmethod
+    def forward(x: Tensor) -> Tensor:
+        """Return x unchanged (a view)."""
+        return x.view_as(x)
+
+    @staticmethod
+    def setup_context(
+        ctx: torch.autograd.function.FunctionCtx, inputs: tuple, output: Tensor
+    ) -> None:
+        """Nothing to save."""
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> Tensor:
+        """The gradient, contiguous."""
+        return grad.contiguous()
+
+
 class LocallyConnected2d(nn.Module):
     """A 2-D locally connected layer: an independent filter bank at every output position.
 
@@ -96,16 +145,23 @@ class LocallyConnected2d(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out)."""
         check_input(x, self.in_channels, self.input_size, type(self).__name__)
-        h_out, w_out = self.output_size
-        # columns: (batch, in * kh * kw, H_out * W_out), one input patch per position.
-        columns = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)
+        (h_out, w_out), (kh, kw), (sh, sw) = self.output_size, self.kernel_size, self.stride
+        ph, pw = self.padding
+        if ph or pw:
+            x = F.pad(x, (pw, pw, ph, ph))
+        # columns: (H_out * W_out, batch, in * kh * kw), one input patch per position and
+        # example, gathered in one copy straight into the layout of a batched matmul.
+        patches = x.permute(2, 3, 0, 1).unfold(0, kh, sh).unfold(1, kw, sw)
+        columns = patches.reshape(h_out * w_out, x.shape[0], -1)
         weight = self.weight.reshape(h_out * w_out, self.out_channels, -1)
-        # A batched matmul over positions: out[b, o, l] = sum_k weight[l, o, k] columns[b, k, l].
-        y = torch.einsum("bkl,lok->bol", columns, weight)
-        y = y.reshape(x.shape[0], self.out_channels, h_out, w_out)
+        # A batched matmul over positions: y[l, b, o] = sum_k columns[l, b, k] weight[l, o, k].
+        y = _ContiguousGrad.apply(torch.bmm(columns, weight.transpose(1, 2)))
+        y = y.permute(1, 2, 0).view(x.shape[0], self.out_channels, h_out, w_out)
         if self.bias is not None:
-            y = y + self.bias
-        return y
+            # The (out, H_out, W_out) bias as the first operand makes the sum come out in
+            # NCHW layout: the bias and the change of layout are one pass.
+            y = self.bias + y
+        return y.contiguous()
 
     def extra_repr(self) -> str:
         s = (
@@ -375,18 +431,31 @@ class LowRankLocallyConnected2d(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out)."""
         check_input(x, self.in_channels, self.input_size, type(self).__name__)
-        y = F.conv2d(x, self.weight, None, self.stride, self.padding)
-        if self.rank > 1:
-            h_out, w_out = self.output_size
-            y = y.view(x.shape[0], self.rank, self.out_channels, h_out, w_out)
-            if self.input_dependent:
-                y = torch.einsum("bkohw,bhwk->bohw", y, self.combining_weights(x).to(y.dtype))
-            else:
-                y = torch.einsum("bkohw,hwk->bohw", y, self.combining_weights().to(y.dtype))
         bias = self.total_bias()
-        if bias is not None:
+        if self.rank == 1:
+            y = F.conv2d(x, self.weight, None, self.stride, self.padding)
+            return y if bias is None else y + bias
+        weights = self.combining_weights(x) if self.input_dependent else self.combining_weights()
+        # The convolution with rank * out outputs, asked for in channels-last layout (a
+        # channels-last weight makes the backends write (batch, H_out, W_out, rank, out)), so
+        # the sum over ranks is one batched (1 x rank) @ (rank x out) product per position:
+        # no copy of the rank-times-larger tensor, which a mix in NCHW layout needs.
+        y = F.conv2d(
+            x,
+            self.weight.contiguous(memory_format=torch.channels_last),
+            None,
+            self.stride,
+            self.padding,
+        )
+        y = _mix_channels_last(y, weights, self.rank, self.out_channels)
+        layout = _memory_format(x)
+        if bias is not None and layout == torch.contiguous_format:
+            # A full (out, H_out, W_out) bias as the first operand makes the sum come out in
+            # NCHW layout: the bias and the change of layout are one pass.
+            y = bias.expand(self.out_channels, *self.output_size).contiguous() + y
+        elif bias is not None:
             y = y + bias
-        return y
+        return y.contiguous(memory_format=layout)
 
     def extra_repr(self) -> str:
         s = (

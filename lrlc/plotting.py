@@ -1,0 +1,270 @@
+"""Matplotlib helpers the chapters share: images, filter banks, combining-weight maps.
+
+Every function draws with ``matplotlib.pyplot`` (so ``plt.show()`` displays it in a notebook
+or a script) and returns the ``Figure``. Tensors may live on any device and may require
+grad; they are detached and copied to the CPU for drawing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor
+
+__all__ = [
+    "plot_images",
+    "plot_windows",
+    "plot_filter_bank",
+    "plot_filters_at_positions",
+    "plot_combining_weights",
+]
+
+Array = Tensor | np.ndarray
+
+FILTER_CMAP = "RdBu_r"  # diverging: red positive, blue negative, white zero
+WEIGHT_CMAP = "viridis"  # combining weights lie in [0, 1]
+
+
+def _numpy(a: Array) -> np.ndarray:
+    if isinstance(a, Tensor):
+        return a.detach().to("cpu", torch.float64).numpy()
+    return np.asarray(a, dtype=np.float64)
+
+
+def _symmetric_limit(*arrays: np.ndarray) -> float:
+    """The largest absolute value, so that zero sits in the middle of a diverging colormap."""
+    limit = max(float(np.abs(a).max()) for a in arrays)
+    return limit if limit > 0 else 1.0
+
+
+def _grid(n: int, ncols: int | None, nrows: int | None) -> tuple[int, int]:
+    if ncols is None and nrows is None:
+        ncols = min(n, 4)
+    if ncols is None:
+        ncols = math.ceil(n / nrows)
+    if nrows is None:
+        nrows = math.ceil(n / ncols)
+    if nrows * ncols < n:
+        raise ValueError(f"a {nrows} x {ncols} grid has no room for {n} panels")
+    return nrows, ncols
+
+
+def plot_images(
+    images: Array | Sequence[Array],
+    titles: Sequence[str] | None = None,
+    *,
+    cmap: str = "gray",
+    symmetric: bool = False,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    ncols: int | None = None,
+    size: float = 2.2,
+    colorbar: bool = False,
+    suptitle: str | None = None,
+) -> Figure:
+    """Draw 2-D maps side by side, on one shared colour scale.
+
+    images: (n, height, width), or a sequence of n arrays of shape (height, width); the
+        sizes may differ between panels.
+    titles: n panel titles.
+    symmetric: centre the colour scale on zero (use with a diverging ``cmap``).
+    size: the side of one panel in inches.
+    """
+    maps = [_numpy(m) for m in images]
+    if any(m.ndim != 2 for m in maps):
+        raise ValueError(f"images must be 2-D maps, got shapes {[m.shape for m in maps]}")
+    if titles is not None and len(titles) != len(maps):
+        raise ValueError(f"got {len(titles)} titles for {len(maps)} images")
+    if symmetric:
+        limit = _symmetric_limit(*maps)
+        vmin, vmax = -limit, limit
+    else:
+        vmin = min(float(m.min()) for m in maps) if vmin is None else vmin
+        vmax = max(float(m.max()) for m in maps) if vmax is None else vmax
+    nrows, ncols = _grid(len(maps), ncols, None)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size * ncols, size * nrows + (0.3 if suptitle else 0)),
+        squeeze=False,
+        layout="constrained",
+    )
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for n, (ax, m) in enumerate(zip(axes.flat, maps, strict=False)):
+        im = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        if titles is not None:
+            ax.set_title(titles[n], fontsize=10)
+    if colorbar:
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def plot_windows(
+    image: Array,
+    positions: Sequence[tuple[int, int]],
+    kernel_size: int | tuple[int, int],
+    labels: Sequence[str] | None = None,
+    *,
+    same_color: bool = False,
+    size: float = 3.2,
+    title: str | None = None,
+    cmap: str = "gray",
+) -> Figure:
+    """Draw an image with the input window that some output positions of a layer look at.
+
+    image: (H, W). positions: output positions ``(i, j)`` of a stride-1, unpadded layer,
+    whose window covers rows ``i .. i + kh - 1`` and columns ``j .. j + kw - 1``.
+    labels: one text per window (for example ``"$W$"`` for a shared filter bank).
+    same_color: draw every window in one colour (shared weights) instead of one colour each.
+    """
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    fig, ax = plt.subplots(figsize=(size, size), layout="constrained")
+    ax.imshow(_numpy(image), cmap=cmap, interpolation="nearest")
+    colors = plt.get_cmap("tab10").colors
+    for n, (i, j) in enumerate(positions):
+        color = colors[0 if same_color else n % len(colors)]
+        ax.add_patch(
+            plt.Rectangle((j - 0.5, i - 0.5), kw, kh, fill=False, edgecolor=color, linewidth=2)
+        )
+        if labels is not None:
+            ax.text(j + kw / 2 - 0.5, i - 1.2, labels[n], color=color, ha="center", va="bottom")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_filter_bank(
+    filters: Array,
+    *,
+    max_out: int = 8,
+    max_in: int = 8,
+    title: str | None = None,
+    size: float = 0.8,
+) -> Figure:
+    """Draw a filter bank as a grid: one row per output channel, one column per input channel.
+
+    filters: (out_channels, in_channels, kh, kw), as ``nn.Conv2d.weight``; at most
+        ``max_out`` rows and ``max_in`` columns are drawn. Red is positive, blue negative,
+        on one colour scale centred on zero.
+    """
+    w = _numpy(filters)
+    if w.ndim != 4:
+        raise ValueError(f"filters must be (out, in, kh, kw), got shape {w.shape}")
+    w = w[:max_out, :max_in]
+    n_out, n_in = w.shape[:2]
+    limit = _symmetric_limit(w)
+    fig, axes = plt.subplots(
+        n_out,
+        n_in,
+        figsize=(size * n_in + 0.6, size * n_out + 0.4),
+        squeeze=False,
+        layout="constrained",
+    )
+    for o in range(n_out):
+        for c in range(n_in):
+            ax = axes[o, c]
+            ax.imshow(w[o, c], cmap=FILTER_CMAP, vmin=-limit, vmax=limit, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if o == n_out - 1:
+                ax.set_xlabel(f"in {c}", fontsize=8)
+            if c == 0:
+                ax.set_ylabel(f"out {o}", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_filters_at_positions(
+    filters: Array,
+    positions: Sequence[tuple[int, int]],
+    *,
+    out_channels: Sequence[int] = (0, 1, 2, 3),
+    in_channel: int = 0,
+    size: float = 1.0,
+    title: str | None = None,
+) -> Figure:
+    """Draw the filters a layer applies at a few output positions.
+
+    filters: (H_out, W_out, out_channels, in_channels, kh, kw), as returned by
+        :func:`lrlc.effective_filters`.
+    positions: the output positions ``(i, j)`` to draw, one row each.
+    out_channels, in_channel: which filters ``filters[i, j, o, in_channel]`` to draw, one
+        column per ``o``. All panels share one colour scale centred on zero.
+    """
+    w = _numpy(filters)
+    if w.ndim != 6:
+        raise ValueError(f"filters must be (H_out, W_out, out, in, kh, kw), got shape {w.shape}")
+    panels = np.stack([w[i, j][list(out_channels), in_channel] for i, j in positions])
+    limit = _symmetric_limit(panels)
+    n_rows, n_cols = panels.shape[:2]
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=(size * n_cols + 0.9, size * n_rows + 0.5),
+        squeeze=False,
+        layout="constrained",
+    )
+    for r, (i, j) in enumerate(positions):
+        for c, o in enumerate(out_channels):
+            ax = axes[r, c]
+            ax.imshow(panels[r, c], cmap=FILTER_CMAP, vmin=-limit, vmax=limit)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"out {o}", fontsize=9)
+            if c == 0:
+                ax.set_ylabel(f"({i}, {j})", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_combining_weights(
+    weights: Array,
+    *,
+    ncols: int | None = None,
+    nrows: int | None = None,
+    size: float = 1.6,
+    title: str | None = None,
+    colorbar: bool = True,
+) -> Figure:
+    """Draw combining weights as images over the output grid, one panel per basis.
+
+    weights: (H_out, W_out, rank), as ``LowRankLocallyConnected2d.combining_weights()``;
+        panel k shows ``weights[:, :, k]`` on a fixed colour scale from 0 to 1.
+    ncols, nrows: the panel grid; give both to keep the figure size fixed whatever the
+        rank (panels beyond the rank are left blank).
+    """
+    w = _numpy(weights)
+    if w.ndim != 3:
+        raise ValueError(f"weights must be (H_out, W_out, rank), got shape {w.shape}")
+    rank = w.shape[-1]
+    nrows, ncols = _grid(rank, ncols, nrows)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size * ncols + (0.8 if colorbar else 0), size * nrows + (0.4 if title else 0)),
+        squeeze=False,
+        layout="constrained",
+    )
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for k, ax in zip(range(rank), axes.flat, strict=False):
+        im = ax.imshow(w[:, :, k], cmap=WEIGHT_CMAP, vmin=0.0, vmax=1.0, interpolation="nearest")
+        ax.set_title(f"$w_{{ij{k + 1}}}$", fontsize=10)
+    if colorbar:
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, ticks=[0, 0.5, 1])
+    if title:
+        fig.suptitle(title)
+    return fig

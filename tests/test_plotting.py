@@ -1,0 +1,106 @@
+"""The plotting helpers draw what they are given and return the Figure."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from lrlc import LowRankLocallyConnected2d, effective_filters  # noqa: E402
+from lrlc.plotting import (  # noqa: E402
+    plot_combining_weights,
+    plot_filter_bank,
+    plot_filters_at_positions,
+    plot_images,
+    plot_windows,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def images_of(fig: Figure) -> list[np.ndarray]:
+    return [np.asarray(im.get_array()) for ax in fig.axes for im in ax.get_images()]
+
+
+def test_plot_images_shares_one_scale_and_accepts_tensors_that_require_grad():
+    maps = torch.randn(3, 5, 6, requires_grad=True)
+    fig = plot_images(maps, ["a", "b", "c"], symmetric=True, cmap="RdBu_r", colorbar=True)
+    assert isinstance(fig, Figure)
+    drawn = images_of(fig)
+    assert len(drawn) == 3
+    np.testing.assert_allclose(drawn[1], maps[1].detach().numpy(), rtol=1e-6)
+    limits = {ax.get_images()[0].get_clim() for ax in fig.axes if ax.get_images()}
+    ((low, high),) = limits
+    assert low == -high and np.isclose(high, maps.abs().max().item())
+    with pytest.raises(ValueError, match="titles"):
+        plot_images(maps, ["a"])
+    with pytest.raises(ValueError, match="2-D"):
+        plot_images(torch.zeros(2, 1, 3, 3))
+
+
+def test_plot_filter_bank_draws_out_by_in_filters():
+    filters = torch.randn(10, 3, 3, 3)
+    fig = plot_filter_bank(filters, max_out=4)
+    drawn = images_of(fig)
+    assert len(drawn) == 4 * 3
+    np.testing.assert_allclose(drawn[3 * 2 + 1], filters[2, 1].numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="out, in, kh, kw"):
+        plot_filter_bank(torch.zeros(3, 3, 3))
+
+
+def test_plot_filters_at_positions_draws_the_effective_filters():
+    layer = LowRankLocallyConnected2d(2, 5, 3, (8, 8), rank=3)
+    filters = effective_filters(layer)
+    positions = [(0, 0), (2, 3), (5, 5)]
+    fig = plot_filters_at_positions(filters, positions, out_channels=(0, 4), in_channel=1)
+    drawn = images_of(fig)
+    assert len(drawn) == 3 * 2
+    np.testing.assert_allclose(drawn[2 * 2 + 1], filters[5, 5, 4, 1].detach().numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="H_out, W_out"):
+        plot_filters_at_positions(filters[0], positions)
+
+
+@pytest.mark.parametrize("rank", [1, 3, 8])
+def test_plot_combining_weights_one_panel_per_rank_on_a_fixed_grid(rank):
+    weights = torch.softmax(torch.randn(6, 7, rank), dim=-1)
+    fig = plot_combining_weights(weights, nrows=2, ncols=4)
+    drawn = images_of(fig)
+    assert len(drawn) == rank
+    np.testing.assert_allclose(drawn[-1], weights[:, :, -1].numpy(), rtol=1e-6)
+    assert all(ax.get_images()[0].get_clim() == (0.0, 1.0) for ax in fig.axes if ax.get_images())
+    assert tuple(fig.get_size_inches()) == tuple(
+        plot_combining_weights(weights[..., :1], nrows=2, ncols=4).get_size_inches()
+    )
+
+
+def test_plot_combining_weights_rejects_a_grid_too_small():
+    with pytest.raises(ValueError, match="no room"):
+        plot_combining_weights(torch.ones(4, 4, 5) / 5, nrows=1, ncols=4)
+    with pytest.raises(ValueError, match="H_out, W_out, rank"):
+        plot_combining_weights(torch.ones(4, 4))
+
+
+def test_plot_windows_draws_one_rectangle_per_window():
+    image = torch.zeros(12, 12)
+    fig = plot_windows(image, [(0, 0), (5, 7)], (3, 2), ["$W$", "$W$"], same_color=True)
+    (ax,) = fig.axes
+    rects = [p for p in ax.patches if isinstance(p, matplotlib.patches.Rectangle)]
+    assert [(r.get_xy(), r.get_width(), r.get_height()) for r in rects] == [
+        ((-0.5, -0.5), 2, 3),
+        ((6.5, 4.5), 2, 3),
+    ]
+    assert len({r.get_edgecolor() for r in rects}) == 1
+    assert [t.get_text() for t in ax.texts] == ["$W$", "$W$"]
+    fig = plot_windows(image, [(0, 0), (5, 7)], 3)
+    rects = [p for p in fig.axes[0].patches if isinstance(p, matplotlib.patches.Rectangle)]
+    assert len({r.get_edgecolor() for r in rects}) == 2

@@ -1,0 +1,247 @@
+"""The static slider's HTML (and its inline JavaScript), and the live ipywidgets slider."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from IPython.display import HTML, Markdown  # noqa: E402
+
+from lrlc.widgets import (  # noqa: E402
+    figure_to_png,
+    live_slider,
+    markdown_table,
+    static_slider,
+)
+
+
+def png(value: float) -> bytes:
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.plot([0, 1], [0, value])
+    return figure_to_png(fig, dpi=20)
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, and the text of <script> elements."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts.append(data)
+
+    def find(self, tag: str) -> list[dict[str, str | None]]:
+        return [attrs for t, attrs in self.tags if t == tag]
+
+
+def parse(slider: HTML) -> Elements:
+    parser = Elements()
+    parser.feed(slider.data)
+    parser.close()
+    return parser
+
+
+@pytest.fixture(scope="module")
+def pngs() -> dict[int, bytes]:
+    return {k: png(k) for k in range(1, 5)}
+
+
+def test_figure_to_png_closes_the_figure():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    data = figure_to_png(fig, dpi=20)
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert not plt.fignum_exists(fig.number)
+
+
+def test_one_image_per_value_in_order(pngs):
+    slider = static_slider({k: (p, f"rank {k}") for k, p in pngs.items()})
+    assert isinstance(slider, HTML)
+    images = parse(slider).find("img")
+    assert len(images) == len(pngs)
+    for image, (k, data) in zip(images, pngs.items(), strict=True):
+        assert image["src"] == "data:image/png;base64," + base64.b64encode(data).decode()
+        assert image["alt"] == f"rank = {k}"
+
+
+def test_figures_are_rendered_and_closed():
+    figures = {}
+    for k in (1, 2):
+        figures[k] = plt.subplots(figsize=(1, 1))[0]
+    slider = static_slider({k: (fig, None) for k, fig in figures.items()}, dpi=20)
+    for image in parse(slider).find("img"):
+        assert base64.b64decode(image["src"].split(",", 1)[1]).startswith(b"\x89PNG")
+    assert not any(plt.fignum_exists(fig.number) for fig in figures.values())
+
+
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ([1, 2, 3, 4], ("1", "4", "1", "1")),
+        ([2, 4, 6], ("2", "6", "2", "2")),
+        ([5], ("5", "5", "1", "5")),
+        ([1, 2, 4, 8], ("0", "3", "1", "0")),  # not equal steps: over positions
+        (["a", "b"], ("0", "1", "1", "0")),
+    ],
+)
+def test_slider_min_max_step(values, expected):
+    slider = static_slider({v: (png(1), str(v)) for v in values}, label="rank")
+    (rng,) = parse(slider).find("input")
+    assert rng["type"] == "range"
+    assert (rng["min"], rng["max"], rng["step"], rng["value"]) == expected
+
+
+def test_initial_view_is_the_only_one_shown(pngs):
+    slider = static_slider({k: (p, None) for k, p in pngs.items()}, initial=3)
+    views = [a for a in parse(slider).find("div") if "lrlc-slider-view" in (a.get("class") or "")]
+    assert len(views) == 4
+    assert [a.get("style") for a in views] == ["display:none", "display:none", None, "display:none"]
+    (rng,) = parse(slider).find("input")
+    assert rng["value"] == "3"
+    assert re.search(r"<output [^>]*>3</output>", slider.data)
+
+
+def test_ids_are_unique_within_and_across_sliders(pngs):
+    views = {k: (p, None) for k, p in pngs.items()}
+    first, second = static_slider(views), static_slider(views)
+    ids = [[a["id"] for _, a in parse(s).tags if "id" in a] for s in (first, second)]
+    for page in ids:
+        assert len(page) == len(set(page))
+    assert not set(ids[0]) & set(ids[1])
+    # The script addresses its own elements only.
+    for s, page in zip((first, second), ids, strict=True):
+        (script,) = parse(s).scripts
+        assert json.dumps(page[0]) in script
+
+
+def test_explicit_element_id_is_used_and_checked(pngs):
+    slider = static_slider({1: (pngs[1], None)}, element_id="explorer")
+    assert 'id="explorer"' in slider.data and 'id="explorer-input"' in slider.data
+    with pytest.raises(ValueError, match="element_id"):
+        static_slider({1: (pngs[1], None)}, element_id='x" onload="alert(1)')
+
+
+def test_text_is_escaped_and_html_captions_are_not(pngs):
+    slider = static_slider(
+        {
+            1: (pngs[1], "<script>alert(1)</script> & co"),
+            2: (pngs[2], HTML("<b>bold</b>")),
+        },
+        label='r<a>n"k',
+        alt=lambda v: f'view "{v}" <img>',
+    )
+    text = slider.data
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in text
+    assert "<b>bold</b>" in text
+    assert "r&lt;a&gt;n&quot;k" in text and "r<a>" not in text
+    assert [a["alt"] for a in parse(slider).find("img")] == ['view "1" <img>', 'view "2" <img>']
+    assert text.count("<script>") == 1 and text.count("</script>") == 1
+
+
+def test_values_cannot_close_the_script_element(pngs):
+    slider = static_slider({"</script><b>": (pngs[1], None), "ok": (pngs[2], None)})
+    assert slider.data.count("</script>") == 1
+    (script,) = parse(slider).scripts
+    assert "\\u003c/script>" in script
+
+
+def test_invalid_input_is_rejected(pngs):
+    with pytest.raises(ValueError, match="at least one"):
+        static_slider({})
+    with pytest.raises(ValueError, match="initial"):
+        static_slider({1: (pngs[1], None)}, initial=2)
+    with pytest.raises(ValueError, match="PNG"):
+        static_slider({1: (b"GIF89a", None)})
+    with pytest.raises(TypeError, match="Figure or PNG bytes"):
+        static_slider({1: ("image.png", None)})
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the JavaScript")
+@pytest.mark.parametrize("values", [[1, 2, 3, 4], [1, 2, 4, 8]])
+def test_the_script_switches_views_in_a_stub_dom(values):
+    """Run the inline script under node with a minimal document; move the slider to each value."""
+    slider = static_slider({v: (png(1), None) for v in values})
+    (script,) = parse(slider).scripts
+    (rng,) = parse(slider).find("input")
+    root = parse(slider).find("div")[0]["id"]
+    settings = [str(v) for v in values] if rng["min"] != "0" else [str(n) for n in range(4)]
+    program = f"""
+const elements = {{}};
+const listeners = {{}};
+function element(id) {{
+  return elements[id] || (elements[id] = {{
+    id, value: "{rng["value"]}", textContent: "", style: {{display: ""}},
+    addEventListener(type, f) {{ listeners[type] = f; }},
+  }});
+}}
+const document = {{ getElementById: element }};
+for (let m = 0; m < {len(values)}; m++) element("{root}-view-" + m);
+{script}
+const shown = [];
+for (const setting of {json.dumps(settings)}) {{
+  element("{root}-input").value = setting;
+  listeners.input();
+  const visible = [];
+  for (let m = 0; m < {len(values)}; m++)
+    if (element("{root}-view-" + m).style.display !== "none") visible.push(m);
+  shown.push([visible, element("{root}-value").textContent]);
+}}
+console.log(JSON.stringify(shown));
+"""
+    result = subprocess.run(["node", "-e", program], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [[[n], str(v)] for n, v in enumerate(values)]
+
+
+def test_live_slider_renders_on_demand_and_caches():
+    pytest.importorskip("ipywidgets")
+    calls = []
+
+    def make_view(k):
+        calls.append(k)
+        return png(k), f"rank {k}"
+
+    box = live_slider(make_view, [1, 2, 4], label="rank")
+    slider, view = box.children
+    assert calls == [1] and "rank 1" in view.value and 'alt="rank = 1"' in view.value
+    slider.value = 4
+    assert calls == [1, 4] and "rank 4" in view.value
+    slider.value = 1
+    assert calls == [1, 4] and "rank 1" in view.value
+
+
+def test_markdown_table():
+    table = markdown_table(["layer", "parameters"], [["conv", f"{36928:,}"], ["a|b", 1]])
+    assert isinstance(table, Markdown)
+    assert table.data.splitlines() == [
+        "| layer | parameters |",
+        "|:--|--:|",
+        "| conv | 36,928 |",
+        "| a\\|b | 1 |",
+    ]
+    assert markdown_table(["a", "b"], [], align="cc").data.splitlines()[1] == "|:-:|:-:|"
+    with pytest.raises(ValueError, match="2 cells"):
+        markdown_table(["a", "b"], [[1]])
+    with pytest.raises(ValueError, match="align"):
+        markdown_table(["a", "b"], [[1, 2]], align="x")

@@ -1,0 +1,439 @@
+"""The paper's experiment grids: ``python -m lrlc.experiments DATASET``.
+
+For each variant (layer type, rank, which layers) the learning rate and weight decay are
+picked on the validation split (the paper tuned them but did not publish the values), then
+every variant is trained with several seeds and evaluated on the test split. Results go to
+``results/<dataset>.json`` after every run, with their provenance (device, data, commit),
+so an interrupted grid resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from lrlc import data
+from lrlc.counting import count_parameters
+from lrlc.misaligned import MisalignedLoader
+from lrlc.models import paper_network
+from lrlc.train import auto_device, evaluate, fit
+
+__all__ = ["Variant", "GRIDS", "default_variants", "run_grid", "summarize", "main"]
+
+RESULT_LAYERS = ("conv", "lc", "lrlc", "lrlc_input", "wide_conv", "coordconv")
+DATASETS = ("mnist", "cifar10", "celeba", "trans_celeba48")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One network of the grid: ``layer`` in all three layers or the last only."""
+
+    layer: str
+    rank: int | None = None
+    where: str = "all"
+
+    def key(self) -> str:
+        rank = "" if self.rank is None else f"-r{self.rank}"
+        return f"{self.layer}{rank}-{self.where}"
+
+    def family(self) -> str:
+        """Variants that share tuned hyper-parameters: the same layer type and placement."""
+        return f"{self.layer}-{self.where}"
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Training settings of one dataset's grid."""
+
+    epochs: int
+    batch_size: int = 256
+    lrs: tuple[float, ...] = (0.05, 0.1, 0.2)
+    weight_decays: tuple[float, ...] = (0.0, 5e-4)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    tune_rank: int = 4  # the rank at which LRLC families are tuned
+
+
+GRIDS = {
+    "mnist": Grid(epochs=20),
+    "cifar10": Grid(epochs=40),
+    "celeba": Grid(epochs=30),
+    "trans_celeba48": Grid(epochs=30),
+}
+
+
+def default_variants(dataset: str, ranks: tuple[int, ...] = (1, 2, 4, 8, 16)) -> list[Variant]:
+    """The reference grid: conv, CoordConv, LC, wide conv, LRLC at every rank in all layers
+    and in the last layer only, and input-dependent LRLC; only conv and (input-dependent)
+    LRLC for the misaligned faces."""
+    if dataset == "trans_celeba48":
+        return [Variant("conv"), *(Variant("lrlc", r) for r in ranks), Variant("lrlc_input", 4)]
+    return [
+        Variant("conv"),
+        Variant("coordconv"),
+        Variant("lc"),
+        Variant("wide_conv", 4),
+        *(Variant("lrlc", r) for r in ranks),
+        *(Variant("lrlc", r, "last") for r in ranks),
+        Variant("lrlc_input", 4),
+    ]
+
+
+# ------------------------------------------------------------------ data
+
+
+def _base_name(dataset: str) -> str:
+    return "celeba" if dataset == "trans_celeba48" else dataset
+
+
+def load_splits(dataset: str, root=None, source: str | None = None, quick=None) -> dict:
+    """The train, valid and test ``ImageDataset``s of a dataset (CPU, uint8)."""
+    name = _base_name(dataset)
+    return {s: data.load(name, s, root, quick=quick, source=source) for s in data.SPLITS}
+
+
+def make_loader(dataset: str, split, batch_size: int, device, train: bool, seed: int):
+    """A device loader for training (shuffled, last partial batch dropped) or evaluation."""
+    loader = split.loader(
+        batch_size if train else 1024, device=device, shuffle=train, drop_last=train, seed=seed
+    )
+    if dataset == "trans_celeba48":
+        # Fresh offsets every epoch in training; the same ones every pass in evaluation.
+        return MisalignedLoader(loader, canvas=48, seed=seed, fixed=not train)
+    return loader
+
+
+def data_record(splits: dict) -> dict:
+    train, test = splits["train"], splits["test"]
+    notes = [n for n in dict.fromkeys(s.note for s in splits.values()) if n]
+    return {
+        "source": f"{train.source}: {train.path}",
+        "train_size": len(train),
+        "valid_size": len(splits["valid"]),
+        "test_size": len(test),
+        "is_subset": any(s.is_subset for s in splits.values()),
+        "note": " ".join(notes),
+    }
+
+
+# ------------------------------------------------------------------ runs
+
+
+def train_variant(
+    variant: Variant,
+    dataset: str,
+    splits: dict,
+    grid: Grid,
+    lr: float,
+    weight_decay: float,
+    seed: int,
+    device: torch.device,
+    epochs: int | None = None,
+    compile: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Train one network from scratch; returns its run record (accuracies in [0, 1])."""
+    epochs = epochs or grid.epochs
+    torch.manual_seed(seed)
+    model = paper_network(variant.layer, variant.rank, dataset=dataset, where=variant.where)
+    loaders = {
+        name: make_loader(dataset, split, grid.batch_size, device, name == "train", seed)
+        for name, split in splits.items()
+    }
+    history = fit(
+        model,
+        loaders["train"],
+        valid=loaders["valid"],
+        epochs=epochs,
+        lr=lr,
+        weight_decay=weight_decay,
+        device=device,
+        compile=compile,
+        seed=seed,
+        progress=progress,
+    )
+    test = evaluate(model, loaders["test"])
+    return {
+        **asdict(variant),
+        "seed": seed,
+        "epochs": epochs,
+        "lr": lr,
+        "weight_decay": weight_decay,
+        "valid_accuracy": history.valid_accuracy[-1],
+        "test_accuracy": test["accuracy"],
+        "params": count_parameters(model),
+        "train_seconds": round(sum(history.seconds), 2),
+        "images_per_second": round(statistics.median(history.images_per_second), 1),
+        "valid_curve": [round(a, 5) for a in history.valid_accuracy],
+        "train_loss_curve": [round(v, 5) for v in history.train_loss],
+    }
+
+
+def _git_commit() -> str:
+    try:
+        root = Path(__file__).resolve().parent.parent
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return device.type
+
+
+def _write(path: Path, results: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(results, indent=1) + "\n")
+    tmp.replace(path)
+
+
+def run_grid(
+    dataset: str,
+    variants: list[Variant],
+    grid: Grid,
+    out: Path,
+    device: torch.device,
+    root=None,
+    source: str | None = None,
+    quick: bool | None = None,
+    tune: bool = True,
+    tune_epochs: int | None = None,
+    compile: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Tune each family on the validation split, then train every variant x seed.
+
+    Results are written to ``out`` after every run; runs already in ``out`` with the same
+    settings are kept, not repeated.
+    """
+    splits = load_splits(dataset, root, source, quick)
+    config = {
+        "epochs": grid.epochs,
+        "batch_size": grid.batch_size,
+        "lrs": list(grid.lrs),
+        "weight_decays": list(grid.weight_decays),
+        "tune_rank": grid.tune_rank,
+        "tune_epochs": tune_epochs or grid.epochs,
+        "optimizer": "SGD, Nesterov momentum 0.9, cosine decay per step, no warm-up",
+        "augmentation": "none (as the paper)",
+        "amp": "bf16 autocast" if device.type == "cuda" else "float32",
+        "selection": "lr and weight decay with the best validation accuracy, seed 0",
+    }
+    results = {
+        "dataset": dataset,
+        "data": data_record(splits),
+        "device": _device_name(device),
+        "torch": torch.__version__,
+        "commit": _git_commit(),
+        "date": _dt.date.today().isoformat(),
+        "config": config,
+        "tuning": [],
+        "chosen": {},
+        "runs": [],
+    }
+    if out.exists():
+        previous = json.loads(out.read_text())
+        if previous.get("config") == config and previous.get("data") == results["data"]:
+            results["tuning"], results["runs"] = previous["tuning"], previous["runs"]
+    done_tuning = {(t["family"], t["lr"], t["weight_decay"]) for t in results["tuning"]}
+    done_runs = {(r["layer"], r["rank"], r["where"], r["seed"]) for r in results["runs"]}
+
+    chosen: dict[str, tuple[float, float]] = {}
+    for family in dict.fromkeys(v.family() for v in variants):
+        members = [v for v in variants if v.family() == family]
+        probe = next((v for v in members if v.rank == grid.tune_rank), members[0])
+        if not tune:
+            chosen[family] = (grid.lrs[0], grid.weight_decays[0])
+            continue
+        for lr, wd in itertools.product(grid.lrs, grid.weight_decays):
+            if (family, lr, wd) in done_tuning:
+                continue
+            print(f"[tune] {dataset} {probe.key()} lr={lr} wd={wd}", flush=True)
+            record = train_variant(
+                probe, dataset, splits, grid, lr, wd, 0, device, tune_epochs, compile, progress
+            )
+            results["tuning"].append(
+                {
+                    "family": family,
+                    **{
+                        k: record[k]
+                        for k in (
+                            "layer",
+                            "rank",
+                            "where",
+                            "lr",
+                            "weight_decay",
+                            "epochs",
+                            "valid_accuracy",
+                        )
+                    },
+                }
+            )
+            _write(out, results)
+        tried = [t for t in results["tuning"] if t["family"] == family]
+        best = max(tried, key=lambda t: t["valid_accuracy"])
+        chosen[family] = (best["lr"], best["weight_decay"])
+    results["chosen"] = {f: {"lr": lr, "weight_decay": wd} for f, (lr, wd) in chosen.items()}
+
+    for variant, seed in itertools.product(variants, grid.seeds):
+        if (variant.layer, variant.rank, variant.where, seed) in done_runs:
+            continue
+        lr, wd = chosen[variant.family()]
+        print(f"[run] {dataset} {variant.key()} seed={seed} lr={lr} wd={wd}", flush=True)
+        start = time.perf_counter()
+        record = train_variant(
+            variant, dataset, splits, grid, lr, wd, seed, device, None, compile, progress
+        )
+        results["runs"].append(record)
+        _write(out, results)
+        print(
+            f"      test {record['test_accuracy']:.4f}  valid {record['valid_accuracy']:.4f}  "
+            f"{time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
+    return results
+
+
+# ------------------------------------------------------------------ summaries
+
+
+def summarize(results: dict) -> list[dict]:
+    """Mean and standard deviation of test (and valid) accuracy per variant, in grid order."""
+    groups: dict[tuple, list[dict]] = {}
+    for run in results["runs"]:
+        groups.setdefault((run["layer"], run["rank"], run["where"]), []).append(run)
+    rows = []
+    for (layer, rank, where), runs in groups.items():
+        test = [r["test_accuracy"] for r in runs]
+        valid = [r["valid_accuracy"] for r in runs]
+        rows.append(
+            {
+                "layer": layer,
+                "rank": rank,
+                "where": where,
+                "seeds": len(runs),
+                "test_mean": statistics.fmean(test),
+                "test_std": statistics.stdev(test) if len(test) > 1 else 0.0,
+                "valid_mean": statistics.fmean(valid),
+                "params": runs[0]["params"],
+            }
+        )
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    lines = [f"{'variant':<22}{'params':>12}{'test accuracy (%)':>22}{'seeds':>7}"]
+    for r in rows:
+        name = r["layer"] + (f" rank {r['rank']}" if r["rank"] is not None else "")
+        name += " (last)" if r["where"] == "last" else ""
+        acc = f"{100 * r['test_mean']:.2f} ± {100 * r['test_std']:.2f}"
+        lines.append(f"{name:<22}{r['params']:>12,}{acc:>22}{r['seeds']:>7}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ command line
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(t) for t in text.split(",") if t)
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(t) for t in text.split(",") if t)
+
+
+def parse_variants(dataset: str, layers: str | None, ranks: tuple[int, ...]) -> list[Variant]:
+    """``--layers conv,lrlc,lrlc@last,...`` -> variants (ranked layers at every rank)."""
+    if layers is None:
+        return default_variants(dataset, ranks)
+    variants = []
+    for item in layers.split(","):
+        layer, _, where = item.partition("@")
+        if layer not in RESULT_LAYERS:
+            raise SystemExit(f"unknown layer {layer!r}: choose from {', '.join(RESULT_LAYERS)}")
+        if layer in ("lrlc", "lrlc_input", "wide_conv"):
+            variants += [Variant(layer, r, where or "all") for r in ranks]
+        else:
+            variants.append(Variant(layer, None, where or "all"))
+    return variants
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m lrlc.experiments", description=__doc__)
+    p.add_argument("dataset", choices=DATASETS)
+    p.add_argument(
+        "--layers", help="e.g. conv,lc,lrlc,lrlc@last,lrlc_input (default: the paper grid)"
+    )
+    p.add_argument("--ranks", type=_ints, default=(1, 2, 4, 8, 16))
+    p.add_argument("--seeds", type=_ints)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--tune-epochs", type=int)
+    p.add_argument("--lrs", type=_floats)
+    p.add_argument("--weight-decays", type=_floats)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--no-tune", action="store_true", help="use the first lr and weight decay")
+    p.add_argument("--out", type=Path, help="default: results/<dataset>.json")
+    p.add_argument("--root", help="data root (default $LRLC_DATA, else ./data)")
+    p.add_argument("--source", help="data layout, e.g. cifar10: pickle or images")
+    p.add_argument("--quick", action="store_true", help="small subsets, for a smoke test")
+    p.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+
+    grid = GRIDS[args.dataset]
+    overrides = {
+        "seeds": args.seeds,
+        "epochs": args.epochs,
+        "lrs": args.lrs,
+        "weight_decays": args.weight_decays,
+        "batch_size": args.batch_size,
+    }
+    grid = Grid(**{**asdict(grid), **{k: v for k, v in overrides.items() if v}})
+    variants = parse_variants(args.dataset, args.layers, args.ranks)
+    out = args.out or Path("results") / f"{args.dataset}.json"
+    device = auto_device(args.device)
+    print(f"{args.dataset}: {len(variants)} variants x {len(grid.seeds)} seeds on {device}")
+    results = run_grid(
+        args.dataset,
+        variants,
+        grid,
+        out,
+        device,
+        root=args.root,
+        source=args.source,
+        quick=True if args.quick else None,
+        tune=not args.no_tune,
+        tune_epochs=args.tune_epochs,
+        compile=args.compile,
+        progress=not args.no_progress and os.environ.get("TQDM_DISABLE") != "1",
+    )
+    print(format_table(summarize(results)))
+    print(f"wrote {out}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""The experiment runner end to end on quick real data, and the misaligned-faces transform."""
+
+import json
+
+import pytest
+import torch
+
+from lrlc import experiments
+from lrlc.experiments import Grid, Variant, parse_variants, run_grid, summarize
+from lrlc.misaligned import MisalignedLoader, place_in_noise
+
+REQUIRED_RUN_KEYS = {
+    "layer", "rank", "seed", "epochs", "lr", "weight_decay", "valid_accuracy",
+    "test_accuracy", "params", "train_seconds", "images_per_second",
+}  # fmt: skip
+
+
+@pytest.fixture
+def mnist_quick(monkeypatch, tmp_path):
+    """Real MNIST in quick mode, where CI has it; a cache of the test's own."""
+    import os
+
+    if not os.environ.get("LRLC_DATA") and not os.environ.get("CI"):
+        pytest.skip("LRLC_DATA is not set: no real data")
+    monkeypatch.setenv("LRLC_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def test_grid_writes_the_documented_schema_and_resumes(mnist_quick, monkeypatch):
+    out = mnist_quick / "mnist.json"
+    grid = Grid(epochs=1, lrs=(0.1, 0.2), weight_decays=(0.0,), seeds=(0,), tune_rank=2)
+    variants = [Variant("conv"), Variant("lrlc", 2, "last")]
+    results = run_grid("mnist", variants, grid, out, torch.device("cpu"), quick=True,
+                       progress=False)  # fmt: skip
+    saved = json.loads(out.read_text())
+    assert saved == json.loads(json.dumps(results))
+    for key in ("dataset", "data", "device", "torch", "commit", "date", "config", "runs"):
+        assert key in saved
+    assert saved["data"]["is_subset"] is True and saved["data"]["train_size"] == 2000
+    assert "Quick mode" in saved["data"]["note"]
+    assert len(saved["tuning"]) == 4  # 2 families x 2 learning rates
+    assert set(saved["chosen"]) == {"conv-all", "lrlc-last"}
+    assert len(saved["runs"]) == 2
+    for run in saved["runs"]:
+        assert REQUIRED_RUN_KEYS <= set(run)
+        assert 0.0 <= run["test_accuracy"] <= 1.0
+    assert saved["runs"][0]["rank"] is None and saved["runs"][1]["rank"] == 2
+
+    # A second call with the same settings trains nothing and keeps the runs.
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(experiments, "train_variant", no_training)
+    again = run_grid("mnist", variants, grid, out, torch.device("cpu"), quick=True,
+                     progress=False)  # fmt: skip
+    assert again["runs"] == saved["runs"]
+    rows = summarize(again)
+    assert [r["layer"] for r in rows] == ["conv", "lrlc"] and rows[0]["seeds"] == 1
+
+
+def test_parse_variants():
+    assert parse_variants("mnist", "conv,lrlc@last", (1, 4)) == [
+        Variant("conv"), Variant("lrlc", 1, "last"), Variant("lrlc", 4, "last")
+    ]  # fmt: skip
+    default = parse_variants("cifar10", None, (1, 2))
+    assert {v.layer for v in default} == {"conv", "coordconv", "lc", "wide_conv", "lrlc",
+                                          "lrlc_input"}  # fmt: skip
+    with pytest.raises(SystemExit, match="unknown layer 'lcc'"):
+        parse_variants("mnist", "lcc", (1,))
+
+
+def test_place_in_noise_keeps_each_face_whole_inside_the_canvas():
+    faces = torch.rand(64, 3, 32, 32) * 0.5 + 2.0  # values the noise never takes
+    canvas = place_in_noise(faces, 48, torch.Generator().manual_seed(0))
+    assert canvas.shape == (64, 3, 48, 48)
+    inside = canvas >= 2.0
+    assert (inside.sum(dim=(1, 2, 3)) == 3 * 32 * 32).all()
+    noise = canvas[~inside]
+    assert noise.min() >= 0 and noise.max() < 1
+    tops = [int(inside[i, 0].any(1).nonzero()[0]) for i in range(64)]
+    lefts = [int(inside[i, 0].any(0).nonzero()[0]) for i in range(64)]
+    assert min(tops + lefts) >= 1 and max(tops + lefts) <= 16
+    assert len(set(zip(tops, lefts, strict=True))) > 32  # offsets vary between images
+    for i in range(3):  # the face itself is unchanged
+        t, left = tops[i], lefts[i]
+        assert torch.equal(canvas[i, :, t : t + 32, left : left + 32], faces[i])
+
+
+def test_misaligned_loader_fixed_serves_the_same_images_every_pass():
+    batches = [(torch.rand(4, 3, 32, 32), torch.arange(4))]
+    fixed = MisalignedLoader(batches, seed=1, fixed=True)
+    first, second = list(fixed), list(fixed)
+    assert len(fixed) == 1 and torch.equal(first[0][0], second[0][0])
+    moving = MisalignedLoader(batches, seed=1)
+    a, b = list(moving), list(moving)
+    assert torch.equal(a[0][0], first[0][0]) and not torch.equal(a[0][0], b[0][0])
+    with pytest.raises(ValueError, match="canvas"):
+        place_in_noise(torch.rand(1, 3, 32, 32), 32)

@@ -20,7 +20,6 @@ import argparse
 import datetime
 import json
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lrlc import data  # noqa: E402
+from lrlc.experiments import git_commit  # noqa: E402
 from lrlc.models import paper_network  # noqa: E402
 from lrlc.train import auto_device, fit  # noqa: E402
 
@@ -69,15 +69,6 @@ def dataloader_epoch(model, loader, optimizer, device, amp: bool) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize()
     return seen / (time.perf_counter() - start)
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -120,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name,
         "torch": torch.__version__,
-        "commit": commit(),
+        "commit": git_commit(),
         "date": datetime.date.today().isoformat(),
         "data": {"source": train.source, "train_size": len(train), "is_subset": train.is_subset,
                  "note": train.note},

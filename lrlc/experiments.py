@@ -178,7 +178,7 @@ def train_variant(
     }
 
 
-def _git_commit() -> str:
+def git_commit() -> str:
     try:
         root = Path(__file__).resolve().parent.parent
         commit = subprocess.run(
@@ -246,7 +246,7 @@ def run_grid(
         "data": data_record(splits),
         "device": _device_name(device),
         "torch": torch.__version__,
-        "commit": _git_commit(),
+        "commit": git_commit(),
         "date": _dt.date.today().isoformat(),
         "config": config,
         "tuning": [],

@@ -26,6 +26,7 @@ to [0, 1]; no mean/std) and augments only when asked (the paper uses no augmenta
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,6 +176,31 @@ class ImageDataset:
     def class_counts(self) -> Tensor:
         """(len(classes),) int64: images per class."""
         return torch.bincount(self.labels, minlength=len(self.classes))
+
+    def subset(self, size: int) -> ImageDataset:
+        """The first ``size // len(classes)`` images of every class (``balanced_first``), as a
+        new ``ImageDataset`` marked as a subset, with the note saying so. A ``size`` of at
+        least ``len(self)`` returns ``self``."""
+        if size < len(self.classes):
+            raise ValueError(f"subset size must be at least {len(self.classes)}, got {size}")
+        if size >= len(self):
+            return self
+        rows = balanced_first(self.labels, size, len(self.classes))
+        note = (
+            f"A class-balanced subset: the first {size // len(self.classes):,} images of each "
+            f"class, {len(rows):,} of the {len(self):,} of this split."
+        )
+        if self.is_subset:
+            note += " " + self.note
+        attributes = None if self.attributes is None else self.attributes[rows]
+        return dataclasses.replace(
+            self,
+            images=self.images[rows],
+            labels=self.labels[rows],
+            attributes=attributes,
+            is_subset=True,
+            note=note,
+        )
 
     def describe(self) -> str:
         """One line for a caption: dataset, split, size, and whether it is the full data."""

@@ -32,6 +32,7 @@ __all__ = ["Variant", "GRIDS", "default_variants", "run_grid", "summarize", "mai
 
 RESULT_LAYERS = ("conv", "lc", "lrlc", "lrlc_input", "wide_conv", "coordconv")
 DATASETS = ("mnist", "cifar10", "celeba", "trans_celeba48")
+TASKS = {"label": "Male", "attributes": "all 40 attributes, multi-label, mean accuracy"}
 
 
 @dataclass(frozen=True)
@@ -95,16 +96,36 @@ def _base_name(dataset: str) -> str:
     return "celeba" if dataset == "trans_celeba48" else dataset
 
 
-def load_splits(dataset: str, root=None, source: str | None = None, quick=None) -> dict:
-    """The train, valid and test ``ImageDataset``s of a dataset (CPU, uint8)."""
+def load_splits(
+    dataset: str,
+    root=None,
+    source: str | None = None,
+    quick=None,
+    sizes: dict[str, int | None] | None = None,
+) -> dict:
+    """The train, valid and test ``ImageDataset``s of a dataset (CPU, uint8).
+
+    sizes: e.g. {"train": 3000}: class-balanced subsets of those splits (for CPU runs).
+    """
     name = _base_name(dataset)
-    return {s: data.load(name, s, root, quick=quick, source=source) for s in data.SPLITS}
+    splits = {s: data.load(name, s, root, quick=quick, source=source) for s in data.SPLITS}
+    for split, size in (sizes or {}).items():
+        if size:
+            splits[split] = splits[split].subset(size)
+    return splits
 
 
-def make_loader(dataset: str, split, batch_size: int, device, train: bool, seed: int):
+def make_loader(
+    dataset: str, split, batch_size: int, device, train: bool, seed: int, task: str = "label"
+):
     """A device loader for training (shuffled, last partial batch dropped) or evaluation."""
     loader = split.loader(
-        batch_size if train else 1024, device=device, shuffle=train, drop_last=train, seed=seed
+        batch_size if train else 1024,
+        device=device,
+        shuffle=train,
+        drop_last=train,
+        seed=seed,
+        targets="attributes" if task == "attributes" else "labels",
     )
     if dataset == "trans_celeba48":
         # Fresh offsets every epoch in training; the same ones every pass in evaluation.
@@ -112,16 +133,24 @@ def make_loader(dataset: str, split, batch_size: int, device, train: bool, seed:
     return loader
 
 
-def data_record(splits: dict) -> dict:
+def _relative_to_root(text: str, root: Path) -> str:
+    """Paths under the data root written as ``$LRLC_DATA/...``: no paths of this machine."""
+    for form in dict.fromkeys((str(root.resolve()), str(root))):
+        text = text.replace(form, "$LRLC_DATA")
+    return text
+
+
+def data_record(splits: dict, root=None) -> dict:
     train, test = splits["train"], splits["test"]
-    notes = [n for n in dict.fromkeys(s.note for s in splits.values()) if n]
+    root = data.data_root(root)
+    notes = [f"{name}: {s.note}" for name, s in splits.items() if s.note]
     return {
-        "source": f"{train.source}: {train.path}",
+        "source": _relative_to_root(f"{train.source}: {train.path}", root),
         "train_size": len(train),
         "valid_size": len(splits["valid"]),
         "test_size": len(test),
         "is_subset": any(s.is_subset for s in splits.values()),
-        "note": " ".join(notes),
+        "note": _relative_to_root(" ".join(notes), root),
     }
 
 
@@ -140,13 +169,19 @@ def train_variant(
     epochs: int | None = None,
     compile: bool = False,
     progress: bool = True,
+    task: str = "label",
 ) -> dict:
-    """Train one network from scratch; returns its run record (accuracies in [0, 1])."""
+    """Train one network from scratch; returns its run record (accuracies in [0, 1]).
+
+    task: "label" (the dataset's classes; CelebA: Male) or "attributes" (CelebA's 40
+    attributes with a multi-label head; accuracy is the mean over attributes).
+    """
     epochs = epochs or grid.epochs
     torch.manual_seed(seed)
-    model = paper_network(variant.layer, variant.rank, dataset=dataset, where=variant.where)
+    head = {"num_classes": 40, "multi_label": True} if task == "attributes" else {}
+    model = paper_network(variant.layer, variant.rank, dataset=dataset, where=variant.where, **head)
     loaders = {
-        name: make_loader(dataset, split, grid.batch_size, device, name == "train", seed)
+        name: make_loader(dataset, split, grid.batch_size, device, name == "train", seed, task)
         for name, split in splits.items()
     }
     history = fit(
@@ -162,6 +197,9 @@ def train_variant(
         progress=progress,
     )
     test = evaluate(model, loaders["test"])
+    extra = (
+        {"test_per_label": [round(a, 5) for a in test["per_label"]]} if "per_label" in test else {}
+    )
     return {
         **asdict(variant),
         "seed": seed,
@@ -175,6 +213,7 @@ def train_variant(
         "images_per_second": round(statistics.median(history.images_per_second), 1),
         "valid_curve": [round(a, 5) for a in history.valid_accuracy],
         "train_loss_curve": [round(v, 5) for v in history.train_loss],
+        **extra,
     }
 
 
@@ -222,14 +261,27 @@ def run_grid(
     tune_epochs: int | None = None,
     compile: bool = False,
     progress: bool = True,
+    task: str = "label",
+    train_size: int | None = None,
+    valid_size: int | None = None,
 ) -> dict:
     """Tune each family on the validation split, then train every variant x seed.
 
+    task: "label" or, for CelebA, "attributes" (see ``train_variant``).
+    train_size, valid_size: class-balanced subsets of those splits (the test split stays whole).
     Results are written to ``out`` after every run; runs already in ``out`` with the same
     settings are kept, not repeated.
     """
-    splits = load_splits(dataset, root, source, quick)
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if task == "attributes" and _base_name(dataset) != "celeba":
+        raise ValueError(f"only CelebA has attributes; use task='label' for {dataset}")
+    sizes = {"train": train_size, "valid": valid_size}
+    splits = load_splits(dataset, root, source, quick, sizes)
     config = {
+        "task": TASKS[task] if _base_name(dataset) == "celeba" else "the 10 classes",
+        "train_size": train_size,
+        "valid_size": valid_size,
         "epochs": grid.epochs,
         "batch_size": grid.batch_size,
         "lrs": list(grid.lrs),
@@ -243,7 +295,7 @@ def run_grid(
     }
     results = {
         "dataset": dataset,
-        "data": data_record(splits),
+        "data": data_record(splits, root),
         "device": _device_name(device),
         "torch": torch.__version__,
         "commit": git_commit(),
@@ -272,7 +324,18 @@ def run_grid(
                 continue
             print(f"[tune] {dataset} {probe.key()} lr={lr} wd={wd}", flush=True)
             record = train_variant(
-                probe, dataset, splits, grid, lr, wd, 0, device, tune_epochs, compile, progress
+                probe,
+                dataset,
+                splits,
+                grid,
+                lr,
+                wd,
+                0,
+                device,
+                tune_epochs,
+                compile,
+                progress,
+                task,
             )
             results["tuning"].append(
                 {
@@ -304,7 +367,7 @@ def run_grid(
         print(f"[run] {dataset} {variant.key()} seed={seed} lr={lr} wd={wd}", flush=True)
         start = time.perf_counter()
         record = train_variant(
-            variant, dataset, splits, grid, lr, wd, seed, device, None, compile, progress
+            variant, dataset, splits, grid, lr, wd, seed, device, None, compile, progress, task
         )
         results["runs"].append(record)
         _write(out, results)
@@ -370,11 +433,17 @@ def parse_variants(dataset: str, layers: str | None, ranks: tuple[int, ...]) -> 
         return default_variants(dataset, ranks)
     variants = []
     for item in layers.split(","):
+        item, _, only = item.partition(":")
         layer, _, where = item.partition("@")
         if layer not in RESULT_LAYERS:
             raise SystemExit(f"unknown layer {layer!r}: choose from {', '.join(RESULT_LAYERS)}")
+        if where not in ("", "all", "last"):
+            raise SystemExit(f"unknown placement @{where} in {item!r}: use @all or @last")
         if layer in ("lrlc", "lrlc_input", "wide_conv"):
-            variants += [Variant(layer, r, where or "all") for r in ranks]
+            chosen = _ints(only.replace("/", ",")) if only else ranks
+            variants += [Variant(layer, r, where or "all") for r in chosen]
+        elif only:
+            raise SystemExit(f"{layer} has no rank: drop ':{only}' from {item!r}")
         else:
             variants.append(Variant(layer, None, where or "all"))
     return variants
@@ -384,7 +453,9 @@ def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(prog="python -m lrlc.experiments", description=__doc__)
     p.add_argument("dataset", choices=DATASETS)
     p.add_argument(
-        "--layers", help="e.g. conv,lc,lrlc,lrlc@last,lrlc_input (default: the paper grid)"
+        "--layers",
+        help="e.g. conv,lc,lrlc,lrlc@last:4,lrlc_input:4 (':r1/r2' picks ranks; "
+        "default: the paper grid)",
     )
     p.add_argument("--ranks", type=_ints, default=(1, 2, 4, 8, 16))
     p.add_argument("--seeds", type=_ints)
@@ -394,6 +465,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--weight-decays", type=_floats)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--no-tune", action="store_true", help="use the first lr and weight decay")
+    p.add_argument(
+        "--attributes",
+        action="store_true",
+        help="CelebA: all 40 attributes (multi-label) instead of Male",
+    )
+    p.add_argument("--train-size", type=int, help="class-balanced training subset (CPU runs)")
+    p.add_argument("--valid-size", type=int, help="class-balanced validation subset")
     p.add_argument("--out", type=Path, help="default: results/<dataset>.json")
     p.add_argument("--root", help="data root (default $LRLC_DATA, else ./data)")
     p.add_argument("--source", help="data layout, e.g. cifar10: pickle or images")
@@ -413,7 +491,8 @@ def main(argv: list[str] | None = None) -> dict:
     }
     grid = Grid(**{**asdict(grid), **{k: v for k, v in overrides.items() if v}})
     variants = parse_variants(args.dataset, args.layers, args.ranks)
-    out = args.out or Path("results") / f"{args.dataset}.json"
+    suffix = "-attributes" if args.attributes else ""
+    out = args.out or Path("results") / f"{args.dataset}{suffix}.json"
     device = auto_device(args.device)
     print(f"{args.dataset}: {len(variants)} variants x {len(grid.seeds)} seeds on {device}")
     results = run_grid(
@@ -429,6 +508,9 @@ def main(argv: list[str] | None = None) -> dict:
         tune_epochs=args.tune_epochs,
         compile=args.compile,
         progress=not args.no_progress and os.environ.get("TQDM_DISABLE") != "1",
+        task="attributes" if args.attributes else "label",
+        train_size=args.train_size,
+        valid_size=args.valid_size,
     )
     print(format_table(summarize(results)))
     print(f"wrote {out}")

@@ -185,6 +185,11 @@ def fit(
         _param_groups(model, weight_decay), lr=lr, momentum=momentum, nesterov=momentum > 0
     )
     steps_per_epoch = len(train)  # type: ignore[arg-type]
+    if steps_per_epoch == 0:
+        raise ValueError(
+            "the training loader yields no batches: it has fewer images than one batch and "
+            "drops the last partial batch. Use a smaller batch_size or more training images."
+        )
     total_steps = max(1, epochs * steps_per_epoch)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))

@@ -24,6 +24,7 @@ import torch
 
 from lrlc import data
 from lrlc.counting import count_parameters
+from lrlc.layers import LowRankLocallyConnected2d
 from lrlc.misaligned import MisalignedLoader
 from lrlc.models import paper_network
 from lrlc.train import auto_device, evaluate, fit
@@ -197,9 +198,12 @@ def train_variant(
         progress=progress,
     )
     test = evaluate(model, loaders["test"])
-    extra = (
-        {"test_per_label": [round(a, 5) for a in test["per_label"]]} if "per_label" in test else {}
-    )
+    extra: dict = {}
+    if "per_label" in test:  # CelebA's 40 attributes
+        extra["test_per_label"] = [round(a, 5) for a in test["per_label"]]
+    maps = learned_combining_logits(model)
+    if maps:
+        extra["combining_logits"] = maps
     return {
         **asdict(variant),
         "seed": seed,
@@ -215,6 +219,20 @@ def train_variant(
         "train_loss_curve": [round(v, 5) for v in history.train_loss],
         **extra,
     }
+
+
+def learned_combining_logits(model: torch.nn.Module) -> dict[str, dict[str, list]]:
+    """The shared row and column combining logits of every LRLC layer of ``model``:
+    {module name: {"row": (H_out, rank), "col": (W_out, rank)} as nested lists}, rounded.
+    Weights are ``softmax(row[:, None] + col[None, :], -1)``; small enough for the JSON."""
+    maps = {}
+    for name, module in model.named_modules():
+        if isinstance(module, LowRankLocallyConnected2d) and module.combining_row is not None:
+            maps[name] = {
+                "row": module.combining_row.detach().cpu().double().round(decimals=4).tolist(),
+                "col": module.combining_col.detach().cpu().double().round(decimals=4).tolist(),
+            }
+    return maps
 
 
 def git_commit() -> str:

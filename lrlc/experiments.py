@@ -27,6 +27,7 @@ from lrlc.counting import count_parameters
 from lrlc.layers import LowRankLocallyConnected2d
 from lrlc.misaligned import MisalignedLoader
 from lrlc.models import paper_network
+from lrlc.results import summarize
 from lrlc.train import auto_device, evaluate, fit
 
 __all__ = ["Variant", "GRIDS", "default_variants", "run_grid", "summarize", "main"]
@@ -398,30 +399,6 @@ def run_grid(
 
 
 # ------------------------------------------------------------------ summaries
-
-
-def summarize(results: dict) -> list[dict]:
-    """Mean and standard deviation of test (and valid) accuracy per variant, in grid order."""
-    groups: dict[tuple, list[dict]] = {}
-    for run in results["runs"]:
-        groups.setdefault((run["layer"], run["rank"], run["where"]), []).append(run)
-    rows = []
-    for (layer, rank, where), runs in groups.items():
-        test = [r["test_accuracy"] for r in runs]
-        valid = [r["valid_accuracy"] for r in runs]
-        rows.append(
-            {
-                "layer": layer,
-                "rank": rank,
-                "where": where,
-                "seeds": len(runs),
-                "test_mean": statistics.fmean(test),
-                "test_std": statistics.stdev(test) if len(test) > 1 else 0.0,
-                "valid_mean": statistics.fmean(valid),
-                "params": runs[0]["params"],
-            }
-        )
-    return rows
 
 
 def format_table(rows: list[dict]) -> str:

@@ -1,4 +1,4 @@
-"""Matplotlib helpers the chapters share: images, filter banks, combining-weight maps.
+"""Matplotlib helpers the chapters share: images, filters, combining weights, results.
 
 Every function draws with ``matplotlib.pyplot`` (so ``plt.show()`` displays it in a notebook
 or a script) and returns the ``Figure``. Tensors may live on any device and may require
@@ -22,6 +22,8 @@ __all__ = [
     "plot_filter_bank",
     "plot_filters_at_positions",
     "plot_combining_weights",
+    "plot_rank_sweep",
+    "plot_valid_curves",
 ]
 
 Array = Tensor | np.ndarray
@@ -267,4 +269,95 @@ def plot_combining_weights(
         fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, ticks=[0, 0.5, 1])
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def plot_rank_sweep(
+    results,
+    *,
+    ax=None,
+    wheres: Sequence[str] = ("all", "last"),
+    baselines: Sequence[str] = ("conv", "lc", "wide_conv", "coordconv", "lrlc_input"),
+    title: str | None = None,
+) -> Figure:
+    """Test accuracy (%) against rank for LRLC, with the baselines as horizontal lines.
+
+    results: an ``lrlc.results.Results``. LRLC points are means over seeds with error bars
+    of one standard deviation (none for a single seed); each baseline the grid ran is a
+    line (with a band of +- one standard deviation). Ranks are on a log2 axis.
+    """
+    from lrlc.results import variant_name
+
+    rows = results.summary()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    fig = ax.figure
+    ranks_seen: list[int] = []
+    for where, marker in zip(wheres, ("o-", "s--"), strict=False):
+        points = sorted(
+            (r["rank"], r) for r in rows if r["layer"] == "lrlc" and r["where"] == where
+        )
+        if not points:
+            continue
+        ranks = [k for k, _ in points]
+        ranks_seen += ranks
+        mean = [100 * r["test_mean"] for _, r in points]
+        std = [100 * r["test_std"] for _, r in points]
+        label = "LRLC, all three layers" if where == "all" else "LRLC, last layer only"
+        ax.errorbar(ranks, mean, yerr=std, fmt=marker, capsize=3, label=label, zorder=3)
+    styles = iter([":", "-.", (0, (5, 2)), (0, (1, 1)), (0, (3, 1, 1, 1))])
+    for i, layer in enumerate(baselines):
+        matches = [r for r in rows if r["layer"] == layer and r["where"] == "all"]
+        if not matches:
+            continue
+        r = matches[0]
+        mean, std = 100 * r["test_mean"], 100 * r["test_std"]
+        color = f"C{i + 2}"
+        ax.axhline(mean, color=color, ls=next(styles), label=variant_name(r["layer"], r["rank"]))
+        if std > 0:
+            ax.axhspan(mean - std, mean + std, color=color, alpha=0.12, lw=0)
+    if ranks_seen:
+        ax.set_xscale("log", base=2)
+        ticks = sorted(set(ranks_seen))
+        ax.set_xticks(ticks, [str(k) for k in ticks])
+    ax.set(xlabel="rank $K$", ylabel="test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_valid_curves(
+    results,
+    variants: Sequence[tuple],
+    *,
+    ax=None,
+    title: str | None = None,
+) -> Figure:
+    """Validation accuracy (%) after every epoch, mean over seeds, one line per variant.
+
+    variants: (layer, rank, where) triples, e.g. [("conv", None, "all"), ("lrlc", 4, "all")].
+    A curve still rising at the last epoch says the budget, not the layer, limits it.
+    """
+    from lrlc.results import variant_name
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
+    fig = ax.figure
+    for layer, rank, where in variants:
+        curves = [
+            r["valid_curve"]
+            for r in results.runs
+            if (r["layer"], r["rank"], r["where"]) == (layer, rank, where)
+        ]
+        if not curves:
+            continue
+        mean = 100 * np.mean(np.asarray(curves, dtype=np.float64), axis=0)
+        ax.plot(np.arange(1, len(mean) + 1), mean, ".-", label=variant_name(layer, rank, where))
+    ax.set(xlabel="epoch", ylabel="validation accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
     return fig

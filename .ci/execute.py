@@ -1,0 +1,83 @@
+"""Execute chapters in place, top to bottom, and check what readers will see.
+
+    python .ci/execute.py book/05_mnist.ipynb [book/06_cifar10.ipynb ...]
+
+Runs each notebook with nbclient in ``book/`` (as Jupyter, nbval and Colab do), keeps the
+widget state, and then refuses the result (leaving the file untouched) when a stored
+output holds an error, a warning on stderr, or an absolute path of this machine. The data
+root comes from ``$LRLC_DATA`` as usual; set ``LRLC_QUICK=1`` for small subsets.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+MACHINE_PATH = re.compile(r"(/work/|/root/|/home/|/tmp/|/usr/|/opt/|[A-Z]:\\\\Users)")
+WARNING = re.compile(r"Warning\b|warnings\.warn")
+
+
+def problems(nb) -> list[str]:
+    found = []
+    for n, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            where = f"cell {n} ({cell.source.splitlines()[0][:50] if cell.source else ''!r})"
+            if out.output_type == "error":
+                found.append(f"{where}: error {out.ename}: {out.evalue}")
+                continue
+            texts = []
+            if out.output_type == "stream":
+                texts.append(out.text)
+                if out.name == "stderr" and WARNING.search(out.text):
+                    found.append(f"{where}: a warning on stderr: {out.text.strip()[:200]}")
+            else:
+                for mime, value in out.get("data", {}).items():
+                    if mime.startswith("text/") or mime.endswith("json"):
+                        texts.append(value if isinstance(value, str) else str(value))
+            for text in texts:
+                match = MACHINE_PATH.search(text)
+                if match:
+                    start = max(match.start() - 40, 0)
+                    found.append(
+                        f"{where}: a path of this machine: ...{text[start : match.end() + 40]}"
+                    )
+    return found
+
+
+def execute(path: Path) -> bool:
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    client = NotebookClient(
+        nb,
+        timeout=3600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=True,
+    )
+    try:
+        client.execute()
+    except Exception as error:  # the cell error, as nbclient reports it
+        print(f"{path}: FAILED\n{error}", file=sys.stderr)
+        return False
+    seconds = time.perf_counter() - start
+    found = problems(nb)
+    if found:
+        print(f"{path}: not saved, {len(found)} problem(s):", file=sys.stderr)
+        for line in found:
+            print("  " + line, file=sys.stderr)
+        return False
+    nbformat.write(nb, path)
+    print(f"{path}: executed in {seconds:.0f} s, saved")
+    return True
+
+
+if __name__ == "__main__":
+    paths = [Path(p) for p in sys.argv[1:]]
+    if not paths:
+        sys.exit(__doc__)
+    sys.exit(0 if all([execute(p) for p in paths]) else 1)

@@ -1,0 +1,248 @@
+"""The experiment grids' results, as the chapters read them: tables, provenance, maps.
+
+    from lrlc import results
+
+    mnist = results.load("mnist")   # results/mnist.json, else results/cpu/mnist.json
+    print(mnist.provenance())       # where, on what data, how long, which commit
+    mnist.table()                   # mean +- std test accuracy per variant (Markdown)
+
+``results/<dataset>.json`` holds a reference grid (``python -m lrlc.experiments DATASET``);
+``results/cpu/<dataset>.json`` a smaller grid run on the CPU, on subsets, which a chapter
+shows (saying so) until a reference grid exists. Files are looked for in ``$LRLC_RESULTS``,
+then in ``results/`` of the working directory and its parents (a chapter runs in
+``book/``), then of the checkout this package was imported from; in Colab, where only the
+package is installed, they are read from the book's repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+__all__ = ["Results", "load", "find", "summarize", "variant_name", "RESULTS_URL"]
+
+RESULTS_URL = "https://raw.githubusercontent.com/lrlc-book/lrlc-book/main/results"
+KINDS = ("", "cpu")  # results/<name>.json (reference grid), then results/cpu/<name>.json
+
+LAYER_NAMES = {
+    "conv": "convolution",
+    "coordconv": "CoordConv",
+    "lc": "locally connected",
+    "wide_conv": "wide convolution",
+    "lrlc": "LRLC",
+    "lrlc_input": "input-dependent LRLC",
+}
+
+
+def variant_name(layer: str, rank: int | None = None, where: str = "all") -> str:
+    """A reader's name for a variant: ``LRLC rank 4 (last layer)``, ``convolution``."""
+    name = LAYER_NAMES.get(layer, layer)
+    if rank is not None and layer != "wide_conv":
+        name += f" rank {rank}"
+    if layer == "wide_conv" and rank is not None:
+        name += f" (LRLC rank {rank}'s size)"
+    return name + (" (last layer)" if where == "last" else "")
+
+
+def _search_dirs() -> list[Path]:
+    dirs = []
+    if os.environ.get("LRLC_RESULTS"):
+        dirs.append(Path(os.environ["LRLC_RESULTS"]).expanduser())
+    here = Path.cwd().resolve()
+    dirs += [p / "results" for p in (here, *here.parents)]
+    dirs.append(Path(__file__).resolve().parent.parent / "results")
+    return list(dict.fromkeys(dirs))
+
+
+def find(name: str) -> Path | None:
+    """The local results file of ``name`` (e.g. "mnist", "celeba-attributes"), or None."""
+    for directory in _search_dirs():
+        for kind in KINDS:
+            path = directory / kind / f"{name}.json"
+            if path.is_file():
+                return path
+    return None
+
+
+def _download(name: str) -> tuple[dict, str] | None:
+    for kind in KINDS:
+        url = f"{RESULTS_URL}/{kind + '/' if kind else ''}{name}.json"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return json.load(response), url
+        except (urllib.error.URLError, OSError, ValueError):
+            continue
+    return None
+
+
+def summarize(raw: dict) -> list[dict]:
+    """One row per variant of a results file, in grid order: layer, rank, where, seeds,
+    test_mean, test_std (0 for one seed), valid_mean, params, images_per_second."""
+    groups: dict[tuple, list[dict]] = {}
+    for run in raw["runs"]:
+        groups.setdefault((run["layer"], run["rank"], run["where"]), []).append(run)
+    rows = []
+    for (layer, rank, where), runs in groups.items():
+        test = [r["test_accuracy"] for r in runs]
+        rows.append(
+            {
+                "layer": layer,
+                "rank": rank,
+                "where": where,
+                "seeds": len(runs),
+                "test_mean": statistics.fmean(test),
+                "test_std": statistics.stdev(test) if len(test) > 1 else 0.0,
+                "valid_mean": statistics.fmean(r["valid_accuracy"] for r in runs),
+                "params": runs[0]["params"],
+                "images_per_second": statistics.median(r["images_per_second"] for r in runs),
+            }
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class Results:
+    """One results file: ``raw`` is the JSON written by ``python -m lrlc.experiments``."""
+
+    name: str
+    raw: dict
+    origin: str  # "results/cpu/mnist.json" or a URL: where it was read from
+
+    @property
+    def runs(self) -> list[dict]:
+        return self.raw["runs"]
+
+    @property
+    def on_cpu(self) -> bool:
+        return self.raw["device"] == "cpu"
+
+    @property
+    def is_subset(self) -> bool:
+        return bool(self.raw["data"]["is_subset"])
+
+    @property
+    def tuned(self) -> bool:
+        """Whether lr and weight decay were picked on the validation split (else fixed)."""
+        return bool(self.raw.get("tuning"))
+
+    def summary(self) -> list[dict]:
+        """One row per variant, in grid order (see ``summarize``)."""
+        return summarize(self.raw)
+
+    def row(self, layer: str, rank: int | None = None, where: str = "all") -> dict | None:
+        """The summary row of one variant, or None when the grid did not run it."""
+        for r in self.summary():
+            if (r["layer"], r["rank"], r["where"]) == (layer, rank, where):
+                return r
+        return None
+
+    def seeds(self) -> list[int]:
+        return sorted({r["seed"] for r in self.runs})
+
+    def provenance(self) -> str:
+        """Where and how these numbers were made, in a sentence or three, for the text."""
+        r, data, config = self.raw, self.raw["data"], self.raw["config"]
+        device = "the CPU (float32)" if self.on_cpu else f"an {r['device']} GPU ({config['amp']})"
+        seeds = self.seeds()
+        per = f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))})"
+        if self.tuned:
+            hyper = "learning rate and weight decay picked per layer type on the validation split"
+        else:
+            chosen = next(iter(r["chosen"].values()))
+            hyper = (
+                f"learning rate {chosen['lr']:g} and weight decay {chosen['weight_decay']:g} "
+                "for every variant (not tuned)"
+            )
+        train = f"{data['train_size']:,} training images"
+        if config.get("train_size"):
+            train += " (a class-balanced subset)"
+        sizes = f"{train}, {data['valid_size']:,} validation, {data['test_size']:,} test"
+        title = {"mnist": "MNIST", "cifar10": "CIFAR-10"}.get(r["dataset"], "CelebA")
+        if r["dataset"] == "trans_celeba48":
+            title = "misaligned CelebA faces (48x48)"
+        task = config.get("task", "")
+        task = f", task: {task}" if task and task != "the 10 classes" else ""
+        return (
+            f"Trained on {device}, {per} per variant, {config['epochs']} epochs, batch "
+            f"{config['batch_size']}, SGD with Nesterov momentum and cosine decay, {hyper}. "
+            f"Data: {title}{task}, {sizes}"
+            f"{' (subsets of the full dataset)' if self.is_subset else ''}. "
+            f"Commit {r['commit'][:10]}, {r['date']}, PyTorch {r['torch']}; "
+            f"from `{self.origin}`."
+        )
+
+    def table(self, variants: list[tuple] | None = None, baseline: str = "conv"):
+        """A Markdown table: variant, parameters, test accuracy mean +- std (%), seeds, and the
+        difference to ``baseline``. variants: (layer, rank, where) triples to keep, in order."""
+        from lrlc.widgets import markdown_table  # IPython display objects: only when drawn
+
+        rows = self.summary()
+        if variants is not None:
+            rows = [r for v in variants for r in rows if (r["layer"], r["rank"], r["where"]) == v]
+        base = self.row(baseline)
+        cells = []
+        for r in rows:
+            acc = f"{100 * r['test_mean']:.2f}"
+            if r["seeds"] > 1:
+                acc += f" ± {100 * r['test_std']:.2f}"
+            diff = "" if base is None else f"{100 * (r['test_mean'] - base['test_mean']):+.2f}"
+            name = variant_name(r["layer"], r["rank"], r["where"])
+            cells.append([name, f"{r['params']:,}", acc, diff, r["seeds"]])
+        header = ["variant", "parameters", "test accuracy (%)", f"vs {baseline}", "seeds"]
+        return markdown_table(header, cells)
+
+    def combining_weights(
+        self, rank: int, layer: str = "features.6", seed: int | None = None, where: str = "all"
+    ) -> Tensor:
+        """The learned combining weights of one LRLC layer of one run: (H_out, W_out, rank).
+
+        layer: the module name ("features.0", "features.3", "features.6": first to last).
+        seed: default the lowest seed the grid ran.
+        """
+        seed = self.seeds()[0] if seed is None else seed
+        for run in self.runs:
+            if (run["layer"], run["rank"], run["where"], run["seed"]) == (
+                "lrlc",
+                rank,
+                where,
+                seed,
+            ):
+                maps = run.get("combining_logits")
+                if not maps or layer not in maps:
+                    have = ", ".join(maps or {}) or "none"
+                    raise KeyError(f"no combining logits for {layer!r} in this run (have: {have})")
+                row = torch.tensor(maps[layer]["row"])
+                col = torch.tensor(maps[layer]["col"])
+                return torch.softmax(row[:, None, :] + col[None, :, :], dim=-1)
+        raise KeyError(f"no LRLC rank {rank} ({where}) run with seed {seed} in {self.origin}")
+
+
+def load(name: str, path: str | os.PathLike | None = None) -> Results:
+    """The results of a grid: ``name`` is the dataset ("mnist", "cifar10", "celeba",
+    "trans_celeba48") or a file stem ("celeba-attributes"); ``path`` reads that file."""
+    if path is not None:
+        path = Path(path)
+        return Results(name, json.loads(path.read_text()), path.name)
+    found = find(name)
+    if found is not None:
+        origin = f"{found.parent.parent.name}/{found.parent.name}/{found.name}"
+        if found.parent.name == "results":
+            origin = f"results/{found.name}"
+        return Results(name, json.loads(found.read_text()), origin)
+    fetched = _download(name)
+    if fetched is not None:
+        return Results(name, *fetched)
+    raise FileNotFoundError(
+        f"no results for {name!r}: looked for results/{name}.json and results/cpu/{name}.json "
+        f"in $LRLC_RESULTS, the working directory and its parents, and at {RESULTS_URL}. "
+        f"Run the grid with `python -m lrlc.experiments {name.split('-')[0]}` (see the "
+        "appendix 'Reproducing every number'), or set LRLC_RESULTS to a folder that has them."
+    )

@@ -62,14 +62,19 @@ def _search_dirs() -> list[Path]:
     return list(dict.fromkeys(dirs))
 
 
-def find(name: str) -> Path | None:
-    """The local results file of ``name`` (e.g. "mnist", "celeba-attributes"), or None."""
+def _find(name: str) -> tuple[Path, str] | None:
     for directory in _search_dirs():
         for kind in KINDS:
             path = directory / kind / f"{name}.json"
             if path.is_file():
-                return path
+                return path, f"{directory.name}/{path.relative_to(directory).as_posix()}"
     return None
+
+
+def find(name: str) -> Path | None:
+    """The local results file of ``name`` (e.g. "mnist", "celeba-attributes"), or None."""
+    found = _find(name)
+    return None if found is None else found[0]
 
 
 def _download(name: str) -> tuple[dict, str] | None:
@@ -231,12 +236,10 @@ def load(name: str, path: str | os.PathLike | None = None) -> Results:
     if path is not None:
         path = Path(path)
         return Results(name, json.loads(path.read_text()), path.name)
-    found = find(name)
+    found = _find(name)
     if found is not None:
-        origin = f"{found.parent.parent.name}/{found.parent.name}/{found.name}"
-        if found.parent.name == "results":
-            origin = f"results/{found.name}"
-        return Results(name, json.loads(found.read_text()), origin)
+        path, origin = found
+        return Results(name, json.loads(path.read_text()), origin)
     fetched = _download(name)
     if fetched is not None:
         return Results(name, *fetched)

@@ -820,3 +820,22 @@ def test_real_celeba_subset(real):
     assert all(d.is_subset and "not the official partition" in d.note for d in splits.values())
     quick = data.load("celeba", "train", root=real, quick=True)
     assert quick.class_counts().tolist() == [1_000, 1_000]
+
+
+def test_subset_is_class_balanced_and_says_so():
+    labels = torch.tensor([0, 1, 1, 2, 0, 2, 1, 0, 2, 2])
+    full = data.ImageDataset(
+        "mnist", "train", torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1), labels,
+        ("a", "b", "c"), "idx", "somewhere", False, "The complete official split.",
+        attributes=torch.arange(10).view(10, 1),
+    )  # fmt: skip
+    part = full.subset(6)  # the first 2 of each class, in file order
+    assert part.labels.tolist() == [0, 1, 1, 2, 0, 2]
+    assert part.images.flatten().tolist() == [0, 1, 2, 3, 4, 5]
+    assert part.attributes.flatten().tolist() == [0, 1, 2, 3, 4, 5]
+    assert part.is_subset and not full.is_subset
+    assert "first 2 images of each class, 6 of the 10" in part.note
+    assert "complete official" not in part.note
+    assert full.subset(10) is full
+    with pytest.raises(ValueError, match="at least 3"):
+        full.subset(2)

@@ -69,6 +69,26 @@ def test_parse_variants():
         parse_variants("mnist", "lcc", (1,))
 
 
+def test_parse_variants_with_their_own_ranks():
+    assert parse_variants("mnist", "lrlc_input:4,lrlc@last:2/8,conv", (1, 16)) == [
+        Variant("lrlc_input", 4), Variant("lrlc", 2, "last"), Variant("lrlc", 8, "last"),
+        Variant("conv"),
+    ]  # fmt: skip
+    with pytest.raises(SystemExit, match="conv has no rank"):
+        parse_variants("mnist", "conv:4", (1,))
+    with pytest.raises(SystemExit, match="unknown placement @first"):
+        parse_variants("mnist", "lrlc@first", (1,))
+
+
+def test_attributes_only_for_celeba(tmp_path):
+    with pytest.raises(ValueError, match="only CelebA has attributes"):
+        run_grid("mnist", [Variant("conv")], Grid(epochs=1), tmp_path / "x.json",
+                 torch.device("cpu"), task="attributes")  # fmt: skip
+    with pytest.raises(ValueError, match="task must be one of"):
+        run_grid("celeba", [Variant("conv")], Grid(epochs=1), tmp_path / "x.json",
+                 torch.device("cpu"), task="smile")  # fmt: skip
+
+
 def test_place_in_noise_keeps_each_face_whole_inside_the_canvas():
     faces = torch.rand(64, 3, 32, 32) * 0.5 + 2.0  # values the noise never takes
     canvas = place_in_noise(faces, 48, torch.Generator().manual_seed(0))

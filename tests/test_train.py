@@ -100,3 +100,10 @@ def test_auto_device():
 def test_fit_rejects_zero_epochs():
     with pytest.raises(ValueError, match="epochs must be >= 1"):
         fit(small_network(), loader(bright_vs_dark()), epochs=0)
+
+
+def test_fit_refuses_a_loader_without_batches():
+    x, y = torch.randn(10, 1, 28, 28), torch.randint(0, 10, (10,))
+    loader = DataLoader(TensorDataset(x, y), batch_size=16, drop_last=True)
+    with pytest.raises(ValueError, match="yields no batches.*smaller batch_size"):
+        fit(paper_network("conv", dataset="mnist"), loader, epochs=1, progress=False)

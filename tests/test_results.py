@@ -1,0 +1,161 @@
+"""lrlc.results: finding, summarising and describing grids; learned combining weights."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from lrlc import LowRankLocallyConnected2d, results  # noqa: E402
+from lrlc.experiments import learned_combining_logits  # noqa: E402
+from lrlc.plotting import plot_rank_sweep, plot_valid_curves  # noqa: E402
+
+
+def run(layer, rank, seed, test, where="all", params=100, **extra):
+    return {
+        "layer": layer, "rank": rank, "where": where, "seed": seed, "epochs": 2, "lr": 0.05,
+        "weight_decay": 5e-4, "valid_accuracy": test - 0.01, "test_accuracy": test,
+        "params": params, "train_seconds": 1.0, "images_per_second": 10.0 * (seed + 1),
+        "valid_curve": [test - 0.1, test - 0.01], "train_loss_curve": [1.0, 0.5], **extra,
+    }  # fmt: skip
+
+
+def grid(device="cpu", tuned=False, train_size=3000) -> dict:
+    return {
+        "dataset": "mnist",
+        "data": {"source": "idx: $LRLC_DATA/MNIST/raw", "train_size": 3000, "valid_size": 1000,
+                 "test_size": 10000, "is_subset": True, "note": "train: a subset"},
+        "device": device, "torch": "2.x", "commit": "0123456789abcdef", "date": "2026-11-23",
+        "config": {"epochs": 2, "batch_size": 64, "amp": "float32", "task": "the 10 classes",
+                   "train_size": train_size},
+        "tuning": [{"family": "conv-all", "lr": 0.05}] if tuned else [],
+        "chosen": {"conv-all": {"lr": 0.05, "weight_decay": 5e-4}},
+        "runs": [run("conv", None, 0, 0.90), run("conv", None, 1, 0.94),
+                 run("lrlc", 2, 0, 0.95, params=200), run("lrlc", 4, 0, 0.96, params=300),
+                 run("lrlc", 4, 1, 0.98, params=300), run("lrlc", 4, 0, 0.91, "last")],
+    }  # fmt: skip
+
+
+@pytest.fixture
+def results_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    monkeypatch.setenv("LRLC_RESULTS", str(folder))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(results, "_download", lambda name: None)  # never the network
+    return folder
+
+
+def write(path, raw):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(raw))
+
+
+def test_summary_means_and_standard_deviations():
+    rows = results.summarize(grid())
+    assert [(r["layer"], r["rank"], r["where"]) for r in rows] == [
+        ("conv", None, "all"), ("lrlc", 2, "all"), ("lrlc", 4, "all"), ("lrlc", 4, "last"),
+    ]  # fmt: skip
+    conv, _, rank4, _ = rows
+    assert conv["seeds"] == 2 and conv["test_mean"] == pytest.approx(0.92)
+    assert conv["test_std"] == pytest.approx(statistics.stdev([0.90, 0.94]))
+    assert rank4["test_mean"] == pytest.approx(0.97) and rank4["params"] == 300
+    assert rows[1]["test_std"] == 0.0  # one seed: no spread claimed
+
+
+def test_load_prefers_the_reference_grid_over_the_cpu_grid(results_dir):
+    write(results_dir / "cpu" / "mnist.json", grid())
+    assert results.load("mnist").on_cpu
+    assert results.load("mnist").origin == "results/cpu/mnist.json"
+    write(results_dir / "mnist.json", grid(device="NVIDIA H100"))
+    loaded = results.load("mnist")
+    assert not loaded.on_cpu and loaded.origin == "results/mnist.json"
+
+
+def test_missing_results_name_the_command(results_dir):
+    assert results.find("cifar10") is None
+    with pytest.raises(FileNotFoundError, match="python -m lrlc.experiments cifar10"):
+        results.load("cifar10")
+    with pytest.raises(FileNotFoundError, match="python -m lrlc.experiments celeba"):
+        results.load("celeba-attributes")
+
+
+def test_provenance_says_device_subset_seeds_and_tuning(results_dir):
+    write(results_dir / "cpu" / "mnist.json", grid())
+    text = results.load("mnist").provenance()
+    for phrase in ("the CPU", "2 seeds (0, 1)", "not tuned", "class-balanced subset",
+                   "3,000 training images", "Commit 0123456789", "2026-11-23"):  # fmt: skip
+        assert phrase in text, phrase
+    write(results_dir / "mnist.json", grid(device="NVIDIA H100", tuned=True, train_size=None))
+    text = results.load("mnist").provenance()
+    assert "NVIDIA H100 GPU" in text and "picked per layer type on the validation" in text
+    assert "not tuned" not in text and "class-balanced" not in text
+
+
+def test_table_rows_and_difference_to_conv(results_dir):
+    write(results_dir / "cpu" / "mnist.json", grid())
+    table = results.load("mnist").table().data
+    lines = table.splitlines()
+    assert lines[0].startswith("| variant | parameters | test accuracy (%) | vs conv")
+    assert "| convolution | 100 | 92.00 ± 2.83 | +0.00 | 2 |" in lines
+    assert "| LRLC rank 2 | 200 | 95.00 | +3.00 | 1 |" in lines  # one seed: no ±
+    assert "| LRLC rank 4 (last layer) | 100 | 91.00 | -1.00 | 1 |" in lines
+
+
+def test_learned_combining_weights_round_trip_through_the_json(results_dir):
+    torch.manual_seed(0)
+    layer = LowRankLocallyConnected2d(2, 3, kernel_size=3, input_size=(8, 7), rank=4)
+    with torch.no_grad():
+        layer.combining_row.normal_()
+        layer.combining_col.normal_()
+    model = torch.nn.Sequential(torch.nn.Identity(), layer)
+    maps = learned_combining_logits(model)
+    assert list(maps) == ["1"]
+    raw = grid()
+    raw["runs"].append(run("lrlc", 4, 5, 0.9, combining_logits=json.loads(json.dumps(maps))))
+    write(results_dir / "cpu" / "mnist.json", raw)
+    loaded = results.load("mnist")
+    weights = loaded.combining_weights(4, layer="1", seed=5)
+    assert weights.shape == (6, 5, 4)
+    # independent formula: softmax over ranks of row_i + col_j, element by element
+    row, col = layer.combining_row.detach(), layer.combining_col.detach()
+    i, j = 4, 2
+    logits = row[i] + col[j]
+    expected = logits.exp() / logits.exp().sum()
+    torch.testing.assert_close(weights[i, j], expected, atol=2e-4, rtol=0)
+    torch.testing.assert_close(weights, layer.combining_weights().detach(), atol=2e-4, rtol=0)
+    with pytest.raises(KeyError, match="no combining logits"):
+        loaded.combining_weights(4, layer="features.6", seed=5)
+    with pytest.raises(KeyError, match="no LRLC rank 8"):
+        loaded.combining_weights(8)
+
+
+def test_variant_names():
+    assert results.variant_name("lrlc", 4, "last") == "LRLC rank 4 (last layer)"
+    assert results.variant_name("conv") == "convolution"
+    assert results.variant_name("lrlc_input", 4) == "input-dependent LRLC rank 4"
+
+
+def test_rank_sweep_and_curves_draw_every_variant(results_dir):
+    write(results_dir / "cpu" / "mnist.json", grid())
+    loaded = results.load("mnist")
+    fig = plot_rank_sweep(loaded)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sorted(labels) == ["LRLC, all three layers", "LRLC, last layer only", "convolution"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "4"]
+    conv_line = [ln for ln in ax.get_lines() if ln.get_label() == "convolution"][0]
+    assert conv_line.get_ydata()[0] == pytest.approx(92.0)
+    plt.close(fig)
+    fig = plot_valid_curves(loaded, [("conv", None, "all"), ("lrlc", 4, "all")])
+    lines = fig.axes[0].get_lines()
+    assert [ln.get_label() for ln in lines] == ["convolution", "LRLC rank 4"]
+    assert list(lines[1].get_ydata()) == pytest.approx([87.0, 96.0])  # mean of two seeds
+    plt.close(fig)

@@ -112,9 +112,13 @@ def _flag(variable: str) -> bool:
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The data root: ``root``, else ``$LRLC_DATA``, else ``./data``."""
+    """The data root: ``root``, else ``$LRLC_DATA``, else ``./data`` (``../data`` when run
+    from the book's ``book/`` folder, where the repository's ``data/README.md`` is one up)."""
     if root is None:
-        root = os.environ.get("LRLC_DATA") or "data"
+        root = os.environ.get("LRLC_DATA")
+    if root is None or root == "":
+        here, book = Path("data"), Path("..") / "data"
+        root = book if not here.exists() and (book / "README.md").is_file() else here
     return Path(root).expanduser()
 
 
@@ -144,12 +148,17 @@ class ImageDataset:
     """One split of a dataset, whole, as tensors on the CPU.
 
     images: (N, C, H, W) uint8: MNIST 1x28x28, CIFAR-10 and CelebA 3x32x32.
+
     labels: (N,) int64, indices into ``classes``; for CelebA the paper's task, the Male
-        attribute (classes ("Female", "Male")).
+    attribute (classes ("Female", "Male")).
+
     attributes: (N, 40) int64 in {0, 1} for CelebA (names in ``attribute_names``), else None.
+
     source: the layout read ("idx", "pickle", "images", "folder" or "zip"); path: from where.
+
     is_subset: False only for the complete official split (not quick mode, not a partial
-        copy, not a home-made partition).
+    copy, not a home-made partition).
+
     note: what anyone reading results on this split must be told.
     """
 
@@ -403,4 +412,10 @@ def load(
         payload = _build(name, split, quick, found)
         if entry is not None:
             _cache.write(entry, payload)
+    elif payload["path"] != str(found.path):
+        # the same files reached through another spelling of the root: name them as asked
+        old, new = payload["path"], str(found.path)
+        common = len(os.path.commonprefix([old[::-1], new[::-1]]))
+        note = payload["note"].replace(old[: len(old) - common], new[: len(new) - common])
+        payload = {**payload, "path": new, "note": note}
     return ImageDataset(name=name, split=split, **payload)

@@ -208,6 +208,7 @@ def train_variant(
     return {
         **asdict(variant),
         "seed": seed,
+        "commit": git_commit(),
         "epochs": epochs,
         "lr": lr,
         "weight_decay": weight_decay,

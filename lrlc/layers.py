@@ -273,6 +273,7 @@ class LowRankLocallyConnected2d(nn.Module):
         rank, ``(H_out, W_out, rank)``;
       - input-dependent (``input_dependent=True``): predicted per example from the layer's
         input by :class:`InputDependentCombiningWeights`.
+
     Logits start at zero, so every position starts at exactly ``1 / rank``: the layer starts
     as a convolution with the mean of the bases. With ``rank=1`` the only combining weight
     is 1, so no combining parameters (nor network) exist and the layer is a convolution.

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
-from lrlc.layers import LocallyConnected2d, LowRankLocallyConnected2d
+from lrlc.layers import LocallyConnected2d, LowRankLocallyConnected2d, _he_uniform_
 from lrlc.shapes import conv_output_size
 
 __all__ = [
@@ -44,11 +44,14 @@ class NetworkConfig:
     """Everything that defines a ``SimpleNetwork``; saved with checkpoints.
 
     layer_types: one of ``LAYER_TYPES`` per layer.
+
     rank: the rank of the LRLC layers (and the width factor of ``wide_conv``).
+
     lc_init: ``"fan_in"`` (default) initialises each LC position like a convolution
-        (He-uniform, fan-in ``in * kh * kw``); ``"keras"`` copies the official baseline,
-        whose Keras ``LocallyConnected2D`` computes the fan-in over all positions, so its
-        initial filters are ``sqrt(H_out * W_out)`` times smaller.
+    (He-uniform, fan-in ``in * kh * kw``); ``"keras"`` copies the official baseline,
+    whose Keras ``LocallyConnected2D`` computes the fan-in over all positions, so its
+    initial filters are ``sqrt(H_out * W_out)`` times smaller.
+
     multi_label: a sigmoid head (e.g. CelebA's 40 attributes) instead of a softmax one.
     """
 
@@ -136,11 +139,17 @@ class SimpleNetwork(nn.Module):
         self, kind: str, chin: int, size: tuple[int, int], last: bool
     ) -> tuple[nn.Module, int]:
         c, k, width = self.config, self.config.kernel_size, self.config.width
-        if kind == "conv":
-            return nn.Conv2d(chin, width, k, bias=False), width
-        if kind == "wide_conv":
-            chout = width * c.rank if last else wide_conv_width(c.rank, chin, width)
-            return nn.Conv2d(chin, chout, k, bias=False), chout
+        if kind in ("conv", "wide_conv"):
+            chout = width
+            if kind == "wide_conv":
+                chout = width * c.rank if last else wide_conv_width(c.rank, chin, width)
+            conv = nn.Conv2d(chin, chout, k, bias=False)
+            # The official network gives every layer type the same kernel initializer
+            # (He-uniform, as the LC and LRLC layers here), not PyTorch's default for
+            # Conv2d, whose bound is sqrt(6) times smaller: with BatchNorm after the layer,
+            # a smaller weight norm means a larger effective learning rate.
+            _he_uniform_(conv.weight, conv.weight[0].numel())  # fan-in: in * kh * kw
+            return conv, chout
         if kind == "lc":
             layer = LocallyConnected2d(chin, width, k, size)  # bias kept, as the official LC
             if c.lc_init == "keras":

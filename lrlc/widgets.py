@@ -173,15 +173,19 @@ def static_slider(
     """A slider over precomputed views that works without a kernel (static HTML + inline JS).
 
     views: value -> (image, caption), in slider order (ints, or any labels). image is a
-        matplotlib ``Figure`` (rendered to PNG at ``dpi`` and closed) or PNG bytes; caption
-        is a plain string (escaped), an object with ``_repr_html_`` such as
-        ``IPython.display.HTML`` (inserted as HTML), or None.
+    matplotlib ``Figure`` (rendered to PNG at ``dpi`` and closed) or PNG bytes; caption
+    is a plain string (escaped), an object with ``_repr_html_`` such as
+    ``IPython.display.HTML`` (inserted as HTML), or None.
+
     label: the name shown next to the slider (escaped).
+
     initial: the value shown first; the first value by default.
+
     alt: the alt text of every image: a template with ``{label}`` and ``{value}``, or a
-        function of the value (escaped).
+    function of the value (escaped).
+
     element_id: the id of the outer element; every other id starts with it. By default a
-        fresh one per call, so several sliders can share a page.
+    fresh one per call, so several sliders can share a page.
 
     Returns ``IPython.display.HTML``: make it the last expression of a cell, or
     ``display()`` it. Ints in equal steps (such as 1, 2, 3 or 2, 4, 6) become the slider's

@@ -537,6 +537,18 @@ def test_unknown_names(kwargs, message):
         data.load(**kwargs)
 
 
+def test_data_root_from_the_book_folder_is_the_repository_data(tmp_path, monkeypatch):
+    monkeypatch.delenv("LRLC_DATA", raising=False)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "book").mkdir()
+    monkeypatch.chdir(tmp_path / "book")
+    assert data.data_root() == Path("data")  # no README one up: not the repository
+    (tmp_path / "data" / "README.md").write_text("datasets go here")
+    assert data.data_root() == Path("..") / "data"
+    (tmp_path / "book" / "data").mkdir()  # a data folder of its own wins
+    assert data.data_root() == Path("data")
+
+
 def test_data_root_order(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert data.data_root() == Path("data")
@@ -549,6 +561,17 @@ def test_data_root_order(tmp_path, monkeypatch):
 
 
 # The cache --------------------------------------------------------------------------------
+
+
+def test_a_cached_split_names_the_root_as_this_load_spells_it(tmp_path, monkeypatch):
+    make_mnist(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    first = data.load("mnist", "test", root="data")
+    assert first.path == str(Path("data") / "MNIST" / "raw")
+    again = data.load("mnist", "test", root=str(tmp_path / "data"))  # from the cache
+    assert len(cached_files(tmp_path)) == 1
+    assert again.path == str(tmp_path / "data" / "MNIST" / "raw")
+    assert torch.equal(again.images, first.images)
 
 
 def test_second_load_comes_from_the_cache(tmp_path, monkeypatch):

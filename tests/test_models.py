@@ -1,5 +1,7 @@
 """The paper's network: layer types, widths, biases, parameter counts, errors."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -128,3 +130,16 @@ def test_bad_configurations_name_the_problem():
         paper_network("lc", dataset="mnist")(torch.randn(2, 1, 32, 32))
     with pytest.raises(ValueError, match="lc_init"):
         NetworkConfig(lc_init="glorot")
+
+
+@pytest.mark.parametrize("layer", ["conv", "wide_conv", "lrlc", "lc"])
+def test_every_layer_type_starts_he_uniform_as_the_official_network(layer):
+    """The official network gives all layer types the same kernel initializer; PyTorch's
+    Conv2d default would be sqrt(6) times narrower than the LC/LRLC layers' He-uniform."""
+    torch.manual_seed(0)
+    model = paper_network(layer, 4 if layer in ("lrlc", "wide_conv") else None, "cifar10")
+    weight = model.features[3].weight  # the second layer (wide conv: wider input)
+    fan_in = weight.shape[-3] * 9  # in * kh * kw: (.., in, kh, kw) for every layer type
+    bound = math.sqrt(6 / fan_in)
+    assert weight.abs().max() <= bound
+    assert weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.02)

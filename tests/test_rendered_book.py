@@ -1,0 +1,147 @@
+"""The rendered book as a reader sees it, in headless Chromium, with the network cut off.
+
+Needs the built site (``jupyter-book build .``, as ``.ci/run`` does before the tests) and
+Debian's ``chromium``; outside CI the tests skip when either is missing. For every page
+of the table of contents: no failed local request, no request that leaves the machine
+(the page must not need a CDN), no JavaScript error, math typeset, every figure with alt
+text; a screenshot per page in ``_build/screenshots/``. The rank slider of chapter 4 is
+dragged and must change the figure it shows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def toc_pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def _missing() -> str | None:
+    if CHROMIUM is None:
+        return "Chromium is not installed (Debian: apt-get install chromium)"
+    if not (SITE / "index.html").exists():
+        return "the book is not built (jupyter-book build .)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -r requirements.txt)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = _missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must check the rendered book, but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def open_page(browser, page_file: str):
+    """Open a built page offline; returns (page, problems) where problems collects failed
+    local requests, attempted remote requests and JavaScript errors."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith(("file:", "data:", "blob:", "about:")):
+            r.continue_()
+        else:
+            problems.append(f"remote request: {r.request.url}")
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
+    page.on("pageerror", lambda e: problems.append(f"JavaScript error: {e}"))
+
+    def console(message):
+        # pydata-sphinx-theme logs this on a first visit, when no light/dark mode is stored
+        if message.type == "error" and "invalid theme mode" not in message.text:
+            problems.append(f"console error: {message.text}")
+
+    page.on("console", console)
+    page.goto((SITE / f"{page_file}.html").as_uri(), wait_until="load")
+    return page, problems
+
+
+@pytest.mark.parametrize("page_file", toc_pages())
+def test_page_renders_offline(browser, page_file):
+    page, problems = open_page(browser, page_file)
+    try:
+        page.wait_for_timeout(300)
+        has_math = page.locator(".math, .MathJax_Preview, span.math, div.math").count() > 0
+        if has_math:
+            page.wait_for_function("() => document.querySelector('mjx-container') !== null")
+            # MathJax reports TeX errors as merror nodes inside the typeset math
+            assert page.locator("mjx-merror").count() == 0, "MathJax could not typeset a formula"
+        images = page.locator("main img")
+        for n in range(images.count()):
+            alt = images.nth(n).get_attribute("alt")
+            src = (images.nth(n).get_attribute("src") or "")[:60]
+            assert alt and alt.strip(), f"an image without alt text on {page_file}: {src}"
+        broken = page.evaluate(
+            "() => [...document.querySelectorAll('main img')]"
+            ".filter(i => i.complete && i.naturalWidth === 0 && i.offsetParent !== null)"
+            ".map(i => i.src.slice(0, 80))"
+        )
+        assert not broken, f"images that did not load: {broken}"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{page_file.replace('/', '_')}.png"), full_page=False)
+        assert not problems, "\n".join(problems)
+    finally:
+        page.close()
+
+
+def test_rank_slider_changes_the_figure(browser):
+    page, problems = open_page(browser, "book/04_low_rank")
+    try:
+        slider = page.locator(".lrlc-slider").first
+        slider.scroll_into_view_if_needed()
+        range_input = slider.locator("input[type=range]")
+        value = slider.locator("output")
+
+        def shown() -> str:
+            return slider.locator(".lrlc-slider-view:visible img").first.get_attribute("src")
+
+        before_src, before_value = shown(), value.text_content()
+        # Drag the thumb from the left end to the right end with the mouse.
+        box = range_input.bounding_box()
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + 2, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] - 2, y, steps=12)
+        page.mouse.up()
+        after_src, after_value = shown(), value.text_content()
+        assert after_value != before_value, "the slider's value did not change"
+        assert after_src != before_src, "the figure did not change with the slider"
+        assert slider.locator(".lrlc-slider-view:visible").count() == 1
+        # The keyboard works too: one step back shows another view again.
+        range_input.focus()
+        page.keyboard.press("ArrowLeft")
+        assert value.text_content() not in (after_value,)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        slider.screenshot(path=str(SHOTS / "slider-after-drag.png"))
+        assert not problems, "\n".join(problems)
+    finally:
+        page.close()

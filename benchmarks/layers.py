@@ -57,6 +57,7 @@ from lrlc import (  # noqa: E402
     lc2d_flops,
     lrlc2d_flops,
 )
+from lrlc.provenance import git_commit  # noqa: E402
 
 F64 = torch.float64
 CIFAR = "32x32"  # the shape of the headline figure ``lrlc_vs_kconv_fwd_bwd``
@@ -578,20 +579,9 @@ def lc_roofline(
 
 
 def git_info() -> dict:
-    """Commit and dirty flag of the checkout (None where git or the repository is missing)."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True, timeout=30
-        ).stdout.strip()
-
-    try:
-        return {
-            "commit": git("rev-parse", "HEAD"),
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
-        }
-    except (OSError, subprocess.SubprocessError) as e:
-        return {"commit": os.environ.get("LRLC_COMMIT"), "dirty": None, "error": str(e)[:200]}
+    """Commit and dirty flag of the checkout (``lrlc.provenance.git_commit``)."""
+    commit = git_commit()
+    return {"commit": commit.removesuffix("-dirty"), "dirty": commit.endswith("-dirty")}
 
 
 def environment(device: torch.device) -> dict:

@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lrlc import data  # noqa: E402
-from lrlc.experiments import git_commit  # noqa: E402
 from lrlc.models import paper_network  # noqa: E402
+from lrlc.provenance import git_commit  # noqa: E402
 from lrlc.train import auto_device, fit  # noqa: E402
 
 

@@ -15,7 +15,6 @@ import itertools
 import json
 import os
 import statistics
-import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from lrlc.counting import count_parameters
 from lrlc.layers import LowRankLocallyConnected2d
 from lrlc.misaligned import MisalignedLoader
 from lrlc.models import paper_network
+from lrlc.provenance import device_name, git_commit
 from lrlc.results import summarize
 from lrlc.train import auto_device, evaluate, fit
 
@@ -237,30 +237,6 @@ def learned_combining_logits(model: torch.nn.Module) -> dict[str, dict[str, list
     return maps
 
 
-def git_commit() -> str:
-    try:
-        root = Path(__file__).resolve().parent.parent
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        return commit + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return device.type
-
-
 def _write(path: Path, results: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -316,7 +292,7 @@ def run_grid(
     results = {
         "dataset": dataset,
         "data": data_record(splits, root),
-        "device": _device_name(device),
+        "device": device_name(device),
         "torch": torch.__version__,
         "commit": git_commit(),
         "date": _dt.date.today().isoformat(),

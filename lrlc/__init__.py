@@ -12,6 +12,7 @@ from lrlc.counting import (
     lc2d_params,
     lrlc2d_flops,
     lrlc2d_params,
+    network_flops,
 )
 from lrlc.filters import effective_filters
 from lrlc.layers import (
@@ -35,5 +36,6 @@ __all__ = [
     "conv2d_flops",
     "lc2d_flops",
     "lrlc2d_flops",
+    "network_flops",
     "conv_output_size",
 ]

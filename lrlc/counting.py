@@ -12,6 +12,7 @@ from torch import nn
 from lrlc.shapes import Size2, conv_output_size, pair
 
 __all__ = [
+    "network_flops",
     "count_parameters",
     "conv2d_params",
     "lc2d_params",
@@ -152,3 +153,25 @@ def lrlc2d_flops(
         per_pixel = branches * (width // 2) + (width // 2) * width + width * rank
         total += 2 * per_pixel * h_out * w_out
     return total
+
+
+def network_flops(net: nn.Module, input_size: Size2 | None = None) -> dict[str, int]:
+    """FLOPs per example of each spatial layer (Conv2d, LC, LRLC) of a paper network
+    (``lrlc.models.SimpleNetwork``), by module name; BatchNorm, ReLU and the head are left
+    out. input_size: default ``net.config.input_size``. Layers are 'valid', stride 1."""
+    from lrlc.layers import LocallyConnected2d, LowRankLocallyConnected2d  # (layers import us)
+
+    flops: dict[str, int] = {}
+    size = input_size or net.config.input_size
+    for name, m in net.features.named_children():
+        if not isinstance(m, nn.Conv2d | LocallyConnected2d | LowRankLocallyConnected2d):
+            continue
+        shape = (m.in_channels, m.out_channels, m.kernel_size, size)
+        if isinstance(m, LowRankLocallyConnected2d):
+            flops[name] = lrlc2d_flops(*shape, m.rank, input_dependent=m.input_dependent)
+        elif isinstance(m, LocallyConnected2d):
+            flops[name] = lc2d_flops(*shape)
+        else:
+            flops[name] = conv2d_flops(*shape)
+        size = conv_output_size(size, m.kernel_size)
+    return flops

@@ -237,6 +237,13 @@ def learned_combining_logits(model: torch.nn.Module) -> dict[str, dict[str, list
     return maps
 
 
+def _same_data(a: dict | None, b: dict) -> bool:
+    """The same splits, whatever spelling of the data root reached them: the sizes and
+    subset flag agree (notes and paths may name the root differently)."""
+    keys = ("train_size", "valid_size", "test_size", "is_subset")
+    return a is not None and all(a.get(k) == b.get(k) for k in keys)
+
+
 def _write(path: Path, results: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -303,7 +310,7 @@ def run_grid(
     }
     if out.exists():
         previous = json.loads(out.read_text())
-        if previous.get("config") == config and previous.get("data") == results["data"]:
+        if previous.get("config") == config and _same_data(previous.get("data"), results["data"]):
             results["tuning"], results["runs"] = previous["tuning"], previous["runs"]
     done_tuning = {(t["family"], t["lr"], t["weight_decay"]) for t in results["tuning"]}
     done_runs = {(r["layer"], r["rank"], r["where"], r["seed"]) for r in results["runs"]}

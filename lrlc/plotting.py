@@ -24,6 +24,7 @@ __all__ = [
     "plot_combining_weights",
     "plot_rank_sweep",
     "plot_valid_curves",
+    "plot_pending",
 ]
 
 Array = Tensor | np.ndarray
@@ -360,4 +361,13 @@ def plot_valid_curves(
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
+    return fig
+
+
+def plot_pending(name: str, what: str) -> Figure:
+    """A placeholder figure for a figure of results that are not there yet."""
+    fig, ax = plt.subplots(figsize=(6, 1.0), layout="constrained")
+    ax.set_axis_off()
+    text = f"{what}: not in the results yet\nrun pending: python -m lrlc.experiments {name}"
+    ax.text(0.5, 0.5, text, ha="center", va="center", family="monospace")
     return fig

@@ -27,7 +27,16 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-__all__ = ["Results", "load", "find", "summarize", "variant_name", "RESULTS_URL"]
+__all__ = [
+    "Results",
+    "load",
+    "load_or_none",
+    "find",
+    "pending",
+    "summarize",
+    "variant_name",
+    "RESULTS_URL",
+]
 
 RESULTS_URL = "https://raw.githubusercontent.com/lrlc-book/lrlc-book/main/results"
 KINDS = ("", "cpu")  # results/<name>.json (reference grid), then results/cpu/<name>.json
@@ -184,6 +193,37 @@ class Results:
             f"from `{self.origin}`."
         )
 
+    def source_line(self) -> str:
+        """One line of provenance to print next to a figure (the full one is by the table)."""
+        seeds = len(self.seeds())
+        where = "CPU" if self.on_cpu else "GPU"
+        data_kind = "subsets" if self.is_subset else "the full splits"
+        tuned = "tuned" if self.tuned else "not tuned"
+        return (
+            f"From {self.origin}: {where}, {seeds} seed{'s' if seeds > 1 else ''} per variant, "
+            f"{self.raw['data']['train_size']:,} training images ({data_kind}), "
+            f"hyper-parameters {tuned}."
+        )
+
+    def learned_logits(
+        self, rank: int, layer: str = "features.6", where: str = "all", seed: int | None = None
+    ) -> tuple[Tensor, Tensor] | None:
+        """The learned row and column logits, (H_out, rank) and (W_out, rank), of one LRLC
+        layer of the run of this rank (default: the lowest seed), or None when the grid has
+        no such run or the run recorded none."""
+        seed = self.seeds()[0] if seed is None else seed
+        for run in self.runs:
+            if (run["layer"], run["rank"], run["where"], run["seed"]) == (
+                "lrlc",
+                rank,
+                where,
+                seed,
+            ):
+                maps = run.get("combining_logits") or {}
+                if layer in maps:
+                    return torch.tensor(maps[layer]["row"]), torch.tensor(maps[layer]["col"])
+        return None
+
     def table(self, variants: list[tuple] | None = None, baseline: str = "conv"):
         """A Markdown table: variant, parameters, test accuracy mean +- std (%), seeds, and the
         difference to ``baseline``. variants: (layer, rank, where) triples to keep, in order."""
@@ -248,4 +288,38 @@ def load(name: str, path: str | os.PathLike | None = None) -> Results:
         f"in $LRLC_RESULTS, the working directory and its parents, and at {RESULTS_URL}. "
         f"Run the grid with `python -m lrlc.experiments {name.split('-')[0]}` (see the "
         "appendix 'Reproducing every number'), or set LRLC_RESULTS to a folder that has them."
+    )
+
+
+def load_or_none(name: str) -> Results | None:
+    """``load(name)``, or None while no results file exists (here or online)."""
+    try:
+        return load(name)
+    except FileNotFoundError:
+        return None
+
+
+def pending(
+    name: str,
+    what: str = "These results",
+    grid: Results | None = None,
+    command: str | None = None,
+):
+    """A note (``IPython.display.HTML``, styled as the book's admonitions) saying which
+    results are missing and which command produces them; a chapter shows it in place of a
+    table or figure while a grid has not run."""
+    from IPython.display import HTML
+
+    if grid is None:
+        missing = (
+            f"no <code>results/{name}.json</code> or <code>results/cpu/{name}.json</code> was found"
+        )
+    else:
+        missing = f"<code>{grid.origin}</code> has no such runs yet"
+    command = command or f"python -m lrlc.experiments {name.split('-')[0]}"
+    return HTML(
+        '<div class="admonition note"><p class="admonition-title">Run pending</p>'
+        f"<p>{what} are not available yet: {missing}. Run <code>{command}</code> (Appendix A "
+        "has the CPU-scale version) and re-run this notebook; these cells then show the "
+        "numbers.</p></div>"
     )

@@ -82,3 +82,23 @@ def test_flops_match_torch_flop_counter(g, rank, input_dependent):
         cin, cout, k, size, rank, s, p, input_dependent=input_dependent
     )
     assert lrlc2d_flops(cin, cout, k, size, rank, s, p, input_dependent) == flops(layer, x)
+
+
+def test_network_flops_walks_the_paper_network():
+    import lrlc
+    from lrlc.models import paper_network
+
+    conv = lrlc.network_flops(paper_network("conv", dataset="mnist"))
+    assert conv == {
+        "0": lrlc.conv2d_flops(1, 64, 3, 28),
+        "3": lrlc.conv2d_flops(64, 64, 3, 26),
+        "6": lrlc.conv2d_flops(64, 64, 3, 24),
+    }
+    mixed = lrlc.network_flops(paper_network("lrlc", 4, "cifar10", where="last"))
+    assert mixed["6"] == lrlc.lrlc2d_flops(64, 64, 3, 28, 4)
+    assert mixed["3"] == lrlc.conv2d_flops(64, 64, 3, 30)
+    dependent = lrlc.network_flops(paper_network("lrlc_input", 4, "cifar10"))
+    assert dependent["0"] == lrlc.lrlc2d_flops(3, 64, 3, 32, 4, input_dependent=True)
+    assert lrlc.network_flops(paper_network("lc", dataset="mnist"))["3"] == lrlc.lc2d_flops(
+        64, 64, 3, 26
+    )

@@ -159,3 +159,28 @@ def test_rank_sweep_and_curves_draw_every_variant(results_dir):
     assert [ln.get_label() for ln in lines] == ["convolution", "LRLC rank 4"]
     assert list(lines[1].get_ydata()) == pytest.approx([87.0, 96.0])  # mean of two seeds
     plt.close(fig)
+
+
+def test_load_or_none_pending_and_source_line(results_dir):
+    assert results.load_or_none("celeba-attributes") is None
+    note = results.pending("celeba-attributes", "Per-attribute results").data
+    assert "Run pending" in note and "python -m lrlc.experiments celeba</code>" in note
+    assert "results/cpu/celeba-attributes.json" in note
+    write(results_dir / "cpu" / "mnist.json", grid())
+    loaded = results.load_or_none("mnist")
+    assert "results/cpu/mnist.json" in results.pending("mnist", "Maps", loaded).data
+    line = loaded.source_line()
+    assert line.startswith("From results/cpu/mnist.json: CPU, 2 seeds per variant, 3,000")
+    assert "not tuned" in line
+
+
+def test_learned_logits(results_dir):
+    raw = grid()
+    maps = {"features.6": {"row": [[0.5, -0.5]], "col": [[1.0, 2.0], [3.0, 4.0]]}}
+    raw["runs"].append(run("lrlc", 2, 0, 0.9, combining_logits=maps))
+    write(results_dir / "cpu" / "mnist.json", raw)
+    loaded = results.load("mnist")
+    row, col = loaded.learned_logits(2)
+    assert row.tolist() == [[0.5, -0.5]] and col.shape == (2, 2)
+    assert loaded.learned_logits(2, "features.0") is None
+    assert loaded.learned_logits(4) is None  # the rank-4 runs recorded no logits

@@ -280,7 +280,9 @@ def load(name: str, path: str | os.PathLike | None = None) -> Results:
     if found is not None:
         path, origin = found
         return Results(name, json.loads(path.read_text()), origin)
-    fetched = _download(name)
+    from lrlc.data import downloads_allowed  # LRLC_OFFLINE=1: never the network
+
+    fetched = _download(name) if downloads_allowed() else None
     if fetched is not None:
         return Results(name, *fetched)
     raise FileNotFoundError(

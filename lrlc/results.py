@@ -98,13 +98,20 @@ def _download(name: str) -> tuple[dict, str] | None:
 
 
 def summarize(raw: dict) -> list[dict]:
-    """One row per variant of a results file, in grid order: layer, rank, where, seeds,
+    """One row per variant of a results file, in a fixed order (convolutions, LC, LRLC by
+    placement and rank, input-dependent LRLC): layer, rank, where, seeds,
     test_mean, test_std (0 for one seed), valid_mean, params, images_per_second."""
     groups: dict[tuple, list[dict]] = {}
     for run in raw["runs"]:
         groups.setdefault((run["layer"], run["rank"], run["where"]), []).append(run)
+
+    def order(key: tuple) -> tuple:
+        layer, rank, where = key
+        known = list(LAYER_NAMES)
+        return (known.index(layer) if layer in known else len(known), where != "all", rank or 0)
+
     rows = []
-    for (layer, rank, where), runs in groups.items():
+    for (layer, rank, where), runs in sorted(groups.items(), key=lambda item: order(item[0])):
         test = [r["test_accuracy"] for r in runs]
         rows.append(
             {
@@ -148,7 +155,7 @@ class Results:
         return bool(self.raw.get("tuning"))
 
     def summary(self) -> list[dict]:
-        """One row per variant, in grid order (see ``summarize``)."""
+        """One row per variant (see ``summarize``)."""
         return summarize(self.raw)
 
     def row(self, layer: str, rank: int | None = None, where: str = "all") -> dict | None:

@@ -184,3 +184,13 @@ def test_learned_logits(results_dir):
     assert row.tolist() == [[0.5, -0.5]] and col.shape == (2, 2)
     assert loaded.learned_logits(2, "features.0") is None
     assert loaded.learned_logits(4) is None  # the rank-4 runs recorded no logits
+
+
+def test_summary_order_does_not_depend_on_the_order_runs_were_made():
+    raw = grid()
+    raw["runs"] = [run("lrlc_input", 4, 0, 0.9), run("lrlc", 4, 0, 0.9, "last"),
+                   run("lrlc", 2, 0, 0.9), run("lc", None, 0, 0.8), run("lrlc", 1, 0, 0.9),
+                   run("conv", None, 0, 0.9)]  # fmt: skip
+    keys = [(r["layer"], r["rank"], r["where"]) for r in results.summarize(raw)]
+    assert keys == [("conv", None, "all"), ("lc", None, "all"), ("lrlc", 1, "all"),
+                    ("lrlc", 2, "all"), ("lrlc", 4, "last"), ("lrlc_input", 4, "all")]  # fmt: skip

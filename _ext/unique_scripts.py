@@ -30,4 +30,3 @@ def _unique_scripts(app, pagename: str, templatename: str, context: dict, doctre
 def setup(app) -> dict[str, Any]:
     app.connect("html-page-context", _unique_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
-

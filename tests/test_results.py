@@ -50,6 +50,8 @@ def results_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("LRLC_RESULTS", str(folder))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(results, "_download", lambda name: None)  # never the network
+    # only this folder: not the results/ of the checkout the package was imported from
+    monkeypatch.setattr(results, "_search_dirs", lambda: [folder])
     return folder
 
 
@@ -162,7 +164,7 @@ def test_rank_sweep_and_curves_draw_every_variant(results_dir):
 
 
 def test_load_or_none_pending_and_source_line(results_dir):
-    assert results.load_or_none("celeba-attributes") is None
+    assert results.load_or_none("mnist") is None
     note = results.pending("celeba-attributes", "Per-attribute results").data
     assert "Run pending" in note and "python -m lrlc.experiments celeba</code>" in note
     assert "results/cpu/celeba-attributes.json" in note

@@ -218,18 +218,17 @@ class Results:
         """The learned row and column logits, (H_out, rank) and (W_out, rank), of one LRLC
         layer of the run of this rank (default: the lowest seed), or None when the grid has
         no such run or the run recorded none."""
-        seed = self.seeds()[0] if seed is None else seed
-        for run in self.runs:
-            if (run["layer"], run["rank"], run["where"], run["seed"]) == (
-                "lrlc",
-                rank,
-                where,
-                seed,
-            ):
-                maps = run.get("combining_logits") or {}
-                if layer in maps:
-                    return torch.tensor(maps[layer]["row"]), torch.tensor(maps[layer]["col"])
+        for run in self._lrlc_runs(rank, where, seed):
+            maps = run.get("combining_logits") or {}
+            if layer in maps:
+                return torch.tensor(maps[layer]["row"]), torch.tensor(maps[layer]["col"])
         return None
+
+    def _lrlc_runs(self, rank: int, where: str, seed: int | None) -> list[dict]:
+        """The LRLC runs of this rank, placement and seed (default: the lowest seed)."""
+        seed = self.seeds()[0] if seed is None else seed
+        key = ("lrlc", rank, where, seed)
+        return [r for r in self.runs if (r["layer"], r["rank"], r["where"], r["seed"]) == key]
 
     def table(self, variants: list[tuple] | None = None, baseline: str = "conv"):
         """A Markdown table: variant, parameters, test accuracy mean +- std (%), seeds, and the
@@ -260,20 +259,14 @@ class Results:
         seed: default the lowest seed the grid ran.
         """
         seed = self.seeds()[0] if seed is None else seed
-        for run in self.runs:
-            if (run["layer"], run["rank"], run["where"], run["seed"]) == (
-                "lrlc",
-                rank,
-                where,
-                seed,
-            ):
-                maps = run.get("combining_logits")
-                if not maps or layer not in maps:
-                    have = ", ".join(maps or {}) or "none"
-                    raise KeyError(f"no combining logits for {layer!r} in this run (have: {have})")
-                row = torch.tensor(maps[layer]["row"])
-                col = torch.tensor(maps[layer]["col"])
-                return torch.softmax(row[:, None, :] + col[None, :, :], dim=-1)
+        for run in self._lrlc_runs(rank, where, seed)[:1]:
+            maps = run.get("combining_logits")
+            if not maps or layer not in maps:
+                have = ", ".join(maps or {}) or "none"
+                raise KeyError(f"no combining logits for {layer!r} in this run (have: {have})")
+            row = torch.tensor(maps[layer]["row"])
+            col = torch.tensor(maps[layer]["col"])
+            return torch.softmax(row[:, None, :] + col[None, :, :], dim=-1)
         raise KeyError(f"no LRLC rank {rank} ({where}) run with seed {seed} in {self.origin}")
 
 

@@ -164,28 +164,16 @@ def plot_filter_bank(
     if w.ndim != 4:
         raise ValueError(f"filters must be (out, in, kh, kw), got shape {w.shape}")
     w = w[:max_out, :max_in]
-    n_out, n_in = w.shape[:2]
-    limit = _symmetric_limit(w)
-    fig, axes = plt.subplots(
-        n_out,
-        n_in,
-        figsize=(size * n_in + 0.6, size * n_out + 0.4),
-        squeeze=False,
-        layout="constrained",
+    return _filter_grid(
+        w,
+        row_labels=[f"out {o}" for o in range(w.shape[0])],
+        col_labels=[f"in {c}" for c in range(w.shape[1])],
+        col_labels_on_top=False,
+        size=size,
+        margins=(0.6, 0.4),
+        fontsize=8,
+        title=title,
     )
-    for o in range(n_out):
-        for c in range(n_in):
-            ax = axes[o, c]
-            ax.imshow(w[o, c], cmap=FILTER_CMAP, vmin=-limit, vmax=limit, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if o == n_out - 1:
-                ax.set_xlabel(f"in {c}", fontsize=8)
-            if c == 0:
-                ax.set_ylabel(f"out {o}", fontsize=8)
-    if title:
-        fig.suptitle(title)
-    return fig
 
 
 def plot_filters_at_positions(
@@ -209,25 +197,55 @@ def plot_filters_at_positions(
     if w.ndim != 6:
         raise ValueError(f"filters must be (H_out, W_out, out, in, kh, kw), got shape {w.shape}")
     panels = np.stack([w[i, j][list(out_channels), in_channel] for i, j in positions])
-    limit = _symmetric_limit(panels)
+    return _filter_grid(
+        panels,
+        row_labels=[f"({i}, {j})" for i, j in positions],
+        col_labels=[f"out {o}" for o in out_channels],
+        col_labels_on_top=True,
+        size=size,
+        margins=(0.9, 0.5),
+        fontsize=9,
+        title=title,
+    )
+
+
+def _filter_grid(
+    panels: np.ndarray,
+    *,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    col_labels_on_top: bool,
+    size: float,
+    margins: tuple[float, float],
+    fontsize: float,
+    title: str | None,
+) -> Figure:
+    """One small image per ``panels[r, c]`` (panels: (rows, cols, kh, kw)) on one colour
+    scale centred on zero, with row labels on the left and column labels on the top or
+    bottom edge."""
     n_rows, n_cols = panels.shape[:2]
+    limit = _symmetric_limit(panels)
     fig, axes = plt.subplots(
         n_rows,
         n_cols,
-        figsize=(size * n_cols + 0.9, size * n_rows + 0.5),
+        figsize=(size * n_cols + margins[0], size * n_rows + margins[1]),
         squeeze=False,
         layout="constrained",
     )
-    for r, (i, j) in enumerate(positions):
-        for c, o in enumerate(out_channels):
+    for r in range(n_rows):
+        for c in range(n_cols):
             ax = axes[r, c]
-            ax.imshow(panels[r, c], cmap=FILTER_CMAP, vmin=-limit, vmax=limit)
+            ax.imshow(
+                panels[r, c], cmap=FILTER_CMAP, vmin=-limit, vmax=limit, interpolation="nearest"
+            )
             ax.set_xticks([])
             ax.set_yticks([])
-            if r == 0:
-                ax.set_title(f"out {o}", fontsize=9)
+            if col_labels_on_top and r == 0:
+                ax.set_title(col_labels[c], fontsize=fontsize)
+            if not col_labels_on_top and r == n_rows - 1:
+                ax.set_xlabel(col_labels[c], fontsize=fontsize)
             if c == 0:
-                ax.set_ylabel(f"({i}, {j})", fontsize=9)
+                ax.set_ylabel(row_labels[r], fontsize=fontsize)
     if title:
         fig.suptitle(title)
     return fig

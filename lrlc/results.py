@@ -321,7 +321,7 @@ def pending(
     command = command or f"python -m lrlc.experiments {name.split('-')[0]}"
     return HTML(
         '<div class="admonition note"><p class="admonition-title">Run pending</p>'
-        f"<p>{what} are not available yet: {missing}. Run <code>{command}</code> (Appendix A "
+        f"<p>{what} cannot be shown yet: {missing}. Run <code>{command}</code> (Appendix A "
         "has the CPU-scale version) and re-run this notebook; these cells then show the "
         "numbers.</p></div>"
     )

@@ -2,14 +2,17 @@
 
     python .ci/execute.py book/05_mnist.ipynb [book/06_cifar10.ipynb ...]
 
-Runs each notebook with nbclient in ``book/`` (as Jupyter, nbval and Colab do), keeps the
-widget state, and then refuses the result (leaving the file untouched) when a stored
-output holds an error, a warning on stderr, or an absolute path of this machine. The data
+Runs each notebook with nbclient in ``book/`` (as Jupyter, nbval and Colab do), and then
+refuses the result (leaving the file untouched) when a stored output holds an error, a
+warning on stderr, an absolute path of this machine, or an ipywidget. Training progress
+is stored as one printed line per epoch (``LRLC_PROGRESS=log``): a widget would need the
+widget manager's JavaScript on the page, and a frozen bar says less than the log. The data
 root comes from ``$LRLC_DATA`` as usual; set ``LRLC_QUICK=1`` for small subsets.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -20,6 +23,7 @@ from nbclient import NotebookClient
 
 MACHINE_PATH = re.compile(r"(/work/|/root/|/home/|/tmp/|/usr/|/opt/|[A-Z]:\\\\Users)")
 WARNING = re.compile(r"Warning\b|warnings\.warn")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def problems(nb) -> list[str]:
@@ -36,6 +40,8 @@ def problems(nb) -> list[str]:
                 if out.name == "stderr" and WARNING.search(out.text):
                     found.append(f"{where}: a warning on stderr: {out.text.strip()[:200]}")
             else:
+                if WIDGET_VIEW in out.get("data", {}):
+                    found.append(f"{where}: an ipywidget, which the static book cannot show")
                 for mime, value in out.get("data", {}).items():
                     if mime.startswith("text/") or mime.endswith("json"):
                         texts.append(value if isinstance(value, str) else str(value))
@@ -57,7 +63,7 @@ def execute(path: Path) -> bool:
         timeout=3600,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-        store_widget_state=True,
+        store_widget_state=False,
     )
     try:
         client.execute()
@@ -71,12 +77,14 @@ def execute(path: Path) -> bool:
         for line in found:
             print("  " + line, file=sys.stderr)
         return False
+    nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
     print(f"{path}: executed in {seconds:.0f} s, saved")
     return True
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("LRLC_PROGRESS", "log")  # the kernel inherits it
     paths = [Path(p) for p in sys.argv[1:]]
     if not paths:
         sys.exit(__doc__)

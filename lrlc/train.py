@@ -9,6 +9,7 @@ are summed on the device and read back a few times per epoch.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -159,7 +160,7 @@ def fit(
     channels_last: bool | None = None,
     compile: bool = False,
     seed: int | None = None,
-    progress: bool = True,
+    progress: bool | str = True,
     multi_label: bool | None = None,
 ) -> History:
     """Train ``model`` with SGD (Nesterov momentum) and a per-step cosine learning-rate decay.
@@ -169,9 +170,15 @@ def fit(
     (``amp``, ``channels_last``); ``compile=True`` wraps the model in ``torch.compile``.
     Weight decay is applied to weights, not to biases, BatchNorm parameters or LRLC
     combining logits. Returns the per-epoch ``History``; the model is trained in place.
+
+    progress: ``True`` draws a ``tqdm.auto`` bar (a widget in Jupyter and Colab, text in a
+    terminal) with loss, accuracy and images/s; ``"log"`` prints one line per epoch
+    instead (the environment variable ``LRLC_PROGRESS=log`` turns ``True`` into ``"log"``:
+    the book's stored outputs are made that way); ``False`` is silent.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
+    mode = _progress_mode(progress)
     if seed is not None:
         set_seed(seed)
     device = auto_device(device)
@@ -195,7 +202,7 @@ def fit(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
     )
     history = History()
-    bar = tqdm(total=total_steps, disable=not progress, unit="step", dynamic_ncols=True)
+    bar = tqdm(total=total_steps, disable=mode != "bar", unit="step", dynamic_ncols=True)
     for epoch in range(epochs):
         model.train()
         start = time.perf_counter()
@@ -216,7 +223,7 @@ def fit(
             seen += x.shape[0]
             predictions += n
             bar.update(1)
-            if progress and (step % 25 == 0 or step == steps_per_epoch - 1):
+            if mode == "bar" and (step % 25 == 0 or step == steps_per_epoch - 1):
                 rate = seen / max(time.perf_counter() - start, 1e-9)
                 bar.set_postfix(
                     epoch=f"{epoch + 1}/{epochs}",
@@ -236,13 +243,44 @@ def fit(
             if loader is not None:
                 acc = evaluate(model, loader, device, multi_label, use_amp)["accuracy"]
             record.append(acc)
-        if progress:
+        if mode == "bar":
             summary = {"loss": f"{history.train_loss[-1]:.3f}"}
             if history.valid_accuracy[-1] is not None:
                 summary["valid"] = f"{history.valid_accuracy[-1]:.3f}"
             bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", **summary)
+        elif mode == "log":
+            print(_epoch_line(history, epoch, epochs), flush=True)
     bar.close()
     return history
+
+
+PROGRESS_MODES = {True: "bar", "bar": "bar", "log": "log", False: "off", None: "off"}
+
+
+def _progress_mode(progress: bool | str | None) -> str:
+    """``"bar"``, ``"log"`` or ``"off"``; ``LRLC_PROGRESS=log`` turns a bar into a log."""
+    if progress not in PROGRESS_MODES:
+        raise ValueError(f"progress must be True, False or 'log', got {progress!r}")
+    mode = PROGRESS_MODES[progress]
+    setting = os.environ.get("LRLC_PROGRESS", "").strip().lower()
+    if setting not in ("", "bar", "log"):
+        raise ValueError(f"LRLC_PROGRESS must be 'bar' or 'log', got {setting!r}")
+    return "log" if mode == "bar" and setting == "log" else mode
+
+
+def _epoch_line(history: History, epoch: int, epochs: int) -> str:
+    """One line of the ``"log"`` progress: loss, accuracies, speed and time of an epoch."""
+    parts = [
+        f"epoch {epoch + 1}/{epochs}",
+        f"loss {history.train_loss[epoch]:.3f}",
+        f"train {history.train_accuracy[epoch]:.1%}",
+    ]
+    for name, record in (("valid", history.valid_accuracy), ("test", history.test_accuracy)):
+        if record[epoch] is not None:
+            parts.append(f"{name} {record[epoch]:.1%}")
+    parts.append(f"{history.images_per_second[epoch]:,.0f} images/s")
+    parts.append(f"{history.seconds[epoch]:.1f} s")
+    return " | ".join(parts)
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:

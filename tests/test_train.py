@@ -107,3 +107,34 @@ def test_fit_refuses_a_loader_without_batches():
     loader = DataLoader(TensorDataset(x, y), batch_size=16, drop_last=True)
     with pytest.raises(ValueError, match="yields no batches.*smaller batch_size"):
         fit(paper_network("conv", dataset="mnist"), loader, epochs=1, progress=False)
+
+
+def test_log_progress_prints_one_line_per_epoch(capsys, monkeypatch):
+    monkeypatch.delenv("LRLC_PROGRESS", raising=False)
+    torch.manual_seed(0)
+    data = bright_vs_dark(64)
+    history = fit(
+        small_network(), loader(data), valid=loader(data, False), epochs=2, progress="log"
+    )
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and err == ""
+    assert lines[0].startswith("epoch 1/2 | loss ") and lines[1].startswith("epoch 2/2 | ")
+    assert f"valid {history.valid_accuracy[1]:.1%}" in lines[1]
+    assert "images/s" in lines[1] and "test" not in lines[1]
+
+
+def test_lrlc_progress_log_turns_a_bar_into_a_log_but_not_silence_into_one(capsys, monkeypatch):
+    monkeypatch.setenv("LRLC_PROGRESS", "log")
+    fit(small_network(), loader(bright_vs_dark(64)), epochs=1, progress=True)
+    assert capsys.readouterr().out.startswith("epoch 1/1 | ")
+    fit(small_network(), loader(bright_vs_dark(64)), epochs=1, progress=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_bad_progress_settings_are_named(monkeypatch):
+    with pytest.raises(ValueError, match="progress must be True, False or 'log'"):
+        fit(small_network(), loader(bright_vs_dark(64)), epochs=1, progress="verbose")
+    monkeypatch.setenv("LRLC_PROGRESS", "quiet")
+    with pytest.raises(ValueError, match="LRLC_PROGRESS must be 'bar' or 'log'"):
+        fit(small_network(), loader(bright_vs_dark(64)), epochs=1)

@@ -1,0 +1,69 @@
+"""The stored outputs of every chapter, as committed: what readers of the static book see.
+
+The same checks as ``.ci/execute.py`` (no error, no warning on stderr, no absolute path of
+the machine that ran it, no ipywidget), plus: no saved widget state, so no page needs the
+widget manager's JavaScript, and every code cell was executed, in order.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+
+
+def _execute_module():
+    spec = importlib.util.spec_from_file_location("ci_execute", ROOT / ".ci" / "execute.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def checks():
+    return _execute_module()
+
+
+def test_every_chapter_is_found():
+    assert len(NOTEBOOKS) >= 8
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_outputs_are_clean(checks, path):
+    nb = nbformat.read(path, as_version=4)
+    assert checks.problems(nb) == []
+    assert "widgets" not in nb.metadata, f"{path.name} stores widget state: re-run .ci/execute.py"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_code_cell_ran_top_to_bottom(path):
+    nb = nbformat.read(path, as_version=4)
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+    assert None not in counts, f"{path.name} has cells that never ran: run .ci/execute.py"
+    assert counts == list(range(1, len(counts) + 1)), f"{path.name} was not run top to bottom"
+
+
+def test_the_checks_catch_what_they_should(checks):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("error", ename="ValueError", evalue="bad", traceback=[]),
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: careful\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="saved to /work/main/x.png\n"),
+        nbformat.v4.new_output(
+            "display_data",
+            data={checks.WIDGET_VIEW: {"model_id": "1"}, "text/plain": "FloatProgress()"},
+        ),
+    ]
+    nb.cells.append(cell)
+    found = " ".join(checks.problems(nb))
+    for problem in (
+        "error ValueError",
+        "a warning on stderr",
+        "a path of this machine",
+        "ipywidget",
+    ):
+        assert problem in found

@@ -55,6 +55,25 @@ def problems(nb) -> list[str]:
     return found
 
 
+def coalesce_streams(nb) -> None:
+    """Merge consecutive outputs of one stream (stdout or stderr) of a cell into one, as a
+    live notebook shows them: one block of training log instead of one per line."""
+    for cell in nb.cells:
+        merged = []
+        for out in cell.get("outputs", []):
+            last = merged[-1] if merged else None
+            if (
+                last is not None
+                and out.output_type == last.output_type == "stream"
+                and out.name == last.name
+            ):
+                last.text += out.text
+            else:
+                merged.append(out)
+        if "outputs" in cell:
+            cell.outputs = merged
+
+
 def execute(path: Path) -> bool:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
@@ -78,6 +97,7 @@ def execute(path: Path) -> bool:
             print("  " + line, file=sys.stderr)
         return False
     nb.metadata.pop("widgets", None)
+    coalesce_streams(nb)
     nbformat.write(nb, path)
     print(f"{path}: executed in {seconds:.0f} s, saved")
     return True

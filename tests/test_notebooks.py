@@ -67,3 +67,21 @@ def test_the_checks_catch_what_they_should(checks):
         "ipywidget",
     ):
         assert problem in found
+
+
+def test_consecutive_lines_of_one_stream_become_one_output(checks):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="epoch 1\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="epoch 2\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="note\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="done\n"),
+    ]
+    nb.cells.append(cell)
+    checks.coalesce_streams(nb)
+    assert [(o.name, o.text) for o in cell.outputs] == [
+        ("stdout", "epoch 1\nepoch 2\n"),
+        ("stderr", "note\n"),
+        ("stdout", "done\n"),
+    ]

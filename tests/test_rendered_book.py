@@ -106,6 +106,13 @@ def test_page_renders_offline(browser, page_file):
             ".map(i => i.src.slice(0, 80))"
         )
         assert not broken, f"images that did not load: {broken}"
+        # printed output wraps at the page width (_static/lrlc.css): nothing to scroll to
+        wide = page.evaluate(
+            "() => [...document.querySelectorAll('div.cell_output pre')]"
+            ".filter(p => p.scrollWidth > p.clientWidth + 1)"
+            ".map(p => p.textContent.slice(0, 80))"
+        )
+        assert not wide, f"printed output wider than the page on {page_file}: {wide}"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{page_file.replace('/', '_')}.png"), full_page=False)
         assert not problems, "\n".join(problems)

@@ -83,6 +83,7 @@ def execute(path: Path) -> bool:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=False,
+        record_timing=False,  # no per-cell timestamps: the stored notebooks diff cleanly
     )
     try:
         client.execute()

@@ -17,6 +17,7 @@ package is installed, they are read from the book's repository.
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import urllib.error
@@ -34,6 +35,7 @@ __all__ = [
     "find",
     "pending",
     "summarize",
+    "difference_noise",
     "variant_name",
     "RESULTS_URL",
 ]
@@ -129,6 +131,24 @@ def summarize(raw: dict) -> list[dict]:
     return rows
 
 
+def difference_noise(a: dict, b: dict, test_size: int) -> tuple[float, str]:
+    """The noise scale (points) of the difference of two ``summarize`` rows' test accuracies,
+    and how it was estimated.
+
+    The larger of two estimates: the test set's, the binomial standard error of a
+    difference of two independent accuracies at their mean ``p``,
+    ``100 * sqrt(2 p (1 - p) / test_size)`` (conservative: both are scored on the same
+    images); and, when both rows have several seeds, the larger of their seed-to-seed
+    standard deviations. A difference beyond about twice this scale is more than noise.
+    """
+    p = (a["test_mean"] + b["test_mean"]) / 2
+    test_noise = 100 * math.sqrt(2 * p * (1 - p) / test_size)
+    if a["seeds"] > 1 and b["seeds"] > 1:
+        seed_noise = 100 * max(a["test_std"], b["test_std"])
+        return max(test_noise, seed_noise), f"seed std {seed_noise:.2f}, test {test_noise:.2f}"
+    return test_noise, f"test {test_noise:.2f}; one seed, so seed noise unknown"
+
+
 @dataclass(frozen=True)
 class Results:
     """One results file: ``raw`` is the JSON written by ``python -m lrlc.experiments``."""
@@ -168,12 +188,57 @@ class Results:
     def seeds(self) -> list[int]:
         return sorted({r["seed"] for r in self.runs})
 
+    def noise_note(self, accuracy: float | None = None) -> str:
+        """Two lines for a printed comparison: the test set's noise at ``accuracy`` (default:
+        the convolution's, else the mean over variants) with the difference it can resolve
+        (twice the noise scale of ``difference_noise``), and the seed-to-seed spread of the
+        variants that have several seeds."""
+        rows, n = self.summary(), self.raw["data"]["test_size"]
+        if accuracy is None:
+            conv = self.row("conv")
+            accuracy = conv["test_mean"] if conv else statistics.fmean(r["test_mean"] for r in rows)
+        se = 100 * math.sqrt(accuracy * (1 - accuracy) / n)
+        lines = [
+            f"test-set standard error at {100 * accuracy:.1f}% on {n:,} test images: "
+            f"{se:.2f} points, so differences below about {2 * math.sqrt(2) * se:.1f} points "
+            "are within the test set's own noise"
+        ]
+        several = [r for r in rows if r["seeds"] > 1]
+        if several:
+            spread = statistics.fmean(100 * r["test_std"] for r in several)
+            line = (
+                f"seed-to-seed standard deviation, mean over the {len(several)} variants with "
+                f"several seeds: {spread:.2f} points, so differences below about "
+                f"{2 * spread:.1f} points are within the seeds' noise"
+            )
+            if len(several) < len(rows):
+                line += f" ({len(rows) - len(several)} variants have one seed)"
+            lines.append(line)
+        else:
+            lines.append("one seed per variant, so the seed-to-seed variation is not measured yet")
+        return "\n".join(lines)
+
+    def _commits(self) -> str:
+        """ "Commit abc" or, for a grid run in several sittings, "Commits abc, def (...)"."""
+        found = list(dict.fromkeys(run.get("commit") or self.raw["commit"] for run in self.runs))
+        found = [c[:10] for c in found] or [self.raw["commit"][:10]]
+        if len(found) == 1:
+            return f"Commit {found[0]}"
+        return f"Commits {', '.join(found)} (each run records its own)"
+
+    def _seeds_per_variant(self) -> str:
+        """ "2 seeds (0, 1)", or, while a grid is under way, "1 to 2 seeds (of 0, 1)"."""
+        seeds = ", ".join(map(str, self.seeds()))
+        counts = sorted({row["seeds"] for row in self.summary()})
+        if len(counts) > 1:
+            return f"{counts[0]} to {counts[-1]} seeds (of {seeds})"
+        return f"{counts[0]} seed{'s' if counts[0] > 1 else ''} ({seeds})"
+
     def provenance(self) -> str:
         """Where and how these numbers were made, in a sentence or three, for the text."""
         r, data, config = self.raw, self.raw["data"], self.raw["config"]
         device = "the CPU (float32)" if self.on_cpu else f"an {r['device']} GPU ({config['amp']})"
-        seeds = self.seeds()
-        per = f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))})"
+        per = self._seeds_per_variant()
         if self.tuned:
             hyper = "learning rate and weight decay picked per layer type on the validation split"
         else:
@@ -196,18 +261,17 @@ class Results:
             f"{config['batch_size']}, SGD with Nesterov momentum and cosine decay, {hyper}. "
             f"Data: {title}{task}, {sizes}"
             f"{' (subsets of the full dataset)' if self.is_subset else ''}. "
-            f"Commit {r['commit'][:10]}, {r['date']}, PyTorch {r['torch']}; "
+            f"{self._commits()}, {r['date']}, PyTorch {r['torch']}; "
             f"from `{self.origin}`."
         )
 
     def source_line(self) -> str:
         """One line of provenance to print next to a figure (the full one is by the table)."""
-        seeds = len(self.seeds())
         where = "CPU" if self.on_cpu else "GPU"
         data_kind = "subsets" if self.is_subset else "the full splits"
         tuned = "tuned" if self.tuned else "not tuned"
         return (
-            f"From {self.origin}: {where}, {seeds} seed{'s' if seeds > 1 else ''} per variant, "
+            f"From {self.origin}: {where}, {self._seeds_per_variant()} per variant, "
             f"{self.raw['data']['train_size']:,} training images ({data_kind}), "
             f"hyper-parameters {tuned}."
         )

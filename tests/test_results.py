@@ -92,8 +92,9 @@ def test_missing_results_name_the_command(results_dir):
 def test_provenance_says_device_subset_seeds_and_tuning(results_dir):
     write(results_dir / "cpu" / "mnist.json", grid())
     text = results.load("mnist").provenance()
-    for phrase in ("the CPU", "2 seeds (0, 1)", "not tuned", "class-balanced subset",
-                   "3,000 training images", "Commit 0123456789", "2026-11-23"):  # fmt: skip
+    for phrase in ("the CPU", "1 to 2 seeds (of 0, 1) per variant", "not tuned",
+                   "class-balanced subset", "3,000 training images", "Commit 0123456789",
+                   "2026-11-23"):  # fmt: skip
         assert phrase in text, phrase
     write(results_dir / "mnist.json", grid(device="NVIDIA H100", tuned=True, train_size=None))
     text = results.load("mnist").provenance()
@@ -172,7 +173,7 @@ def test_load_or_none_pending_and_source_line(results_dir):
     loaded = results.load_or_none("mnist")
     assert "results/cpu/mnist.json" in results.pending("mnist", "Maps", loaded).data
     line = loaded.source_line()
-    assert line.startswith("From results/cpu/mnist.json: CPU, 2 seeds per variant, 3,000")
+    assert line.startswith("From results/cpu/mnist.json: CPU, 1 to 2 seeds (of 0, 1) per variant")
     assert "not tuned" in line
 
 
@@ -196,3 +197,43 @@ def test_summary_order_does_not_depend_on_the_order_runs_were_made():
     keys = [(r["layer"], r["rank"], r["where"]) for r in results.summarize(raw)]
     assert keys == [("conv", None, "all"), ("lc", None, "all"), ("lrlc", 1, "all"),
                     ("lrlc", 2, "all"), ("lrlc", 4, "last"), ("lrlc_input", 4, "all")]  # fmt: skip
+
+
+def test_provenance_with_every_seed_and_with_runs_from_several_commits(results_dir):
+    raw = grid()
+    raw["runs"] = [r for r in raw["runs"] if r["layer"] == "conv"]  # two seeds, one variant
+    write(results_dir / "cpu" / "mnist.json", raw)
+    loaded = results.load("mnist")
+    assert "2 seeds (0, 1) per variant" in loaded.provenance()
+    assert "2 seeds (0, 1) per variant" in loaded.source_line()
+    raw["runs"][1]["commit"] = "fedcba9876543210"
+    write(results_dir / "cpu" / "mnist.json", raw)
+    text = results.load("mnist").provenance()
+    assert "Commits 0123456789, fedcba9876 (each run records its own)" in text
+
+
+def test_difference_noise_is_the_larger_of_test_and_seed_noise():
+    one = {"test_mean": 0.9, "test_std": 0.0, "seeds": 1}
+    scale, how = results.difference_noise(one, one, 1000)
+    assert scale == pytest.approx(100 * (2 * 0.9 * 0.1 / 1000) ** 0.5)  # 1.34 points
+    assert "seed noise unknown" in how
+    noisy = {"test_mean": 0.9, "test_std": 0.03, "seeds": 3}
+    assert results.difference_noise(noisy, noisy, 1000)[0] == pytest.approx(3.0)
+    assert results.difference_noise(noisy, noisy, 10**9)[0] == pytest.approx(3.0)
+    assert results.difference_noise(noisy, one, 1000)[0] == pytest.approx(scale)
+
+
+def test_noise_note_gives_the_test_set_and_the_seed_noise(results_dir):
+    write(results_dir / "cpu" / "mnist.json", grid())
+    note = results.load("mnist").noise_note().splitlines()
+    se = 100 * (0.92 * 0.08 / 10000) ** 0.5  # at the convolution's 92%
+    assert note[0].startswith(f"test-set standard error at 92.0% on 10,000 test images: {se:.2f}")
+    assert f"below about {2 * 2**0.5 * se:.1f} points" in note[0]
+    spread = 100 * (statistics.stdev([0.90, 0.94]) + statistics.stdev([0.96, 0.98])) / 2
+    assert f"mean over the 2 variants with several seeds: {spread:.2f} points" in note[1]
+    assert note[1].endswith("(2 variants have one seed)")
+    raw = grid()
+    raw["runs"] = [r for r in raw["runs"] if r["seed"] == 0]
+    write(results_dir / "cpu" / "mnist.json", raw)
+    note = results.load("mnist").noise_note(accuracy=0.5)
+    assert "at 50.0%" in note and "one seed per variant" in note

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def git_commit() -> str:
-    """The checkout's commit, with ``-dirty`` when tracked files differ from it.
+    """The checkout's commit, with ``-dirty`` when tracked files other than results differ
+    from it (``results/`` and ``benchmarks/results/`` are what runs write, not code).
 
     Where there is no git repository (a copied working tree, an installed package), the
     environment variable ``LRLC_COMMIT`` if set, else ``"unknown"``.
@@ -27,7 +28,15 @@ def git_commit() -> str:
 
     try:
         commit = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        dirty = git(
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":(exclude)results",
+            ":(exclude)benchmarks/results",
+        )
     except (OSError, subprocess.SubprocessError):
         return os.environ.get("LRLC_COMMIT") or "unknown"
     return commit + ("-dirty" if dirty else "")

@@ -220,8 +220,9 @@ class Results:
 
     def _commits(self) -> str:
         """ "Commit abc" or, for a grid run in several sittings, "Commits abc, def (...)"."""
-        found = list(dict.fromkeys(run.get("commit") or self.raw["commit"] for run in self.runs))
-        found = [c[:10] for c in found] or [self.raw["commit"][:10]]
+        commits = [run.get("commit") or self.raw["commit"] for run in self.runs]
+        short = [c[:10] + ("-dirty" if c.endswith("-dirty") else "") for c in commits]
+        found = list(dict.fromkeys(short)) or [self.raw["commit"][:10]]
         if len(found) == 1:
             return f"Commit {found[0]}"
         return f"Commits {', '.join(found)} (each run records its own)"

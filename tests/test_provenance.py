@@ -29,3 +29,24 @@ def test_device_name():
     assert provenance.device_name("cpu") == "cpu"
     if torch.cuda.is_available():
         assert provenance.device_name("cuda") == torch.cuda.get_device_name(0)
+
+
+def test_results_being_written_do_not_make_the_code_dirty(tmp_path, monkeypatch):
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "results" / "cpu").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    for name in ("results/cpu/mnist.json", "benchmarks/results/cpu.json", "code.py"):
+        (tmp_path / name).write_text("0\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
+    monkeypatch.setattr(provenance, "ROOT", tmp_path)
+    clean = provenance.git_commit()
+    assert re.fullmatch(r"[0-9a-f]{40}", clean)
+    (tmp_path / "results/cpu/mnist.json").write_text("1\n")  # a grid appending its runs
+    (tmp_path / "benchmarks/results/cpu.json").write_text("1\n")
+    assert provenance.git_commit() == clean
+    (tmp_path / "code.py").write_text("1\n")  # an edit to the code is still reported
+    assert provenance.git_commit() == clean + "-dirty"

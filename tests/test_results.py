@@ -210,6 +210,10 @@ def test_provenance_with_every_seed_and_with_runs_from_several_commits(results_d
     write(results_dir / "cpu" / "mnist.json", raw)
     text = results.load("mnist").provenance()
     assert "Commits 0123456789, fedcba9876 (each run records its own)" in text
+    raw["runs"].append(run("lc", None, 0, 0.7, commit="fedcba9876543210-dirty"))
+    write(results_dir / "cpu" / "mnist.json", raw)
+    text = results.load("mnist").provenance()
+    assert "Commits 0123456789, fedcba9876, fedcba9876-dirty (each run" in text
 
 
 def test_difference_noise_is_the_larger_of_test_and_seed_noise():

@@ -131,6 +131,12 @@ def summarize(raw: dict) -> list[dict]:
     return rows
 
 
+def _test_noise_of_difference(p: float, test_size: int) -> float:
+    """Binomial standard error (points) of the difference of two independent accuracies
+    ``p`` on ``test_size`` images each: ``100 * sqrt(2 p (1 - p) / test_size)``."""
+    return 100 * math.sqrt(2 * p * (1 - p) / test_size)
+
+
 def difference_noise(a: dict, b: dict, test_size: int) -> tuple[float, str]:
     """The noise scale (points) of the difference of two ``summarize`` rows' test accuracies,
     and how it was estimated.
@@ -141,8 +147,7 @@ def difference_noise(a: dict, b: dict, test_size: int) -> tuple[float, str]:
     images); and, when both rows have several seeds, the larger of their seed-to-seed
     standard deviations. A difference beyond about twice this scale is more than noise.
     """
-    p = (a["test_mean"] + b["test_mean"]) / 2
-    test_noise = 100 * math.sqrt(2 * p * (1 - p) / test_size)
+    test_noise = _test_noise_of_difference((a["test_mean"] + b["test_mean"]) / 2, test_size)
     if a["seeds"] > 1 and b["seeds"] > 1:
         seed_noise = 100 * max(a["test_std"], b["test_std"])
         return max(test_noise, seed_noise), f"seed std {seed_noise:.2f}, test {test_noise:.2f}"
@@ -197,10 +202,11 @@ class Results:
         if accuracy is None:
             conv = self.row("conv")
             accuracy = conv["test_mean"] if conv else statistics.fmean(r["test_mean"] for r in rows)
-        se = 100 * math.sqrt(accuracy * (1 - accuracy) / n)
+        of_difference = _test_noise_of_difference(accuracy, n)
+        se = of_difference / math.sqrt(2)  # of one accuracy
         lines = [
             f"test-set standard error at {100 * accuracy:.1f}% on {n:,} test images: "
-            f"{se:.2f} points, so differences below about {2 * math.sqrt(2) * se:.1f} points "
+            f"{se:.2f} points, so differences below about {2 * of_difference:.1f} points "
             "are within the test set's own noise"
         ]
         several = [r for r in rows if r["seeds"] > 1]

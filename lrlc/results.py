@@ -63,6 +63,18 @@ def variant_name(layer: str, rank: int | None = None, where: str = "all") -> str
     return name + (" (last layer)" if where == "last" else "")
 
 
+BASELINES = ("conv", "coordconv", "wide_conv", "lc")  # what LRLC is compared with
+
+
+def _short_name(row: dict) -> str:
+    """A baseline's name in a comparison line: ``conv``, ``CoordConv``, ``wide conv``, ``LC``."""
+    short = {"conv": "conv", "coordconv": "CoordConv", "wide_conv": "wide conv", "lc": "LC"}
+    name = short.get(row["layer"], row["layer"])
+    if row["layer"] == "wide_conv" and row["rank"] is not None:
+        name += f" (rank-{row['rank']} size)"
+    return name
+
+
 def _search_dirs() -> list[Path]:
     dirs = []
     if os.environ.get("LRLC_RESULTS"):
@@ -222,6 +234,35 @@ class Results:
             lines.append(line)
         else:
             lines.append("one seed per variant, so the seed-to-seed variation is not measured yet")
+        return "\n".join(lines)
+
+    def baselines(self) -> list[dict]:
+        """The summary rows the LRLC variants are compared with, in this order when the grid
+        ran them: the convolution, CoordConv, the wide convolution(s), LC (all layers)."""
+        rows = [r for r in self.summary() if r["where"] == "all"]
+        return [r for layer in BASELINES for r in rows if r["layer"] == layer]
+
+    def comparison(self) -> str:
+        """A printed comparison: the best variant on test accuracy, then every LRLC variant's
+        difference (points) to each baseline the grid ran (``baselines``), then the noise
+        (``noise_note`` at the best variant's accuracy)."""
+        rows = self.summary()
+        best = max(rows, key=lambda r: r["test_mean"])
+        lines = [
+            f"best variant: {variant_name(best['layer'], best['rank'], best['where'])}, "
+            f"{100 * best['test_mean']:.2f}% test accuracy"
+        ]
+        baselines = self.baselines()
+        for r in rows:
+            if r["layer"] != "lrlc":
+                continue
+            vs = [
+                f"{100 * (r['test_mean'] - b['test_mean']):+.2f} vs {_short_name(b)}"
+                for b in baselines
+            ]
+            text = ", ".join(vs) or "no convolution or LC run in the grid yet"
+            lines.append(f"{variant_name(r['layer'], r['rank'], r['where'])}: {text} (points)")
+        lines.append(self.noise_note(best["test_mean"]))
         return "\n".join(lines)
 
     def _commits(self) -> str:

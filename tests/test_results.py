@@ -241,3 +241,24 @@ def test_noise_note_gives_the_test_set_and_the_seed_noise(results_dir):
     write(results_dir / "cpu" / "mnist.json", raw)
     note = results.load("mnist").noise_note(accuracy=0.5)
     assert "at 50.0%" in note and "one seed per variant" in note
+
+
+def test_comparison_puts_every_lrlc_variant_against_every_baseline_run(results_dir):
+    raw = grid()
+    raw["runs"] += [run("lc", None, 0, 0.70), run("wide_conv", 4, 0, 0.93),
+                    run("coordconv", None, 0, 0.915)]  # fmt: skip
+    write(results_dir / "cpu" / "mnist.json", raw)
+    loaded = results.load("mnist")
+    assert [r["layer"] for r in loaded.baselines()] == ["conv", "coordconv", "wide_conv", "lc"]
+    lines = loaded.comparison().splitlines()
+    assert lines[0] == "best variant: LRLC rank 4, 97.00% test accuracy"
+    # rank 2 scored 95%; conv 92 (mean of 90 and 94), CoordConv 91.5, wide 93, LC 70
+    assert lines[1] == (
+        "LRLC rank 2: +3.00 vs conv, +3.50 vs CoordConv, +2.00 vs wide conv (rank-4 size), "
+        "+25.00 vs LC (points)"
+    )
+    assert lines[3].startswith("LRLC rank 4 (last layer): -1.00 vs conv")
+    assert lines[4].startswith("test-set standard error at 97.0%")
+    raw["runs"] = [r for r in raw["runs"] if r["layer"] == "lrlc"]
+    write(results_dir / "cpu" / "mnist.json", raw)
+    assert "no convolution or LC run" in results.load("mnist").comparison().splitlines()[1]

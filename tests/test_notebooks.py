@@ -46,6 +46,37 @@ def test_every_code_cell_ran_top_to_bottom(path):
     assert counts == list(range(1, len(counts) + 1)), f"{path.name} was not run top to bottom"
 
 
+# A backslash lost in a Python string that wrote a cell: "\times" becomes a tab and
+# "imes", "\frac" a form feed and "rac", "\beta" a backspace and "eta".
+CONTROL_CHARACTERS = {"\t": "tab", "\f": "form feed", "\b": "backspace", "\r": "carriage return"}
+
+
+def control_characters(source: str) -> list[str]:
+    """Each control character in a cell's source, named, with the text after it."""
+    return [
+        f"{CONTROL_CHARACTERS[char]} before {source[i + 1 : i + 9]!r}"
+        for i, char in enumerate(source)
+        if char in CONTROL_CHARACTERS
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_sources_hold_no_control_characters(path):
+    nb = nbformat.read(path, as_version=4)
+    found = [
+        f"cell {n}: {c}" for n, cell in enumerate(nb.cells) for c in control_characters(cell.source)
+    ]
+    assert found == [], f"{path.name}: a lost backslash? {found}"
+
+
+def test_control_characters_are_found():
+    assert control_characters(r"$K \times 64$, $\frac{1}{2}$") == []
+    assert control_characters("$K \times 64$, $\frac{1}{2}$") == [
+        "tab before 'imes 64$'",
+        "form feed before 'rac{1}{2'",
+    ]
+
+
 def test_the_checks_catch_what_they_should(checks):
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("x")

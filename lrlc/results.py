@@ -244,8 +244,8 @@ class Results:
 
     def comparison(self) -> str:
         """A printed comparison: the best variant on test accuracy, then every LRLC variant's
-        difference (points) to each baseline the grid ran (``baselines``), then the noise
-        (``noise_note`` at the best variant's accuracy)."""
+        difference (points) to each baseline the grid ran (``baselines``), input-dependent LRLC
+        included, then the noise (``noise_note`` at the best variant's accuracy)."""
         rows = self.summary()
         best = max(rows, key=lambda r: r["test_mean"])
         lines = [
@@ -254,7 +254,7 @@ class Results:
         ]
         baselines = self.baselines()
         for r in rows:
-            if r["layer"] != "lrlc":
+            if r["layer"] not in ("lrlc", "lrlc_input"):
                 continue
             vs = [
                 f"{100 * (r['test_mean'] - b['test_mean']):+.2f} vs {_short_name(b)}"

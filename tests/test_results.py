@@ -246,7 +246,7 @@ def test_noise_note_gives_the_test_set_and_the_seed_noise(results_dir):
 def test_comparison_puts_every_lrlc_variant_against_every_baseline_run(results_dir):
     raw = grid()
     raw["runs"] += [run("lc", None, 0, 0.70), run("wide_conv", 4, 0, 0.93),
-                    run("coordconv", None, 0, 0.915)]  # fmt: skip
+                    run("coordconv", None, 0, 0.915), run("lrlc_input", 4, 0, 0.90)]  # fmt: skip
     write(results_dir / "cpu" / "mnist.json", raw)
     loaded = results.load("mnist")
     assert [r["layer"] for r in loaded.baselines()] == ["conv", "coordconv", "wide_conv", "lc"]
@@ -258,7 +258,8 @@ def test_comparison_puts_every_lrlc_variant_against_every_baseline_run(results_d
         "+25.00 vs LC (points)"
     )
     assert lines[3].startswith("LRLC rank 4 (last layer): -1.00 vs conv")
-    assert lines[4].startswith("test-set standard error at 97.0%")
+    assert lines[4].startswith("input-dependent LRLC rank 4: -2.00 vs conv, -1.50 vs CoordConv")
+    assert lines[5].startswith("test-set standard error at 97.0%")
     raw["runs"] = [r for r in raw["runs"] if r["layer"] == "lrlc"]
     write(results_dir / "cpu" / "mnist.json", raw)
     assert "no convolution or LC run" in results.load("mnist").comparison().splitlines()[1]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import ticker
 from matplotlib.figure import Figure
 from torch import Tensor
 
@@ -24,6 +25,7 @@ __all__ = [
     "plot_combining_weights",
     "plot_rank_sweep",
     "plot_valid_curves",
+    "plot_accuracy_vs_params",
     "plot_pending",
 ]
 
@@ -377,6 +379,70 @@ def plot_valid_curves(
     ax.set(xlabel="epoch", ylabel="validation accuracy (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def _count_label(n: float, _position=None) -> str:
+    """A parameter count for an axis: ``50k``, ``2M``."""
+    return f"{n / 1e6:g}M" if n >= 1e6 else f"{n / 1e3:g}k"
+
+
+def _point_label(row: dict) -> str:
+    """A short label for a point: ``conv``, ``LRLC 4``, ``LRLC 4, last``, ``wide conv (4)``."""
+    rank, last = row["rank"], ", last" if row["where"] == "last" else ""
+    short = {"conv": "conv", "coordconv": "CoordConv", "lc": "LC", "wide_conv": "wide conv"}
+    short |= {"lrlc": "LRLC", "lrlc_input": "input-dep."}
+    name = short.get(row["layer"], row["layer"])
+    if rank is None:
+        return name + last
+    return (f"{name} ({rank})" if row["layer"] == "wide_conv" else f"{name} {rank}") + last
+
+
+def plot_accuracy_vs_params(
+    results, *, ax=None, off_chart: Sequence[str] = ("lc",), title: str | None = None
+) -> Figure:
+    """Test accuracy (%) of every variant against its parameter count (log axis).
+
+    results: an ``lrlc.results.Results``. Each variant is a point (mean over seeds, error bar
+    of one standard deviation) labelled with its name; the LRLC ranks in all three layers
+    are joined by a line, so a reader sees whether accuracy follows the parameters (the
+    wide convolution) or the position dependence (CoordConv, LRLC) at equal size. Layers in
+    ``off_chart`` (LC, hundreds of times larger) are named in a corner note instead of
+    stretching both axes.
+    """
+    rows = results.summary()
+    notes = [
+        f"{_point_label(r)}: {100 * r['test_mean']:.1f}% at {r['params'] / 1e6:.1f}M parameters"
+        for r in rows
+        if r["layer"] in off_chart
+    ]
+    rows = [r for r in rows if r["layer"] not in off_chart]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
+    fig = ax.figure
+    lrlc = sorted(
+        (r for r in rows if r["layer"] == "lrlc" and r["where"] == "all"), key=lambda r: r["rank"]
+    )
+    if lrlc:
+        x, y = [r["params"] for r in lrlc], [100 * r["test_mean"] for r in lrlc]
+        ax.plot(x, y, "-", color="C0", alpha=0.5, zorder=2)
+    for r in rows:
+        x, y = r["params"], 100 * r["test_mean"]
+        color = {"lrlc": "C0", "lrlc_input": "C3"}.get(r["layer"], "C7")
+        ax.errorbar(x, y, yerr=100 * r["test_std"], fmt="o", color=color, capsize=3, zorder=3)
+        ax.annotate(_point_label(r), (x, y), xytext=(5, 4), textcoords="offset points", fontsize=7)
+    if notes:
+        note = "\n".join(notes) + " (off the chart)"
+        ax.text(0.98, 0.03, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1, 2, 5)))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(_count_label))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.margins(x=0.25, y=0.15)
+    ax.set(xlabel="parameters (log scale)", ylabel="test accuracy (%)")
+    ax.grid(alpha=0.3)
     if title:
         ax.set_title(title)
     return fig

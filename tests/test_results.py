@@ -15,7 +15,7 @@ import torch  # noqa: E402
 
 from lrlc import LowRankLocallyConnected2d, results  # noqa: E402
 from lrlc.experiments import learned_combining_logits  # noqa: E402
-from lrlc.plotting import plot_rank_sweep, plot_valid_curves  # noqa: E402
+from lrlc.plotting import plot_accuracy_vs_params, plot_rank_sweep, plot_valid_curves  # noqa: E402
 
 
 def run(layer, rank, seed, test, where="all", params=100, **extra):
@@ -161,6 +161,30 @@ def test_rank_sweep_and_curves_draw_every_variant(results_dir):
     lines = fig.axes[0].get_lines()
     assert [ln.get_label() for ln in lines] == ["convolution", "LRLC rank 4"]
     assert list(lines[1].get_ydata()) == pytest.approx([87.0, 96.0])  # mean of two seeds
+    plt.close(fig)
+
+
+def test_accuracy_vs_params_puts_each_variant_at_its_size(results_dir):
+    raw = grid()
+    raw["runs"] += [run("wide_conv", 4, 0, 0.93, params=600), run("lrlc_input", 4, 0, 0.9),
+                    run("lc", None, 0, 0.7, params=40_000_000)]  # fmt: skip
+    write(results_dir / "cpu" / "mnist.json", raw)
+    fig = plot_accuracy_vs_params(results.load("mnist"))
+    ax = fig.axes[0]
+    (note,) = [t.get_text() for t in ax.texts if not hasattr(t, "xy")]
+    assert note == "LC: 70.0% at 40.0M parameters (off the chart)"
+    points = {t.get_text(): t.xy for t in ax.texts if hasattr(t, "xy")}
+    assert points == {
+        "conv": (100, pytest.approx(92.0)),  # mean of two seeds
+        "wide conv (4)": (600, pytest.approx(93.0)),
+        "LRLC 2": (200, pytest.approx(95.0)),
+        "LRLC 4": (300, pytest.approx(97.0)),
+        "LRLC 4, last": (100, pytest.approx(91.0)),
+        "input-dep. 4": (100, pytest.approx(90.0)),
+    }
+    (line,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-"]
+    assert list(line.get_xdata()) == [200, 300]  # the LRLC ranks, all three layers
+    assert ax.get_xscale() == "log"
     plt.close(fig)
 
 

@@ -391,10 +391,10 @@ def _count_label(n: float, _position=None) -> str:
 
 def _point_label(row: dict) -> str:
     """A short label for a point: ``conv``, ``LRLC 4``, ``LRLC 4, last``, ``wide conv (4)``."""
+    from lrlc.results import SHORT_NAMES
+
     rank, last = row["rank"], ", last" if row["where"] == "last" else ""
-    short = {"conv": "conv", "coordconv": "CoordConv", "lc": "LC", "wide_conv": "wide conv"}
-    short |= {"lrlc": "LRLC", "lrlc_input": "input-dep."}
-    name = short.get(row["layer"], row["layer"])
+    name = SHORT_NAMES.get(row["layer"], row["layer"])
     if rank is None:
         return name + last
     return (f"{name} ({rank})" if row["layer"] == "wide_conv" else f"{name} {rank}") + last

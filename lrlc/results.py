@@ -66,10 +66,14 @@ def variant_name(layer: str, rank: int | None = None, where: str = "all") -> str
 BASELINES = ("conv", "coordconv", "wide_conv", "lc")  # what LRLC is compared with
 
 
+# Names for comparison lines and figure labels, where LAYER_NAMES is too long.
+SHORT_NAMES = {"conv": "conv", "coordconv": "CoordConv", "wide_conv": "wide conv", "lc": "LC"}
+SHORT_NAMES |= {"lrlc": "LRLC", "lrlc_input": "input-dep."}
+
+
 def _short_name(row: dict) -> str:
     """A baseline's name in a comparison line: ``conv``, ``CoordConv``, ``wide conv``, ``LC``."""
-    short = {"conv": "conv", "coordconv": "CoordConv", "wide_conv": "wide conv", "lc": "LC"}
-    name = short.get(row["layer"], row["layer"])
+    name = SHORT_NAMES.get(row["layer"], row["layer"])
     if row["layer"] == "wide_conv" and row["rank"] is not None:
         name += f" (rank-{row['rank']} size)"
     return name

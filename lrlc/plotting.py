@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib import ticker
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from torch import Tensor
 
@@ -23,6 +24,7 @@ __all__ = [
     "plot_filter_bank",
     "plot_filters_at_positions",
     "plot_combining_weights",
+    "plot_logit_ownership",
     "plot_rank_sweep",
     "plot_valid_curves",
     "plot_accuracy_vs_params",
@@ -293,6 +295,41 @@ def plot_combining_weights(
     return fig
 
 
+def plot_logit_ownership(row_logits: Array, col_logits: Array) -> Figure:
+    """The basis with the largest combining weight at every position, and the logits behind it.
+
+    row_logits: (H_out, rank), col_logits: (W_out, rank), the learned ``r_ik`` and ``c_jk``
+    of an LRLC layer (its ``combining_row`` and ``combining_col``). Left: the argmax over k
+    of ``r_ik + c_jk`` (the softmax keeps the argmax), one colour per basis. Middle and
+    right: each row's and each column's logits minus their mean over k, which the softmax
+    ignores, one line per basis.
+    """
+    row, col = torch.as_tensor(_numpy(row_logits)), torch.as_tensor(_numpy(col_logits))
+    if row.ndim != 2 or col.ndim != 2 or row.shape[1] != col.shape[1]:
+        raise ValueError(
+            "row_logits and col_logits must be (H_out, rank) and (W_out, rank) with the same "
+            f"rank, got shapes {tuple(row.shape)} and {tuple(col.shape)}"
+        )
+    k = row.shape[1]
+    owner = (row[:, None, :] + col[None, :, :]).argmax(dim=-1).numpy()
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3), layout="constrained")
+    im = axes[0].imshow(
+        owner, cmap=ListedColormap([f"C{b}" for b in range(k)]), vmin=-0.5, vmax=k - 0.5
+    )
+    fig.colorbar(im, ax=axes[0], ticks=range(k), format=lambda v, _: f"basis {int(v) + 1}")
+    axes[0].set(title="basis with the largest weight", xlabel="column $j$", ylabel="row $i$")
+    for ax, logits, axis in ((axes[1], row, "row $i$"), (axes[2], col, "column $j$")):
+        centred = logits - logits.mean(dim=1, keepdim=True)
+        for b in range(k):
+            ax.plot(centred[:, b].numpy(), color=f"C{b}", label=f"basis {b + 1}")
+        ax.set(xlabel=axis, ylabel="logit minus mean over $k$")
+        ax.grid(alpha=0.3)
+    axes[1].set_title("row logits $r_{ik}$")
+    axes[2].set_title("column logits $c_{jk}$")
+    axes[2].legend(fontsize=8)
+    return fig
+
+
 def plot_rank_sweep(
     results,
     *,
@@ -315,9 +352,7 @@ def plot_rank_sweep(
     fig = ax.figure
     ranks_seen: list[int] = []
     for where, marker in zip(wheres, ("o-", "s--"), strict=False):
-        points = sorted(
-            (r["rank"], r) for r in rows if r["layer"] == "lrlc" and r["where"] == where
-        )
+        points = [(r["rank"], r) for r in results.lrlc_rows(where=where)]
         if not points:
             continue
         ranks = [k for k, _ in points]
@@ -422,9 +457,7 @@ def plot_accuracy_vs_params(
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
     fig = ax.figure
-    lrlc = sorted(
-        (r for r in rows if r["layer"] == "lrlc" and r["where"] == "all"), key=lambda r: r["rank"]
-    )
+    lrlc = [r for r in results.lrlc_rows() if r["layer"] not in off_chart]
     if lrlc:
         x, y = [r["params"] for r in lrlc], [100 * r["test_mean"] for r in lrlc]
         ax.plot(x, y, "-", color="C0", alpha=0.5, zorder=2)

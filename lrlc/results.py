@@ -209,6 +209,24 @@ class Results:
     def seeds(self) -> list[int]:
         return sorted({r["seed"] for r in self.runs})
 
+    def lrlc_rows(self, layer: str = "lrlc", where: str = "all") -> list[dict]:
+        """The summary rows of one LRLC kind (``lrlc`` or ``lrlc_input``) at one placement
+        (``all`` three layers or the ``last`` one), by increasing rank."""
+        if layer not in ("lrlc", "lrlc_input"):
+            raise ValueError(f"layer must be 'lrlc' or 'lrlc_input', got {layer!r}")
+        rows = [r for r in self.summary() if r["layer"] == layer and r["where"] == where]
+        return sorted(rows, key=lambda r: r["rank"])
+
+    def drawable_ranks(self, layers: tuple[str, ...] = ("features.6",)) -> list[int]:
+        """Ranks of the LRLC-everywhere runs whose combining weights can be drawn for every
+        module name in ``layers``: rank 1 (one basis, weight 1 everywhere) and the ranks
+        whose run (lowest seed) recorded the learned logits."""
+        return [
+            r["rank"]
+            for r in self.lrlc_rows()
+            if r["rank"] == 1 or all(self.learned_logits(r["rank"], name) for name in layers)
+        ]
+
     def noise_note(self, accuracy: float | None = None) -> str:
         """Two lines for a printed comparison: the test set's noise at ``accuracy`` (default:
         the convolution's, else the mean over variants) with the difference it can resolve

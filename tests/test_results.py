@@ -287,3 +287,27 @@ def test_comparison_puts_every_lrlc_variant_against_every_baseline_run(results_d
     raw["runs"] = [r for r in raw["runs"] if r["layer"] == "lrlc"]
     write(results_dir / "cpu" / "mnist.json", raw)
     assert "no convolution or LC run" in results.load("mnist").comparison().splitlines()[1]
+
+
+def test_lrlc_rows_by_kind_and_placement_in_rank_order(results_dir):
+    raw = grid()
+    raw["runs"] += [run("lrlc", 1, 0, 0.93), run("lrlc_input", 4, 0, 0.9)]
+    write(results_dir / "cpu" / "mnist.json", raw)
+    loaded = results.load("mnist")
+    assert [r["rank"] for r in loaded.lrlc_rows()] == [1, 2, 4]
+    assert [(r["rank"], r["test_mean"]) for r in loaded.lrlc_rows(where="last")] == [(4, 0.91)]
+    assert [r["layer"] for r in loaded.lrlc_rows("lrlc_input")] == ["lrlc_input"]
+    with pytest.raises(ValueError, match="'lrlc' or 'lrlc_input'"):
+        loaded.lrlc_rows("conv")
+
+
+def test_drawable_ranks_need_recorded_logits_for_every_layer(results_dir):
+    logits = {"row": [[0.0, 1.0]] * 3, "col": [[1.0, 0.0]] * 3}
+    raw = grid()  # ranks 2 and 4 in all layers, without recorded logits
+    raw["runs"] += [run("lrlc", 1, 0, 0.93), run("lrlc", 8, 0, 0.9)]
+    raw["runs"][2]["combining_logits"] = {"features.6": logits}  # rank 2, seed 0
+    raw["runs"][-1]["combining_logits"] = {"features.0": logits, "features.6": logits}
+    write(results_dir / "cpu" / "mnist.json", raw)
+    loaded = results.load("mnist")
+    assert loaded.drawable_ranks() == [1, 2, 8]  # rank 1 needs no maps; rank 4 has none
+    assert loaded.drawable_ranks(("features.0", "features.6")) == [1, 8]

@@ -1,0 +1,89 @@
+"""The rank explorer of the experiment chapters: a grid's learned combining weights, by rank.
+
+    from lrlc import results
+    from lrlc.explorers import learned_weights_explorer, learned_weights_view
+    from lrlc.widgets import live_slider
+
+    grid = results.load("mnist")
+    learned_weights_explorer(grid)  # a static slider: works in the rendered book too
+    live_slider(lambda k: learned_weights_view(grid, k), values=grid.drawable_ranks())
+
+Every view is the grid's LRLC network of one rank with LRLC in all three layers (its
+lowest seed): the combining weights of one layer, one panel per basis, and a caption with
+the network's test accuracy, how far the weights are from uniform, and its parameters and
+FLOPs against the convolutional network of the same dataset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from matplotlib.figure import Figure
+
+from lrlc.counting import count_parameters, network_flops
+from lrlc.models import paper_network
+from lrlc.plotting import plot_combining_weights
+from lrlc.results import Results, pending
+from lrlc.widgets import static_slider
+
+__all__ = ["LAST", "learned_weights_view", "learned_weights_explorer"]
+
+LAST = "features.6"  # the last of the paper network's three layers (modules 0, 3 and 6)
+LAYER_NAMES = {"features.0": "the first layer", "features.3": "the second layer"}
+LAYER_NAMES |= {LAST: "the last layer"}
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed{'s' if n > 1 else ''}"
+
+
+def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[Figure, Any]:
+    """One view of the explorer: (figure, caption as ``IPython.display.HTML``).
+
+    The figure draws the learned combining weights (H_out, W_out, rank) of ``layer`` (a
+    module name: "features.0", "features.3", "features.6") on a fixed 2 x 4 panel grid, so
+    the page does not jump as the slider moves; rank 1 is one basis with weight 1
+    everywhere. Raises ``KeyError`` naming the missing run when the grid has no LRLC run of
+    this rank, or one that recorded no combining weights.
+    """
+    from IPython.display import HTML
+
+    row = grid.row("lrlc", rank)
+    if row is None:
+        raise KeyError(f"{grid.origin} has no LRLC rank {rank} run (all three layers)")
+    dataset = grid.raw["dataset"]
+    built = paper_network("lrlc", rank, dataset)
+    conv = paper_network("conv", None, dataset)
+    if rank == 1:
+        weights = torch.ones(*dict(built.named_modules())[layer].output_size, 1)
+    else:
+        weights = grid.combining_weights(rank, layer=layer)
+    fig = plot_combining_weights(weights, nrows=2, ncols=4, size=1.5)
+    flops, conv_flops = sum(network_flops(built).values()), sum(network_flops(conv).values())
+    params = row["params"]  # as the results file recorded it
+    largest = weights.max(dim=-1).values.mean()
+    caption = (
+        f"<b>rank {rank}</b>: test accuracy {100 * row['test_mean']:.2f}% (mean over "
+        f"{_seeds(row['seeds'])}); mean largest combining weight {largest:.3f} (uniform "
+        f"{1 / rank:.3f}); {params:,} parameters ({params / count_parameters(conv):.2f}x the "
+        f"convolutional network); LRLC layers {flops / 1e6:.1f} MFLOPs per example "
+        f"({flops / conv_flops:.2f}x its convolutions)"
+    )
+    return fig, HTML(caption)
+
+
+def learned_weights_explorer(grid: Results, layer: str = LAST, dpi: float = 80) -> Any:
+    """A static slider (``lrlc.widgets.static_slider``) over every rank of the grid whose
+    weights of ``layer`` can be drawn (``Results.drawable_ranks``), one
+    ``learned_weights_view`` per rank; a "run pending" note when none above rank 1 is."""
+    ranks = grid.drawable_ranks((layer,))
+    if not any(k > 1 for k in ranks):
+        return pending(grid.name, "The learned LRLC weights", grid)
+    where = LAYER_NAMES.get(layer, layer)
+    return static_slider(
+        {k: learned_weights_view(grid, k, layer) for k in ranks},
+        label="rank",
+        alt=lambda k: f"Learned combining weights of {where} at rank {k}, one panel per basis",
+        dpi=dpi,
+    )

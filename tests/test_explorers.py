@@ -1,0 +1,109 @@
+"""lrlc.explorers: the rank explorer over a grid's learned combining weights."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from lrlc import count_parameters, network_flops, results  # noqa: E402
+from lrlc.explorers import learned_weights_explorer, learned_weights_view  # noqa: E402
+from lrlc.models import paper_network  # noqa: E402
+from lrlc.plotting import plot_logit_ownership  # noqa: E402
+
+
+def run(rank, seed, test, logits=None):
+    params = count_parameters(paper_network("lrlc", rank, "mnist"))
+    return {
+        "layer": "lrlc", "rank": rank, "where": "all", "seed": seed, "epochs": 1, "lr": 0.05,
+        "weight_decay": 0.0, "valid_accuracy": test, "test_accuracy": test, "params": params,
+        "train_seconds": 1.0, "images_per_second": 1.0, "valid_curve": [test],
+        "train_loss_curve": [1.0], **({"combining_logits": logits} if logits else {}),
+    }  # fmt: skip
+
+
+@pytest.fixture
+def grid(tmp_path, monkeypatch):
+    """An MNIST grid: rank 1 (2 seeds), rank 2 with recorded last-layer logits, rank 4
+    without any. The last layer's output grid on MNIST is 22 x 22."""
+    torch.manual_seed(0)
+    row, col = torch.randn(22, 2), torch.randn(22, 2)
+    logits = {"features.6": {"row": row.tolist(), "col": col.tolist()}}
+    raw = {
+        "dataset": "mnist",
+        "data": {"source": "idx", "train_size": 30, "valid_size": 10, "test_size": 10,
+                 "is_subset": True, "note": ""},
+        "device": "cpu", "torch": "2.x", "commit": "0123456789", "date": "2026-12-01",
+        "config": {"epochs": 1, "batch_size": 8, "amp": "float32"}, "tuning": [],
+        "chosen": {"lrlc-all": {"lr": 0.05, "weight_decay": 0.0}},
+        "runs": [run(1, 0, 0.5), run(1, 1, 0.7), run(2, 0, 0.8, logits), run(4, 0, 0.9)],
+    }  # fmt: skip
+    folder = tmp_path / "results" / "cpu"
+    folder.mkdir(parents=True)
+    (folder / "mnist.json").write_text(json.dumps(raw))
+    monkeypatch.setattr(results, "_search_dirs", lambda: [tmp_path / "results"])
+    monkeypatch.setattr(results, "_download", lambda name: None)
+    return results.load("mnist"), torch.softmax(row[:, None] + col[None], dim=-1)
+
+
+def test_view_draws_the_learned_weights_with_the_networks_numbers(grid):
+    loaded, weights = grid
+    fig, caption = learned_weights_view(loaded, 2)
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 2  # one panel per basis, on a fixed 2 x 4 grid
+    torch.testing.assert_close(torch.tensor(images[1].get_array()), weights[:, :, 1].double())
+    plt.close(fig)
+    conv, lrlc2 = paper_network("conv", None, "mnist"), paper_network("lrlc", 2, "mnist")
+    ratio = count_parameters(lrlc2) / count_parameters(conv)
+    flops = sum(network_flops(lrlc2).values()) / sum(network_flops(conv).values())
+    text = caption.data
+    assert "test accuracy 80.00% (mean over 1 seed)" in text
+    assert f"mean largest combining weight {weights.max(dim=-1).values.mean():.3f}" in text
+    assert f"({ratio:.2f}x the convolutional network)" in text
+    assert f"({flops:.2f}x its convolutions)" in text
+    fig, caption = learned_weights_view(loaded, 1)  # rank 1: one basis, weight 1
+    assert "60.00% (mean over 2 seeds)" in caption.data and "uniform 1.000" in caption.data
+    plt.close(fig)
+
+
+def test_view_names_a_missing_run(grid):
+    loaded, _ = grid
+    with pytest.raises(KeyError, match="no LRLC rank 8 run"):
+        learned_weights_view(loaded, 8)
+    with pytest.raises(KeyError, match="no combining logits"):
+        learned_weights_view(loaded, 4)
+
+
+def test_explorer_has_a_view_per_drawable_rank(grid):
+    loaded, _ = grid
+    page = learned_weights_explorer(loaded).data
+    alts = re.findall(r'alt="([^"]*)"', page)
+    assert alts == [
+        f"Learned combining weights of the last layer at rank {k}, one panel per basis"
+        for k in (1, 2)  # rank 4 recorded no weights
+    ]
+    note = learned_weights_explorer(loaded, layer="features.0").data
+    assert "Run pending" in note and "results/cpu/mnist.json" in note
+
+
+def test_logit_ownership_marks_the_basis_with_the_largest_logit_sum():
+    row = torch.tensor([[0.0, 1.0], [2.0, 0.0], [0.0, 0.0]])  # (H_out 3, rank 2)
+    col = torch.tensor([[0.0, 0.5], [0.0, -1.5]])  # (W_out 2, rank 2)
+    fig = plot_logit_ownership(row, col)
+    owner = fig.axes[0].images[0].get_array()
+    # independent: basis 2 wins at (i, j) when r_i2 - r_i1 + c_j2 - c_j1 > 0
+    expected = [[int(row[i, 1] - row[i, 0] + col[j, 1] - col[j, 0] > 0) for j in range(2)]
+                for i in range(3)]  # fmt: skip
+    assert owner.tolist() == expected
+    centred = fig.axes[1].get_lines()[1].get_ydata()  # basis 2's row logits minus the mean
+    assert list(centred) == pytest.approx([0.5, -1.0, 0.0])
+    plt.close(fig)
+    with pytest.raises(ValueError, match="same rank"):
+        plot_logit_ownership(row, col[:, :1])

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
+from lrlc.counting import count_parameters, network_flops
 from lrlc.layers import LocallyConnected2d, LowRankLocallyConnected2d, _he_uniform_
 from lrlc.shapes import conv_output_size
 
@@ -24,6 +25,8 @@ __all__ = [
     "paper_network",
     "coordinate_channels",
     "wide_conv_width",
+    "network_costs",
+    "cost_table",
 ]
 
 LAYER_TYPES = ("conv", "lc", "lrlc", "lrlc_input", "wide_conv")
@@ -211,3 +214,40 @@ def paper_network(
         **overrides,
     )
     return SimpleNetwork(config)
+
+
+Variant = tuple[str, int | None, str]  # (layer, rank, where), as the results files name them
+
+
+def network_costs(dataset: str, variants: list[Variant]) -> dict[Variant, tuple[int, int]]:
+    """(parameters, FLOPs per example) of the paper network of each (layer, rank, where)
+    variant on ``dataset``: ``count_parameters`` of the built network, and the FLOPs of its
+    three spatial layers (``network_flops``; BatchNorm, pooling and the classifier are
+    negligible)."""
+    costs = {}
+    for layer, rank, where in variants:
+        built = paper_network(layer, rank, dataset, where=where)
+        costs[layer, rank, where] = (count_parameters(built), sum(network_flops(built).values()))
+    return costs
+
+
+def cost_table(dataset: str, variants: list[Variant], title: str | None = None):
+    """A Markdown table of ``network_costs``: parameters and MFLOPs per example of every
+    variant, each also as a multiple of the convolutional network's. title: the first
+    column's header (default: the dataset's name)."""
+    from lrlc.results import variant_name
+    from lrlc.widgets import markdown_table  # IPython display objects: only when drawn
+
+    conv_params, conv_flops = network_costs(dataset, [("conv", None, "all")])["conv", None, "all"]
+    rows = [
+        [
+            variant_name(*v),
+            f"{p:,}",
+            f"{p / conv_params:.2f}x",
+            f"{f / 1e6:.1f}",
+            f"{f / conv_flops:.2f}x",
+        ]
+        for v, (p, f) in network_costs(dataset, variants).items()
+    ]
+    header = [title or f"{dataset} network", "parameters", "/ conv", "MFLOPs per example"]
+    return markdown_table([*header, "/ conv"], rows)

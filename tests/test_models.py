@@ -12,6 +12,8 @@ from lrlc.models import (
     NetworkConfig,
     SimpleNetwork,
     coordinate_channels,
+    cost_table,
+    network_costs,
     paper_network,
     wide_conv_width,
 )
@@ -143,3 +145,20 @@ def test_every_layer_type_starts_he_uniform_as_the_official_network(layer):
     bound = math.sqrt(6 / fan_in)
     assert weight.abs().max() <= bound
     assert weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.02)
+
+
+def test_network_costs_and_their_table():
+    variants = [("conv", None, "all"), ("lrlc", 1, "all"), ("lc", None, "all")]
+    costs = network_costs("mnist", variants)
+    (conv_p, conv_f), (rank1_p, rank1_f), (lc_p, lc_f) = costs.values()
+    # rank 1 is the convolution plus a spatial bias per row and per column of each layer's
+    # output grid (26, 24, 22 on MNIST), shared by the channels
+    assert rank1_p - conv_p == 2 * (26 + 24 + 22)
+    # a filter bank per position: the multiply-adds of a convolution, 9 * c_in per output
+    conv_macs = 9 * 64 * (1 * 26**2 + 64 * 24**2 + 64 * 22**2)
+    assert conv_f == lc_f == 2 * conv_macs
+    assert lc_p == count_parameters(paper_network("lc", None, "mnist"))
+    lines = cost_table("mnist", variants[1:], title="MNIST network").data.splitlines()
+    assert lines[0] == "| MNIST network | parameters | / conv | MFLOPs per example | / conv |"
+    assert lines[2].startswith(f"| LRLC rank 1 | {rank1_p:,} | {rank1_p / conv_p:.2f}x |")
+    assert lines[3].endswith(f"| {lc_f / 1e6:.1f} | 1.00x |")

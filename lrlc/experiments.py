@@ -76,10 +76,12 @@ GRIDS = {
 
 def default_variants(dataset: str, ranks: tuple[int, ...] = (1, 2, 4, 8, 16)) -> list[Variant]:
     """The reference grid: conv, CoordConv, LC, wide conv, LRLC at every rank in all layers
-    and in the last layer only, and input-dependent LRLC; only conv and (input-dependent)
-    LRLC for the misaligned faces."""
+    and in the last layer only, and input-dependent LRLC; for the misaligned faces, conv,
+    its two controls (CoordConv, wide conv) and LRLC in all layers, spatial and
+    input-dependent (no LC: on 48x48 canvases it is several times larger still)."""
     if dataset == "trans_celeba48":
-        return [Variant("conv"), *(Variant("lrlc", r) for r in ranks), Variant("lrlc_input", 4)]
+        controls = [Variant("conv"), Variant("coordconv"), Variant("wide_conv", 4)]
+        return [*controls, *(Variant("lrlc", r) for r in ranks), Variant("lrlc_input", 4)]
     return [
         Variant("conv"),
         Variant("coordconv"),

@@ -65,6 +65,11 @@ def test_parse_variants():
     default = parse_variants("cifar10", None, (1, 2))
     assert {v.layer for v in default} == {"conv", "coordconv", "lc", "wide_conv", "lrlc",
                                           "lrlc_input"}  # fmt: skip
+    misaligned = parse_variants("trans_celeba48", None, (1, 2))
+    assert misaligned == [
+        Variant("conv"), Variant("coordconv"), Variant("wide_conv", 4), Variant("lrlc", 1),
+        Variant("lrlc", 2), Variant("lrlc_input", 4),
+    ]  # fmt: skip
     with pytest.raises(SystemExit, match="unknown layer 'lcc'"):
         parse_variants("mnist", "lcc", (1,))
 

@@ -252,7 +252,8 @@ class Results:
                 f"{2 * spread:.1f} points are within the seeds' noise"
             )
             if len(several) < len(rows):
-                line += f" ({len(rows) - len(several)} variants have one seed)"
+                single = len(rows) - len(several)
+                line += f" ({single} variant{'s have' if single > 1 else ' has'} one seed)"
             lines.append(line)
         else:
             lines.append("one seed per variant, so the seed-to-seed variation is not measured yet")

@@ -261,6 +261,10 @@ def test_noise_note_gives_the_test_set_and_the_seed_noise(results_dir):
     assert f"mean over the 2 variants with several seeds: {spread:.2f} points" in note[1]
     assert note[1].endswith("(2 variants have one seed)")
     raw = grid()
+    raw["runs"].append(run("lrlc", 2, 1, 0.95))  # rank 2 now has two seeds too
+    write(results_dir / "cpu" / "mnist.json", raw)
+    assert results.load("mnist").noise_note().endswith("(1 variant has one seed)")
+    raw = grid()
     raw["runs"] = [r for r in raw["runs"] if r["seed"] == 0]
     write(results_dir / "cpu" / "mnist.json", raw)
     note = results.load("mnist").noise_note(accuracy=0.5)

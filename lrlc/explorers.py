@@ -21,8 +21,7 @@ from typing import Any
 import torch
 from matplotlib.figure import Figure
 
-from lrlc.counting import count_parameters, network_flops
-from lrlc.models import paper_network
+from lrlc.models import CONV, network_costs, paper_network
 from lrlc.plotting import plot_combining_weights
 from lrlc.results import Results, pending
 from lrlc.widgets import static_slider
@@ -53,20 +52,20 @@ def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[F
     if row is None:
         raise KeyError(f"{grid.origin} has no LRLC rank {rank} run (all three layers)")
     dataset = grid.raw["dataset"]
-    built = paper_network("lrlc", rank, dataset)
-    conv = paper_network("conv", None, dataset)
     if rank == 1:
+        built = paper_network("lrlc", rank, dataset)
         weights = torch.ones(*dict(built.named_modules())[layer].output_size, 1)
     else:
         weights = grid.combining_weights(rank, layer=layer)
     fig = plot_combining_weights(weights, nrows=2, ncols=4, size=1.5)
-    flops, conv_flops = sum(network_flops(built).values()), sum(network_flops(conv).values())
+    costs = network_costs(dataset, [("lrlc", rank, "all"), CONV])
+    (_, flops), (conv_params, conv_flops) = costs["lrlc", rank, "all"], costs[CONV]
     params = row["params"]  # as the results file recorded it
     largest = weights.max(dim=-1).values.mean()
     caption = (
         f"<b>rank {rank}</b>: test accuracy {100 * row['test_mean']:.2f}% (mean over "
         f"{_seeds(row['seeds'])}); mean largest combining weight {largest:.3f} (uniform "
-        f"{1 / rank:.3f}); {params:,} parameters ({params / count_parameters(conv):.2f}x the "
+        f"{1 / rank:.3f}); {params:,} parameters ({params / conv_params:.2f}x the "
         f"convolutional network); LRLC layers {flops / 1e6:.1f} MFLOPs per example "
         f"({flops / conv_flops:.2f}x its convolutions)"
     )

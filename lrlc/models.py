@@ -217,6 +217,7 @@ def paper_network(
 
 
 Variant = tuple[str, int | None, str]  # (layer, rank, where), as the results files name them
+CONV: Variant = ("conv", None, "all")  # the network every cost is compared with
 
 
 def network_costs(dataset: str, variants: list[Variant]) -> dict[Variant, tuple[int, int]]:
@@ -238,7 +239,8 @@ def cost_table(dataset: str, variants: list[Variant], title: str | None = None):
     from lrlc.results import variant_name
     from lrlc.widgets import markdown_table  # IPython display objects: only when drawn
 
-    conv_params, conv_flops = network_costs(dataset, [("conv", None, "all")])["conv", None, "all"]
+    costs = network_costs(dataset, [CONV, *variants])  # each network built once
+    conv_params, conv_flops = costs[CONV]
     rows = [
         [
             variant_name(*v),
@@ -247,7 +249,8 @@ def cost_table(dataset: str, variants: list[Variant], title: str | None = None):
             f"{f / 1e6:.1f}",
             f"{f / conv_flops:.2f}x",
         ]
-        for v, (p, f) in network_costs(dataset, variants).items()
+        for v in dict.fromkeys(variants)
+        for p, f in [costs[v]]
     ]
     header = [title or f"{dataset} network", "parameters", "/ conv", "MFLOPs per example"]
     return markdown_table([*header, "/ conv"], rows)

@@ -457,7 +457,7 @@ def plot_accuracy_vs_params(
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
     fig = ax.figure
-    lrlc = [r for r in results.lrlc_rows() if r["layer"] not in off_chart]
+    lrlc = [] if "lrlc" in off_chart else results.lrlc_rows()
     if lrlc:
         x, y = [r["params"] for r in lrlc], [100 * r["test_mean"] for r in lrlc]
         ax.plot(x, y, "-", color="C0", alpha=0.5, zorder=2)

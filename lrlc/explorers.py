@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from matplotlib.figure import Figure
 
-from lrlc.models import CONV, network_costs, paper_network
+from lrlc.models import CONV, network_costs
 from lrlc.plotting import plot_combining_weights
 from lrlc.results import Results, pending
 from lrlc.widgets import static_slider
@@ -52,11 +51,7 @@ def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[F
     if row is None:
         raise KeyError(f"{grid.origin} has no LRLC rank {rank} run (all three layers)")
     dataset = grid.raw["dataset"]
-    if rank == 1:
-        built = paper_network("lrlc", rank, dataset)
-        weights = torch.ones(*dict(built.named_modules())[layer].output_size, 1)
-    else:
-        weights = grid.combining_weights(rank, layer=layer)
+    weights = grid.combining_weights(rank, layer=layer)  # rank 1: weight 1 everywhere
     fig = plot_combining_weights(weights, nrows=2, ncols=4, size=1.5)
     costs = network_costs(dataset, [("lrlc", rank, "all"), CONV])
     (_, flops), (conv_params, conv_flops) = costs["lrlc", rank, "all"], costs[CONV]

@@ -28,6 +28,9 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from lrlc.layers import LowRankLocallyConnected2d
+from lrlc.models import paper_network
+
 __all__ = [
     "Results",
     "load",
@@ -392,9 +395,13 @@ class Results:
 
         layer: the module name ("features.0", "features.3", "features.6": first to last).
         seed: default the lowest seed the grid ran.
+        Rank 1 learns nothing to combine: its one basis has weight 1 at every position of
+        the layer's output grid, (H_out, W_out, 1), whether or not the run recorded logits.
         """
         seed = self.seeds()[0] if seed is None else seed
         for run in self._lrlc_runs(rank, where, seed)[:1]:
+            if rank == 1:
+                return torch.ones(*self._output_size(layer, where), 1)
             maps = run.get("combining_logits")
             if not maps or layer not in maps:
                 have = ", ".join(maps or {}) or "none"
@@ -403,6 +410,14 @@ class Results:
             col = torch.tensor(maps[layer]["col"])
             return torch.softmax(row[:, None, :] + col[None, :, :], dim=-1)
         raise KeyError(f"no LRLC rank {rank} ({where}) run with seed {seed} in {self.origin}")
+
+    def _output_size(self, layer: str, where: str) -> tuple[int, int]:
+        """(H_out, W_out) of the LRLC module ``layer`` in this grid's paper network."""
+        net = paper_network("lrlc", 1, self.raw["dataset"], where)
+        module = dict(net.named_modules()).get(layer)
+        if not isinstance(module, LowRankLocallyConnected2d):
+            raise KeyError(f"{layer!r} is not an LRLC layer of the network (LRLC in {where})")
+        return module.output_size
 
 
 def load(name: str, path: str | os.PathLike | None = None) -> Results:

@@ -140,6 +140,22 @@ def test_learned_combining_weights_round_trip_through_the_json(results_dir):
         loaded.combining_weights(8)
 
 
+def test_rank_one_combining_weights_are_one_on_each_layers_output_grid(results_dir):
+    raw = grid()
+    raw["runs"].append(run("lrlc", 1, 0, 0.9))  # recorded no logits: there is nothing to learn
+    write(results_dir / "cpu" / "mnist.json", raw)
+    loaded = results.load("mnist")
+    # 28x28 MNIST, 3x3 valid layers: output grids 26, 24, 22
+    for layer, size in (("features.0", 26), ("features.3", 24), ("features.6", 22)):
+        weights = loaded.combining_weights(1, layer=layer)
+        assert weights.shape == (size, size, 1)
+        assert torch.equal(weights, torch.ones(size, size, 1))
+    with pytest.raises(KeyError, match="not an LRLC layer"):
+        loaded.combining_weights(1, layer="classifier")
+    with pytest.raises(KeyError, match="no LRLC rank 1 .* seed 7"):
+        loaded.combining_weights(1, seed=7)
+
+
 def test_variant_names():
     assert results.variant_name("lrlc", 4, "last") == "LRLC rank 4 (last layer)"
     assert results.variant_name("conv") == "convolution"

@@ -66,6 +66,7 @@ __all__ = [
 DATASETS = ("mnist", "cifar10", "celeba")
 SPLITS = ("train", "valid", "test")
 QUICK_SIZES = {"train": 2000, "valid": 500, "test": 500}
+COMPLETE_NOTE = "The complete official split."  # the note of a split nothing is known against
 cache_dir = _cache.cache_dir
 
 
@@ -199,7 +200,7 @@ class ImageDataset:
             f"A class-balanced subset: the first {size // len(self.classes):,} images of each "
             f"class, {len(rows):,} of the {len(self):,} of this split."
         )
-        if self.is_subset:
+        if self.note != COMPLETE_NOTE:  # keep what the split was already known to be
             note += " " + self.note
         attributes = None if self.attributes is None else self.attributes[rows]
         return dataclasses.replace(
@@ -364,7 +365,7 @@ def _build(name: str, split: str, quick: bool, source: Source) -> dict:
         "source": source.kind,
         "path": str(source.path),
         "is_subset": bool(is_subset),
-        "note": " ".join(notes) if notes else "The complete official split.",
+        "note": " ".join(notes) if notes else COMPLETE_NOTE,
     }
 
 

@@ -219,6 +219,20 @@ def test_cifar_image_tree_interleaves_classes(tmp_path):
     assert torch.equal(train.images[0], torch.from_numpy(expected).permute(2, 0, 1))
     assert test.labels.tolist() == list(range(10))
     assert train.source == "images" and "interleave" in train.note and "JPEG" not in train.note
+    assert "interleave" in valid.note and "interleave" not in test.note  # test is not cut
+
+
+def test_a_subset_keeps_the_caveats_of_its_split(tmp_path):
+    make_tree(tmp_path / "cifar10-jpeg", {"train": 20, "test": 2}, fmt="JPEG")
+    for split in data.SPLITS:
+        full = data.load("cifar10", split, root=tmp_path)
+        assert "JPEG" in full.note
+        part = full.subset(10)
+        assert part.is_subset and part.note.startswith("A class-balanced subset")
+        assert part.note.endswith(full.note)  # the JPEG caveat survives the subset
+    make_tree(tmp_path / "png" / "cifar10-jpeg", {"train": 1, "test": 2})
+    test = data.load("cifar10", "test", root=tmp_path / "png")
+    assert "complete official" not in test.subset(10).note  # nothing else to keep
 
 
 def test_cifar_tarball_reads_like_the_folder(tmp_path):

@@ -25,7 +25,7 @@ from lrlc.datasets.source import Source
 
 __all__ = ["cache_dir", "entry_path", "read", "write"]
 
-FORMAT = 1  # bump when the cached contents change meaning
+FORMAT = 2  # bump when the cached contents change meaning
 
 
 def cache_dir() -> Path:

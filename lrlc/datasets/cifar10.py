@@ -182,8 +182,14 @@ def _class_index(name: str, where: str) -> int:
 
 
 def _tree_part(
-    entries: list[tuple[int, str, object]], read: Callable[[object], tuple[bytes, str]], where: str
+    entries: list[tuple[int, str, object]],
+    read: Callable[[object], tuple[bytes, str]],
+    where: str,
+    part: str,
 ) -> Part:
+    """The images of one file-level split (``part``: "train" or "test") of an image tree.
+    The note names the interleaved order only for "train", where the validation split is
+    cut from it, and the JPEG loss for any part read from JPEG files."""
     if not entries:
         raise DatasetNotFoundError(
             f"no CIFAR-10 images of this split in {where}. Fix: put them in <split>/<class>/ "
@@ -203,7 +209,8 @@ def _tree_part(
         return out
 
     lossy = any(name.lower().endswith((".jpg", ".jpeg")) for _, name, _ in entries)
-    return Part(labels, decode_rows, note=f"{TREE_NOTE}; {JPEG_NOTE}" if lossy else TREE_NOTE)
+    notes = ([TREE_NOTE] if part == "train" else []) + ([JPEG_NOTE] if lossy else [])
+    return Part(labels, decode_rows, note="; ".join(notes))
 
 
 def _tree_source(tree: Path) -> Source:
@@ -228,7 +235,7 @@ def _read_tree(tree: Path, part: str) -> Part:
         except OSError as error:
             raise CorruptDataError(ref, f"cannot be read ({error})") from error
 
-    return _tree_part(entries, read, str(folder))
+    return _tree_part(entries, read, str(folder), part)
 
 
 def _tarball_source(path: Path) -> Source:
@@ -252,4 +259,4 @@ def _read_tarball(path: Path, part: str) -> Part:
                 entries.append((cls, parts[-1], (file.read(), f"{path}:{member.name}")))
     except (OSError, EOFError, tarfile.TarError, zlib.error) as error:
         raise CorruptDataError(path, f"not a readable tarball ({error})") from error
-    return _tree_part(entries, lambda ref: ref, str(path))  # type: ignore[arg-type,return-value]
+    return _tree_part(entries, lambda ref: ref, str(path), part)  # type: ignore[arg-type,return-value]

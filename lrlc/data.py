@@ -61,6 +61,7 @@ __all__ = [
     "downloads_allowed",
     "cache_dir",
     "balanced_first",
+    "OFFICIAL_SIZES",
 ]
 
 DATASETS = ("mnist", "cifar10", "celeba")
@@ -106,6 +107,7 @@ _SPECS = {
     ),
 }
 NORMALIZATION = {name: spec.normalization for name, spec in _SPECS.items()}
+OFFICIAL_SIZES = {name: dict(spec.sizes) for name, spec in _SPECS.items()}  # per split
 
 
 def _flag(variable: str) -> bool:

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from lrlc.data import OFFICIAL_SIZES
 from lrlc.layers import LowRankLocallyConnected2d
 from lrlc.models import paper_network
 
@@ -39,6 +40,7 @@ __all__ = [
     "pending",
     "summarize",
     "difference_noise",
+    "judge",
     "variant_name",
     "RESULTS_URL",
 ]
@@ -62,7 +64,7 @@ def variant_name(layer: str, rank: int | None = None, where: str = "all") -> str
     if rank is not None and layer != "wide_conv":
         name += f" rank {rank}"
     if layer == "wide_conv" and rank is not None:
-        name += f" (LRLC rank {rank}'s size)"
+        name += f" (widened for rank {rank})"
     return name + (" (last layer)" if where == "last" else "")
 
 
@@ -78,7 +80,7 @@ def _short_name(row: dict) -> str:
     """A baseline's name in a comparison line: ``conv``, ``CoordConv``, ``wide conv``, ``LC``."""
     name = SHORT_NAMES.get(row["layer"], row["layer"])
     if row["layer"] == "wide_conv" and row["rank"] is not None:
-        name += f" (rank-{row['rank']} size)"
+        name += f" (rank {row['rank']})"
     return name
 
 
@@ -173,6 +175,17 @@ def difference_noise(a: dict, b: dict, test_size: int) -> tuple[float, str]:
     return test_noise, f"test {test_noise:.2f}; one seed, so seed noise unknown"
 
 
+def judge(a: dict, b: dict, test_size: int) -> str:
+    """Row ``a`` minus row ``b`` (``summarize`` rows) in test points, with its verdict:
+    "+6.12 points (larger than the noise; noise scale 1.01: seed std 1.01, test 0.41)".
+    Larger than the noise means beyond twice ``difference_noise``: a rule of thumb, not a
+    significance test."""
+    diff = 100 * (a["test_mean"] - b["test_mean"])
+    scale, how = difference_noise(a, b, test_size)
+    verdict = "larger than the noise" if abs(diff) > 2 * scale else "within the noise"
+    return f"{diff:+.2f} points ({verdict}; noise scale {scale:.2f}: {how})"
+
+
 @dataclass(frozen=True)
 class Results:
     """One results file: ``raw`` is the JSON written by ``python -m lrlc.experiments``."""
@@ -232,13 +245,12 @@ class Results:
 
     def noise_note(self, accuracy: float | None = None) -> str:
         """Two lines for a printed comparison: the test set's noise at ``accuracy`` (default:
-        the convolution's, else the mean over variants) with the difference it can resolve
-        (twice the noise scale of ``difference_noise``), and the seed-to-seed spread of the
-        variants that have several seeds."""
+        the variant accuracy nearest 50%, whose test-set error is the largest of the grid)
+        with the difference it can resolve (twice the noise scale of ``difference_noise``),
+        and the seed-to-seed spread of the variants that have several seeds."""
         rows, n = self.summary(), self.raw["data"]["test_size"]
         if accuracy is None:
-            conv = self.row("conv")
-            accuracy = conv["test_mean"] if conv else statistics.fmean(r["test_mean"] for r in rows)
+            accuracy = min((r["test_mean"] for r in rows), key=lambda p: abs(p - 0.5))
         of_difference = _test_noise_of_difference(accuracy, n)
         se = of_difference / math.sqrt(2)  # of one accuracy
         lines = [
@@ -271,7 +283,7 @@ class Results:
     def comparison(self) -> str:
         """A printed comparison: the best variant on test accuracy, then every LRLC variant's
         difference (points) to each baseline the grid ran (``baselines``), input-dependent LRLC
-        included, then the noise (``noise_note`` at the best variant's accuracy)."""
+        included, then the noise (``noise_note``, at the accuracy with the largest error)."""
         rows = self.summary()
         best = max(rows, key=lambda r: r["test_mean"])
         lines = [
@@ -288,8 +300,79 @@ class Results:
             ]
             text = ", ".join(vs) or "no convolution or LC run in the grid yet"
             lines.append(f"{variant_name(r['layer'], r['rank'], r['where'])}: {text} (points)")
-        lines.append(self.noise_note(best["test_mean"]))
+        lines.append(self.noise_note())
         return "\n".join(lines)
+
+    def last_gain(self, layer: str, rank: int | None = None, where: str = "all") -> float:
+        """Validation accuracy one variant gained over its last two epochs (points), mean
+        over seeds: a curve still climbing at the end says the budget held it back."""
+        curves = [
+            r["valid_curve"]
+            for r in self.runs
+            if (r["layer"], r["rank"], r["where"]) == (layer, rank, where)
+        ]
+        if not curves:
+            raise KeyError(f"{self.origin} has no {variant_name(layer, rank, where)} run")
+        return statistics.fmean(100 * (c[-1] - c[max(0, len(c) - 3)]) for c in curves)
+
+    def findings(self) -> str:
+        """What the grid shows, in words, as Markdown bullets computed from the runs: the
+        best variant; the best LRLC rank (picked on validation) against every baseline; LRLC
+        rank 1 (the convolution plus spatial biases) against the convolution; the last layer
+        only against all three; input-dependent against spatial LRLC; how far the learned
+        combining weights moved from uniform; and which curves were still climbing. Each
+        difference carries its verdict against the noise (``judge``)."""
+        rows, n = self.summary(), self.raw["data"]["test_size"]
+        name = lambda r: variant_name(r["layer"], r["rank"], r["where"])  # noqa: E731
+        top = max(rows, key=lambda r: r["test_mean"])
+        lines = [f"Best test accuracy: {name(top)}, {100 * top['test_mean']:.2f}%."]
+        spatial = self.lrlc_rows()
+        best = max(spatial, key=lambda r: r["valid_mean"]) if spatial else None
+        if best is not None and self.baselines():
+            against = "".join(f"\n  - {name(b)}: {judge(best, b, n)}" for b in self.baselines())
+            lines.append(
+                f"{name(best)}, the best LRLC rank on validation, minus each baseline:{against}"
+            )
+        one, conv = self.row("lrlc", 1), self.row("conv")
+        if one is not None and conv is not None:
+            lines.append(
+                "LRLC rank 1, the convolution plus a learned bias per row and column, minus "
+                f"the convolution: {judge(one, conv, n)}; what rank 1 gains needs no "
+                "position-dependent filters."
+            )
+        for last in self.lrlc_rows(where="last"):
+            everywhere = self.row("lrlc", last["rank"])
+            if everywhere is not None:
+                lines.append(
+                    f"{name(last)} minus LRLC rank {last['rank']} in all three layers: "
+                    f"{judge(last, everywhere, n)}."
+                )
+        for dependent in self.lrlc_rows("lrlc_input"):
+            fixed = self.row("lrlc", dependent["rank"])
+            if fixed is not None:
+                lines.append(
+                    f"{name(dependent)} minus spatial LRLC rank {dependent['rank']}: "
+                    f"{judge(dependent, fixed, n)}."
+                )
+        if best is not None and best["rank"] > 1 and self.learned_logits(best["rank"]):
+            weights = self.combining_weights(best["rank"])
+            largest = weights.max(dim=-1).values.mean().item()
+            lines.append(
+                f"The learned combining weights of {name(best)}'s last layer: mean largest "
+                f"weight {largest:.3f}, against {1 / best['rank']:.3f} for uniform weights "
+                "(where training started) and 1 for one basis per position."
+            )
+        gains = sorted(((self.last_gain(r["layer"], r["rank"], r["where"]), r) for r in rows),
+                       key=lambda item: -item[0])  # fmt: skip
+        if len(gains) > 1:
+            median = statistics.median(g for g, _ in gains)
+            most = ", ".join(f"{name(r)} {g:+.2f}" for g, r in gains[:3])
+            lines.append(
+                "Validation accuracy gained over the last two epochs (points, mean over "
+                f"seeds), most: {most}; median {median:+.2f}. A variant still climbing "
+                "faster than the rest may have been held back by the budget, not its layer."
+            )
+        return "\n".join(f"- {line}" for line in lines)
 
     def _commits(self) -> str:
         """ "Commit abc" or, for a grid run in several sittings, "Commits abc, def (...)"."""
@@ -321,10 +404,10 @@ class Results:
                 f"learning rate {chosen['lr']:g} and weight decay {chosen['weight_decay']:g} "
                 "for every variant (not tuned)"
             )
-        train = f"{data['train_size']:,} training images"
-        if config.get("train_size"):
-            train += " (a class-balanced subset)"
-        sizes = f"{train}, {data['valid_size']:,} validation, {data['test_size']:,} test"
+        kinds = (("train", "training images"), ("valid", "validation"), ("test", "test"))
+        sizes = ", ".join(
+            f"{data[f'{split}_size']:,} {kind} ({self._split_kind(split)})" for split, kind in kinds
+        )
         title = {"mnist": "MNIST", "cifar10": "CIFAR-10"}.get(r["dataset"], "CelebA")
         if r["dataset"] == "trans_celeba48":
             title = "misaligned CelebA faces (48x48)"
@@ -333,11 +416,22 @@ class Results:
         return (
             f"Trained on {device}, {per} per variant, {config['epochs']} epochs, batch "
             f"{config['batch_size']}, SGD with Nesterov momentum and cosine decay, {hyper}. "
-            f"Data: {title}{task}, {sizes}"
-            f"{' (subsets of the full dataset)' if self.is_subset else ''}. "
+            f"Data: {title}{task}, {sizes}. "
             f"{self._commits()}, {r['date']}, PyTorch {r['torch']}; "
             f"from `{self.origin}`."
         )
+
+    def _split_kind(self, split: str) -> str:
+        """How one split relates to the official one: "a class-balanced subset" (cut by
+        ``--train-size`` / ``--valid-size``), "a subset of the official N" (the data copy
+        held fewer images) or "the whole official split"."""
+        if self.raw["config"].get(f"{split}_size"):
+            return "a class-balanced subset"
+        name = "celeba" if self.raw["dataset"] == "trans_celeba48" else self.raw["dataset"]
+        official = OFFICIAL_SIZES.get(name, {}).get(split)
+        if official is not None and self.raw["data"][f"{split}_size"] != official:
+            return f"a subset of the official {official:,}"
+        return "the whole official split"
 
     def source_line(self) -> str:
         """One line of provenance to print next to a figure (the full one is by the table)."""

@@ -340,6 +340,11 @@ class Results:
                 f"the convolution: {judge(one, conv, n)}; what rank 1 gains needs no "
                 "position-dependent filters."
             )
+            if best is not None and best["rank"] > 1:
+                lines.append(
+                    f"{name(best)} minus LRLC rank 1, what filters that vary with the position "
+                    f"add to the spatial biases: {judge(best, one, n)}."
+                )
         for last in self.lrlc_rows(where="last"):
             everywhere = self.row("lrlc", last["rank"])
             if everywhere is not None:

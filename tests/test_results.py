@@ -378,6 +378,10 @@ def test_findings_put_the_grid_in_words(results_dir):
         "LRLC rank 1, the convolution plus a learned bias per row and column, minus the "
         "convolution: +1.00 points (within the noise" in text
     )
+    assert (
+        "- LRLC rank 4 minus LRLC rank 1, what filters that vary with the position add to "
+        "the spatial biases: +4.00 points" in text
+    )
     assert "- LRLC rank 4 (last layer) minus LRLC rank 4 in all three layers: -6.00 points" in text
     assert "- input-dependent LRLC rank 4 minus spatial LRLC rank 4: +2.00 points" in text
     assert "combining weights" not in text  # no run recorded them

@@ -170,8 +170,9 @@ def test_variant_names():
 def test_rank_sweep_and_curves_draw_every_variant(results_dir):
     write(results_dir / "cpu" / "mnist.json", grid())
     loaded = results.load("mnist")
-    fig = plot_rank_sweep(loaded)
+    fig = plot_rank_sweep(loaded, title="MNIST")
     ax = fig.axes[0]
+    assert ax.get_title() == "MNIST\n(CPU grid, 3,000 training images)"  # said even alone
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert sorted(labels) == ["LRLC, all three layers", "LRLC, last layer only", "convolution"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "4"]

@@ -335,10 +335,12 @@ class Results:
             )
         one, conv = self.row("lrlc", 1), self.row("conv")
         if one is not None and conv is not None:
+            verdict = judge(one, conv, n)
+            gained = "larger than the noise" in verdict and one["test_mean"] > conv["test_mean"]
             lines.append(
                 "LRLC rank 1, the convolution plus a learned bias per row and column, minus "
-                f"the convolution: {judge(one, conv, n)}; what rank 1 gains needs no "
-                "position-dependent filters."
+                f"the convolution: {verdict}"
+                + ("; that gain needs no position-dependent filters." if gained else ".")
             )
             if best is not None and best["rank"] > 1:
                 lines.append(

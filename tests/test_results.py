@@ -379,6 +379,7 @@ def test_findings_put_the_grid_in_words(results_dir):
         "LRLC rank 1, the convolution plus a learned bias per row and column, minus the "
         "convolution: +1.00 points (within the noise" in text
     )
+    assert "needs no position-dependent filters" not in text  # said only of a real gain
     assert (
         "- LRLC rank 4 minus LRLC rank 1, what filters that vary with the position add to "
         "the spatial biases: +4.00 points" in text

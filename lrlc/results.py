@@ -5,6 +5,7 @@
     mnist = results.load("mnist")   # results/mnist.json, else results/cpu/mnist.json
     print(mnist.provenance())       # where, on what data, how long, which commit
     mnist.table()                   # mean +- std test accuracy per variant (Markdown)
+    print(mnist.findings())         # the comparisons in words, each judged against the noise
 
 ``results/<dataset>.json`` holds a reference grid (``python -m lrlc.experiments DATASET``);
 ``results/cpu/<dataset>.json`` a smaller grid run on the CPU, on subsets, which a chapter

@@ -62,8 +62,7 @@ def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[F
         f"{_seeds(row['seeds'])}); mean largest combining weight {largest:.3f} (uniform "
         f"{1 / rank:.3f}); {params:,} parameters ({params / conv_params:.2f}x the "
         f"convolutional network); LRLC layers {flops / 1e6:.1f} MFLOPs per example "
-        f"({flops / conv_flops:.2f}x its convolutions); {'CPU' if grid.on_cpu else 'GPU'} "
-        f"grid, {grid.raw['data']['train_size']:,} training images"
+        f"({flops / conv_flops:.2f}x its convolutions); {grid.grid_kind()}"
     )
     return fig, HTML(caption)
 

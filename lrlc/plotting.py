@@ -331,10 +331,9 @@ def plot_logit_ownership(row_logits: Array, col_logits: Array) -> Figure:
 
 
 def _with_grid_kind(title: str | None, results) -> str:
-    """The title with what kind of grid drew it, so a figure seen alone still says it:
-    "MNIST (CPU grid, 3,000 training images)"."""
-    where = "CPU" if results.on_cpu else "GPU"
-    kind = f"{where} grid, {results.raw['data']['train_size']:,} training images"
+    """The title with what kind of grid drew it (``Results.grid_kind``), so a figure seen
+    alone still says it: "MNIST\n(CPU grid, 3,000 training images)"."""
+    kind = results.grid_kind()
     return f"{title}\n({kind})" if title else kind
 
 

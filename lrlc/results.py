@@ -327,8 +327,7 @@ class Results:
         name = lambda r: variant_name(r["layer"], r["rank"], r["where"])  # noqa: E731
         top = max(rows, key=lambda r: r["test_mean"])
         lines = [f"Best test accuracy: {name(top)}, {100 * top['test_mean']:.2f}%."]
-        spatial = self.lrlc_rows()
-        best = max(spatial, key=lambda r: r["valid_mean"]) if spatial else None
+        best = self.best_lrlc()
         if best is not None and self.baselines():
             against = "".join(f"\n  - {name(b)}: {judge(best, b, n)}" for b in self.baselines())
             lines.append(
@@ -440,6 +439,18 @@ class Results:
         if official is not None and self.raw["data"][f"{split}_size"] != official:
             return f"a subset of the official {official:,}"
         return "the whole official split"
+
+    def grid_kind(self) -> str:
+        """What kind of grid this is, for a figure title or a caption seen without the
+        provenance: "CPU grid, 3,000 training images"."""
+        where = "CPU" if self.on_cpu else "GPU"
+        return f"{where} grid, {self.raw['data']['train_size']:,} training images"
+
+    def best_lrlc(self) -> dict | None:
+        """The summary row of the LRLC rank (all three layers) with the best *validation*
+        accuracy, or None when the grid ran no LRLC."""
+        rows = self.lrlc_rows()
+        return max(rows, key=lambda r: r["valid_mean"]) if rows else None
 
     def source_line(self) -> str:
         """One line of provenance to print next to a figure (the full one is by the table)."""

@@ -324,6 +324,8 @@ def test_lrlc_rows_by_kind_and_placement_in_rank_order(results_dir):
     assert [r["rank"] for r in loaded.lrlc_rows()] == [1, 2, 4]
     assert [(r["rank"], r["test_mean"]) for r in loaded.lrlc_rows(where="last")] == [(4, 0.91)]
     assert [r["layer"] for r in loaded.lrlc_rows("lrlc_input")] == ["lrlc_input"]
+    # validation = test - 1: rank 1 at 92, rank 2 at 94, rank 4 at 96 (mean of two seeds)
+    assert loaded.best_lrlc()["rank"] == 4
     with pytest.raises(ValueError, match="'lrlc' or 'lrlc_input'"):
         loaded.lrlc_rows("conv")
 

@@ -24,7 +24,7 @@ import torch
 from lrlc import data
 from lrlc.counting import count_parameters
 from lrlc.layers import LowRankLocallyConnected2d
-from lrlc.misaligned import MisalignedLoader
+from lrlc.misaligned import MisalignedLoader, base_dataset
 from lrlc.models import paper_network
 from lrlc.provenance import device_name, git_commit
 from lrlc.results import summarize
@@ -96,10 +96,6 @@ def default_variants(dataset: str, ranks: tuple[int, ...] = (1, 2, 4, 8, 16)) ->
 # ------------------------------------------------------------------ data
 
 
-def _base_name(dataset: str) -> str:
-    return "celeba" if dataset == "trans_celeba48" else dataset
-
-
 def load_splits(
     dataset: str,
     root=None,
@@ -111,7 +107,7 @@ def load_splits(
 
     sizes: e.g. {"train": 3000}: class-balanced subsets of those splits (for CPU runs).
     """
-    name = _base_name(dataset)
+    name = base_dataset(dataset)
     splits = {s: data.load(name, s, root, quick=quick, source=source) for s in data.SPLITS}
     for split, size in (sizes or {}).items():
         if size:
@@ -279,12 +275,12 @@ def run_grid(
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-    if task == "attributes" and _base_name(dataset) != "celeba":
+    if task == "attributes" and base_dataset(dataset) != "celeba":
         raise ValueError(f"only CelebA has attributes; use task='label' for {dataset}")
     sizes = {"train": train_size, "valid": valid_size}
     splits = load_splits(dataset, root, source, quick, sizes)
     config = {
-        "task": TASKS[task] if _base_name(dataset) == "celeba" else "the 10 classes",
+        "task": TASKS[task] if base_dataset(dataset) == "celeba" else "the 10 classes",
         "train_size": train_size,
         "valid_size": valid_size,
         "epochs": grid.epochs,

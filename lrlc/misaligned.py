@@ -15,7 +15,13 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
-__all__ = ["place_in_noise", "MisalignedLoader"]
+__all__ = ["place_in_noise", "MisalignedLoader", "base_dataset"]
+
+
+def base_dataset(name: str) -> str:
+    """The dataset whose images a grid's dataset serves: "trans_celeba48" -> "celeba";
+    any other name is its own."""
+    return "celeba" if name == "trans_celeba48" else name
 
 
 def place_in_noise(x: Tensor, canvas: int = 48, generator: torch.Generator | None = None) -> Tensor:

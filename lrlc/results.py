@@ -31,6 +31,7 @@ from torch import Tensor
 
 from lrlc.data import OFFICIAL_SIZES
 from lrlc.layers import LowRankLocallyConnected2d
+from lrlc.misaligned import base_dataset
 from lrlc.models import paper_network
 
 __all__ = [
@@ -434,8 +435,7 @@ class Results:
         held fewer images) or "the whole official split"."""
         if self.raw["config"].get(f"{split}_size"):
             return "a class-balanced subset"
-        name = "celeba" if self.raw["dataset"] == "trans_celeba48" else self.raw["dataset"]
-        official = OFFICIAL_SIZES.get(name, {}).get(split)
+        official = OFFICIAL_SIZES.get(base_dataset(self.raw["dataset"]), {}).get(split)
         if official is not None and self.raw["data"][f"{split}_size"] != official:
             return f"a subset of the official {official:,}"
         return "the whole official split"

@@ -265,19 +265,32 @@ def run_grid(
     task: str = "label",
     train_size: int | None = None,
     valid_size: int | None = None,
+    time_limit: float | None = None,
+    run_note: str | None = None,
 ) -> dict:
     """Tune each family on the validation split, then train every variant x seed.
 
+    The order gives a usable grid early: each family is tuned and its variants trained
+    with the first seed, family after family; then the other seeds, seed after seed.
+
     task: "label" or, for CelebA, "attributes" (see ``train_variant``).
     train_size, valid_size: class-balanced subsets of those splits (the test split stays whole).
+    time_limit: seconds from the call; no run is started that is expected to end later
+        (judged by how long its variant, else its family, took per epoch in ``out`` and in
+        this call), and none once the time is up. Runs are never cut short; the same call
+        again resumes the grid.
+    run_note: a remark stored with every run of this call (e.g. that the GPU was shared).
     Results are written to ``out`` after every run; runs already in ``out`` with the same
-    settings are kept, not repeated.
+    settings are kept, not repeated. ``out`` holding runs of other settings is an error,
+    never overwritten.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     if task == "attributes" and base_dataset(dataset) != "celeba":
         raise ValueError(f"only CelebA has attributes; use task='label' for {dataset}")
+    clock = _Clock(time_limit)  # data loading counts too
     sizes = {"train": train_size, "valid": valid_size}
+    tune_epochs = tune_epochs or grid.epochs
     splits = load_splits(dataset, root, source, quick, sizes)
     config = {
         "task": TASKS[task] if base_dataset(dataset) == "celeba" else "the 10 classes",
@@ -288,7 +301,7 @@ def run_grid(
         "lrs": list(grid.lrs),
         "weight_decays": list(grid.weight_decays),
         "tune_rank": grid.tune_rank,
-        "tune_epochs": tune_epochs or grid.epochs,
+        "tune_epochs": tune_epochs,
         "optimizer": "SGD, Nesterov momentum 0.9, cosine decay per step, no warm-up",
         "augmentation": "none (as the paper)",
         "amp": "bf16 autocast" if device.type == "cuda" else "float32",
@@ -308,76 +321,141 @@ def run_grid(
     }
     if out.exists():
         previous = json.loads(out.read_text())
-        if previous.get("config") == config and _same_data(previous.get("data"), results["data"]):
-            results["tuning"], results["runs"] = previous["tuning"], previous["runs"]
+        _check_resumable(out, previous, config, results["data"])
+        results["tuning"], results["runs"] = previous["tuning"], previous["runs"]
     done_tuning = {(t["family"], t["lr"], t["weight_decay"]) for t in results["tuning"]}
     done_runs = {(r["layer"], r["rank"], r["where"], r["seed"]) for r in results["runs"]}
+    for record in results["tuning"] + results["runs"]:
+        clock.record(record)
 
-    chosen: dict[str, tuple[float, float]] = {}
-    for family in dict.fromkeys(v.family() for v in variants):
-        members = [v for v in variants if v.family() == family]
-        probe = next((v for v in members if v.rank == grid.tune_rank), members[0])
-        if not tune:
-            chosen[family] = (grid.lrs[0], grid.weight_decays[0])
-            continue
-        for lr, wd in itertools.product(grid.lrs, grid.weight_decays):
-            if (family, lr, wd) in done_tuning:
-                continue
-            print(f"[tune] {dataset} {probe.key()} lr={lr} wd={wd}", flush=True)
-            record = train_variant(
-                probe,
-                dataset,
-                splits,
-                grid,
-                lr,
-                wd,
-                0,
-                device,
-                tune_epochs,
-                compile,
-                progress,
-                task,
-            )
-            results["tuning"].append(
-                {
-                    "family": family,
-                    **{
-                        k: record[k]
-                        for k in (
-                            "layer",
-                            "rank",
-                            "where",
-                            "lr",
-                            "weight_decay",
-                            "epochs",
-                            "valid_accuracy",
-                        )
-                    },
-                }
-            )
-            _write(out, results)
-        tried = [t for t in results["tuning"] if t["family"] == family]
-        best = max(tried, key=lambda t: t["valid_accuracy"])
-        chosen[family] = (best["lr"], best["weight_decay"])
-    results["chosen"] = {f: {"lr": lr, "weight_decay": wd} for f, (lr, wd) in chosen.items()}
-
-    for variant, seed in itertools.product(variants, grid.seeds):
-        if (variant.layer, variant.rank, variant.where, seed) in done_runs:
-            continue
-        lr, wd = chosen[variant.family()]
-        print(f"[run] {dataset} {variant.key()} seed={seed} lr={lr} wd={wd}", flush=True)
+    def train(variant: Variant, lr: float, wd: float, seed: int, epochs: int | None) -> dict:
         start = time.perf_counter()
         record = train_variant(
-            variant, dataset, splits, grid, lr, wd, seed, device, None, compile, progress, task
+            variant, dataset, splits, grid, lr, wd, seed, device, epochs, compile, progress, task
         )
-        results["runs"].append(record)
-        _write(out, results)
+        record["wall_seconds"] = round(time.perf_counter() - start, 2)
+        if run_note:
+            record["note"] = run_note
+        return record
+
+    def train_runs(members: list[Variant], seed: int) -> None:
+        for variant in members:
+            if (variant.layer, variant.rank, variant.where, seed) in done_runs:
+                continue
+            if not clock.allows(variant, grid.epochs):
+                continue
+            lr, wd = chosen[variant.family()]
+            print(f"[run] {dataset} {variant.key()} seed={seed} lr={lr} wd={wd}", flush=True)
+            record = train(variant, lr, wd, seed, None)
+            results["runs"].append(record)
+            clock.record(record)
+            _write(out, results)
+            print(
+                f"      test {record['test_accuracy']:.4f}  valid {record['valid_accuracy']:.4f}"
+                f"  {record['wall_seconds']:.0f} s",
+                flush=True,
+            )
+
+    chosen: dict[str, tuple[float, float]] = {}
+    families = dict.fromkeys(v.family() for v in variants)
+    first_seed, *other_seeds = grid.seeds
+    for family in families:
+        members = [v for v in variants if v.family() == family]
+        probe = next((v for v in members if v.rank == grid.tune_rank), members[0])
+        if tune:
+            for lr, wd in itertools.product(grid.lrs, grid.weight_decays):
+                if (family, lr, wd) in done_tuning or not clock.allows(probe, tune_epochs):
+                    continue
+                print(f"[tune] {dataset} {probe.key()} lr={lr} wd={wd}", flush=True)
+                record = train(probe, lr, wd, 0, tune_epochs)
+                results["tuning"].append({"family": family, **{k: record[k] for k in TUNING_KEYS}})
+                clock.record(record)
+                _write(out, results)
+            tried = [t for t in results["tuning"] if t["family"] == family]
+            if len(tried) < len(grid.lrs) * len(grid.weight_decays):
+                continue  # stopped for time: no choice yet, no runs
+            best = max(tried, key=lambda t: t["valid_accuracy"])
+            chosen[family] = (best["lr"], best["weight_decay"])
+        else:
+            chosen[family] = (grid.lrs[0], grid.weight_decays[0])
+        results["chosen"] = {f: {"lr": lr, "weight_decay": wd} for f, (lr, wd) in chosen.items()}
+        train_runs(members, first_seed)
+    for seed in other_seeds:
+        train_runs([v for v in variants if v.family() in chosen], seed)
+
+    done_runs = {(r["layer"], r["rank"], r["where"], r["seed"]) for r in results["runs"]}
+    left = len(variants) * len(grid.seeds) - len(
+        done_runs & {(v.layer, v.rank, v.where, s) for v in variants for s in grid.seeds}
+    )
+    if left:
+        untuned = len(families) - len(chosen)
         print(
-            f"      test {record['test_accuracy']:.4f}  valid {record['valid_accuracy']:.4f}  "
-            f"{time.perf_counter() - start:.0f} s",
+            f"stopped for time after {clock.elapsed():.0f} s: {left} of "
+            f"{len(variants) * len(grid.seeds)} runs pending"
+            + (f", {untuned} of {len(families)} families not tuned yet" if untuned else "")
+            + "; the same command again resumes the grid",
             flush=True,
         )
     return results
+
+
+TUNING_KEYS = ("layer", "rank", "where", "lr", "weight_decay", "epochs", "valid_accuracy",
+               "wall_seconds")  # fmt: skip
+
+
+class _Clock:
+    """The time limit of a grid: how long runs took, and whether the next one fits.
+
+    A run is expected to take its epochs times the longest time per epoch of its variant
+    so far (this call's runs and tuning, and earlier calls' on the same file, from their
+    ``wall_seconds``), else of the slowest timed member of its family, scaled up by rank.
+    A variant of a family never timed may start as long as any time is left.
+    """
+
+    def __init__(self, limit: float | None) -> None:
+        self.limit = limit
+        self.start = time.perf_counter()
+        self.per_epoch: dict[Variant, float] = {}
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def record(self, record: dict) -> None:
+        """Note how long a run or tuning record (with ``wall_seconds``) took per epoch."""
+        if "wall_seconds" in record:
+            variant = Variant(record["layer"], record["rank"], record["where"])
+            seconds = record["wall_seconds"] / record["epochs"]
+            self.per_epoch[variant] = max(seconds, self.per_epoch.get(variant, 0.0))
+
+    def expected(self, variant: Variant, epochs: int) -> float:
+        if variant in self.per_epoch:
+            return epochs * self.per_epoch[variant]
+        kin = [
+            seconds * max(1.0, (variant.rank or 1) / (timed.rank or 1))
+            for timed, seconds in self.per_epoch.items()
+            if timed.family() == variant.family()
+        ]
+        return epochs * max(kin, default=0.0)
+
+    def allows(self, variant: Variant, epochs: int) -> bool:
+        """Whether a run of ``variant`` for ``epochs`` epochs would end within the limit."""
+        if self.limit is None:
+            return True
+        return self.elapsed() + self.expected(variant, epochs) < self.limit
+
+
+def _check_resumable(out: Path, previous: dict, config: dict, data_record: dict) -> None:
+    """``out`` may be resumed only with the settings and data it was made with."""
+    changed = [k for k in dict.fromkeys([*config, *previous.get("config", {})])
+               if previous.get("config", {}).get(k) != config.get(k)]  # fmt: skip
+    if not _same_data(previous.get("data"), data_record):
+        changed.append("data (split sizes or subset)")
+    if changed:
+        raise ValueError(
+            f"{out} holds runs made with other settings ({', '.join(changed)}); they are "
+            "kept, not overwritten. Run with the settings it records, or pass --out to "
+            "start a new file."
+        )
 
 
 # ------------------------------------------------------------------ summaries
@@ -456,6 +534,14 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     p.add_argument("--compile", action="store_true", help="torch.compile the networks")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="MINUTES",
+        help="start no run that would end after this many minutes (judged by the variant's "
+        "earlier runs); the same command again resumes the grid",
+    )
+    p.add_argument("--run-note", help="a remark stored with every run of this call")
     args = p.parse_args(argv)
 
     grid = GRIDS[args.dataset]
@@ -472,23 +558,28 @@ def main(argv: list[str] | None = None) -> dict:
     out = args.out or Path("results") / f"{args.dataset}{suffix}.json"
     device = auto_device(args.device)
     print(f"{args.dataset}: {len(variants)} variants x {len(grid.seeds)} seeds on {device}")
-    results = run_grid(
-        args.dataset,
-        variants,
-        grid,
-        out,
-        device,
-        root=args.root,
-        source=args.source,
-        quick=True if args.quick else None,
-        tune=not args.no_tune,
-        tune_epochs=args.tune_epochs,
-        compile=args.compile,
-        progress=not args.no_progress and os.environ.get("TQDM_DISABLE") != "1",
-        task="attributes" if args.attributes else "label",
-        train_size=args.train_size,
-        valid_size=args.valid_size,
-    )
+    try:
+        results = run_grid(
+            args.dataset,
+            variants,
+            grid,
+            out,
+            device,
+            root=args.root,
+            source=args.source,
+            quick=True if args.quick else None,
+            tune=not args.no_tune,
+            tune_epochs=args.tune_epochs,
+            compile=args.compile,
+            progress=not args.no_progress and os.environ.get("TQDM_DISABLE") != "1",
+            task="attributes" if args.attributes else "label",
+            train_size=args.train_size,
+            valid_size=args.valid_size,
+            time_limit=None if args.time_limit is None else 60 * args.time_limit,
+            run_note=args.run_note,
+        )
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
     print(format_table(summarize(results)))
     print(f"wrote {out}")
     return results

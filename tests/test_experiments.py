@@ -121,3 +121,98 @@ def test_misaligned_loader_fixed_serves_the_same_images_every_pass():
     assert torch.equal(a[0][0], first[0][0]) and not torch.equal(a[0][0], b[0][0])
     with pytest.raises(ValueError, match="canvas"):
         place_in_noise(torch.rand(1, 3, 32, 32), 32)
+
+
+class FakeTraining:
+    """Stands in for data loading and training: each run "takes" its variant's cost in
+    seconds of a fake clock, and every call is logged as (what, variant key, seed)."""
+
+    COSTS = {"conv": 5.0, "lrlc": 15.0}  # seconds per epoch
+
+    def __init__(self, monkeypatch):
+        self.now = 0.0
+        self.calls = []
+        splits = {"train": None, "valid": None, "test": None}
+        record = {"source": "fake", "train_size": 8, "valid_size": 4, "test_size": 4,
+                  "is_subset": True, "note": ""}  # fmt: skip
+        monkeypatch.setattr(experiments, "load_splits", lambda *a, **k: splits)
+        monkeypatch.setattr(experiments, "data_record", lambda *a, **k: dict(record))
+        monkeypatch.setattr(experiments, "train_variant", self.train_variant)
+        monkeypatch.setattr(experiments.time, "perf_counter", lambda: self.now)
+
+    def train_variant(self, variant, dataset, splits, grid, lr, wd, seed, device, epochs=None,
+                      *rest):  # fmt: skip
+        self.calls.append(("tune" if epochs else "run", variant.key(), seed))
+        self.now += self.COSTS[variant.layer] * (epochs or grid.epochs)
+        return {"layer": variant.layer, "rank": variant.rank, "where": variant.where,
+                "seed": seed, "epochs": epochs or grid.epochs, "lr": lr, "weight_decay": wd,
+                "valid_accuracy": lr, "test_accuracy": 0.5}  # fmt: skip
+
+
+GRID = Grid(epochs=2, lrs=(0.1, 0.2), weight_decays=(0.0,), seeds=(0, 1), tune_rank=2)
+VARIANTS = [Variant("conv"), Variant("lrlc", 1), Variant("lrlc", 2)]
+
+
+def test_grid_order_gives_every_variant_one_seed_first(monkeypatch, tmp_path):
+    fake = FakeTraining(monkeypatch)
+    run_grid("mnist", VARIANTS, GRID, tmp_path / "g.json", torch.device("cpu"), tune_epochs=1)
+    assert fake.calls == [
+        ("tune", "conv-all", 0), ("tune", "conv-all", 0), ("run", "conv-all", 0),
+        ("tune", "lrlc-r2-all", 0), ("tune", "lrlc-r2-all", 0),
+        ("run", "lrlc-r1-all", 0), ("run", "lrlc-r2-all", 0),
+        ("run", "conv-all", 1), ("run", "lrlc-r1-all", 1), ("run", "lrlc-r2-all", 1),
+    ]  # fmt: skip
+
+
+def test_time_limit_starts_no_run_that_would_not_end_in_time(monkeypatch, tmp_path, capsys):
+    fake = FakeTraining(monkeypatch)
+    out = tmp_path / "g.json"
+    cpu = torch.device("cpu")
+    # Per epoch conv takes 5 s, lrlc 15 s; tuning is 1 epoch, a run 2. Tuning conv ends at
+    # 10 s, its run at 20, tuning lrlc (rank 2) at 50, rank 1's run (expected from rank 2's
+    # tuning: 30 s) at 80; rank 2's would end at 110, and conv seed 1 fits (90).
+    run_grid("mnist", VARIANTS, GRID, out, cpu, tune_epochs=1, time_limit=100)
+    assert fake.calls == [
+        ("tune", "conv-all", 0), ("tune", "conv-all", 0), ("run", "conv-all", 0),
+        ("tune", "lrlc-r2-all", 0), ("tune", "lrlc-r2-all", 0), ("run", "lrlc-r1-all", 0),
+        ("run", "conv-all", 1),
+    ]  # fmt: skip
+    assert "stopped for time after 90 s: 3 of 6 runs pending" in capsys.readouterr().out
+    saved = json.loads(out.read_text())
+    assert [r["wall_seconds"] for r in saved["runs"]] == [10.0, 30.0, 10.0]
+    assert set(saved["chosen"]) == {"conv-all", "lrlc-all"}
+
+    # The next call resumes: nothing is trained twice, and the rest fits in 200 s.
+    fake.calls.clear()
+    run_grid("mnist", VARIANTS, GRID, out, cpu, tune_epochs=1, time_limit=200,
+             run_note="second call")  # fmt: skip
+    assert [c[0] for c in fake.calls] == ["run"] * 3
+    saved = json.loads(out.read_text())
+    assert len(saved["runs"]) == 6 and len(saved["tuning"]) == 4
+    assert [r.get("note") for r in saved["runs"]] == [None] * 3 + ["second call"] * 3
+    assert "pending" not in capsys.readouterr().out
+
+
+def test_time_limit_lets_an_untimed_family_start_while_time_is_left(monkeypatch, tmp_path):
+    fake = FakeTraining(monkeypatch)
+    grid = Grid(epochs=2, lrs=(0.1,), weight_decays=(0.0,), seeds=(0,))
+    run_grid("mnist", [Variant("lrlc", 4)], grid, tmp_path / "g.json", torch.device("cpu"),
+             tune_epochs=1, time_limit=1)  # fmt: skip
+    # Tuning was never timed, so it started with 1 s left; the run, expected to take
+    # twice the 15 s of tuning, did not.
+    assert fake.calls == [("tune", "lrlc-r4-all", 0)]
+
+
+def test_a_results_file_of_other_settings_is_never_overwritten(monkeypatch, tmp_path):
+    FakeTraining(monkeypatch)
+    out = tmp_path / "g.json"
+    run_grid("mnist", VARIANTS[:1], GRID, out, torch.device("cpu"), tune_epochs=1)
+    before = out.read_text()
+    longer = Grid(**{**GRID.__dict__, "epochs": 3})
+    with pytest.raises(ValueError, match=r"other settings \(epochs\).*--out"):
+        run_grid("mnist", VARIANTS[:1], longer, out, torch.device("cpu"), tune_epochs=1)
+    assert out.read_text() == before
+    with pytest.raises(SystemExit, match="error: .*other settings"):
+        experiments.main(["mnist", "--layers", "conv", "--epochs", "3", "--lrs", "0.1,0.2",
+                          "--weight-decays", "0", "--seeds", "0,1", "--tune-epochs", "1",
+                          "--device", "cpu", "--out", str(out)])  # fmt: skip

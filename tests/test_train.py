@@ -1,5 +1,7 @@
 """fit / evaluate / checkpoints on small synthetic problems (the real data runs are elsewhere)."""
 
+import math
+
 import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -138,3 +140,26 @@ def test_bad_progress_settings_are_named(monkeypatch):
     monkeypatch.setenv("LRLC_PROGRESS", "quiet")
     with pytest.raises(ValueError, match="LRLC_PROGRESS must be 'bar' or 'log'"):
         fit(small_network(), loader(bright_vs_dark(64)), epochs=1)
+
+
+@pytest.mark.parametrize("kind", ["conv", "lc", "lrlc", "lrlc_input", "wide_conv", "coordconv"])
+def test_the_gpu_recipe_trains_every_layer_type(kind):
+    """What ``fit`` does by default on CUDA, bf16 autocast and channels_last, run on the
+    CPU for each layer type of the grids (the paper's three layers, narrower and on
+    smaller images): the GPU reference runs take this path first."""
+    torch.manual_seed(0)
+    layer = "conv" if kind == "coordconv" else kind
+    config = NetworkConfig((layer,) * 3, rank=None if layer in ("conv", "lc") else 2,
+                           in_channels=3, input_size=(12, 12), num_classes=2, width=8,
+                           coord_conv=kind == "coordconv")  # fmt: skip
+    model = SimpleNetwork(config)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(64, 3, 12, 12, generator=g), torch.randint(0, 2, (64,), generator=g)
+    batches = DataLoader(TensorDataset(x, y), batch_size=16)
+    history = fit(model, batches, valid=batches, epochs=2, lr=0.05, device="cpu", amp=True,
+                  channels_last=True, seed=0, progress=False)  # fmt: skip
+    assert all(math.isfinite(loss) for loss in history.train_loss)
+    assert history.valid_accuracy[-1] is not None
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast, not casting
+    result = evaluate(model, batches, amp=True)
+    assert 0.0 <= result["accuracy"] <= 1.0 and math.isfinite(result["loss"])

@@ -578,7 +578,7 @@ def main(argv: list[str] | None = None) -> dict:
             time_limit=None if args.time_limit is None else 60 * args.time_limit,
             run_note=args.run_note,
         )
-    except ValueError as error:
+    except (ValueError, data.DatasetNotFoundError) as error:  # a setting or the data: say so
         raise SystemExit(f"error: {error}") from None
     print(format_table(summarize(results)))
     print(f"wrote {out}")

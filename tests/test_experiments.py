@@ -216,3 +216,12 @@ def test_a_results_file_of_other_settings_is_never_overwritten(monkeypatch, tmp_
         experiments.main(["mnist", "--layers", "conv", "--epochs", "3", "--lrs", "0.1,0.2",
                           "--weight-decays", "0", "--seeds", "0,1", "--tune-epochs", "1",
                           "--device", "cpu", "--out", str(out)])  # fmt: skip
+
+
+def test_the_command_names_missing_data_without_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("LRLC_OFFLINE", "1")
+    monkeypatch.setenv("LRLC_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(SystemExit, match=r"error: MNIST was not found under the data root"):
+        experiments.main(["mnist", "--root", str(tmp_path / "empty"), "--device", "cpu",
+                          "--out", str(tmp_path / "m.json")])  # fmt: skip
+    assert not (tmp_path / "m.json").exists()

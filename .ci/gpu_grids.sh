@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# On the GPU machine: run reference grids side by side for at most MINUTES, results in $OUT.
+#
+#   bash .ci/gpu_grids.sh MINUTES GRID...      (after .ci/gpu_stage.sh GRID... here)
+#
+# GRID: mnist, cifar10, celeba, trans_celeba48 or celeba-attributes. Each grid starts from
+# its committed results/partial/<grid>.json, else results/<grid>.json (so a grid grows over
+# several calls; a grid is committed to results/partial/ until it is whole, so that the
+# chapters keep showing the complete CPU-scale grid until then), runs in its own
+# process (these small networks leave most of the GPU idle, so several at once finish
+# sooner), starts no run it expects to end after MINUTES (`--time-limit`), and writes
+# $OUT/<grid>.json after every run; $OUT/logs.txt gathers the logs. With several grids,
+# every run records that the GPU was shared, so its images/s is not an idle GPU's speed. A grid still busy a
+# minute after MINUTES is killed (its file keeps every finished run): give the device call
+# a timeout of at least MINUTES + 2 minutes. GRID_ARGS adds options to every grid (e.g.
+# "--layers conv,lrlc:4", or "--quick --epochs 1" for a smoke test). Copy the files back
+# into results/ and commit them.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+minutes=${1:?usage: bash .ci/gpu_grids.sh MINUTES GRID...}
+shift
+[ $# -gt 0 ] || { echo "name at least one grid" >&2; exit 2; }
+out=${OUT:?set OUT to the folder for the results files}
+logs=$(mktemp -d)
+LRLC_COMMIT=$(cat .gpu/COMMIT) || { echo "run .ci/gpu_stage.sh first" >&2; exit 1; }
+export LRLC_COMMIT LRLC_DATA="$PWD/.gpu/data" LRLC_OFFLINE=1 LRLC_CACHE=/tmp/lrlc-cache
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+run_grid() {  # one grid, its log in $logs/<grid>.log
+    local grid=$1 args=("$1")
+    shift
+    [ "$grid" = celeba-attributes ] && args=(celeba --attributes)
+    local start
+    for start in "results/partial/$grid.json" "results/$grid.json"; do
+        [ -f "$start" ] && { cp "$start" "$out/$grid.json"; break; }
+    done
+    # The grid stops starting runs by itself; the timeout only guards against a hang.
+    local note=()
+    [ $# -gt 1 ] && note=(--run-note "one of $# grids run side by side on the GPU ($*): images/s is not an idle GPU's")
+    # shellcheck disable=SC2086
+    timeout $((minutes * 60 + 60)) python3 -m lrlc.experiments "${args[@]}" \
+        --time-limit "$minutes" --no-progress --out "$out/$grid.json" ${GRID_ARGS:-} \
+        "${note[@]}" >"$logs/$grid.log" 2>&1
+    local status=$?
+    [ $status = 124 ] && echo "KILLED after $((minutes + 1)) minutes (a run outlasted its estimate)" >>"$logs/$grid.log"
+    [ $status != 0 ] && echo "exit status $status" >>"$logs/$grid.log"
+}
+for grid in "$@"; do
+    run_grid "$grid" "$@" &
+done
+wait
+for grid in "$@"; do
+    echo "===== $grid"
+    cat "$logs/$grid.log"
+done >"$out/logs.txt"
+for grid in "$@"; do
+    echo "===== $grid: $(grep -c '^\[run\]' "$logs/$grid.log") runs, $(grep -c '^\[tune\]' "$logs/$grid.log") tuning runs"
+    tail -n 4 "$logs/$grid.log"
+done

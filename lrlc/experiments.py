@@ -276,10 +276,11 @@ def run_grid(
     task: "label" or, for CelebA, "attributes" (see ``train_variant``).
     train_size, valid_size: class-balanced subsets of those splits (the test split stays whole).
     time_limit: seconds from the call; no run is started that is expected to end later
-        (judged by how long its variant, else its family, took per epoch in ``out`` and in
-        this call), and none once the time is up. Runs are never cut short; the same call
-        again resumes the grid.
+    (judged by how long its variant, else its family, took per epoch in ``out`` and in
+    this call), and none once the time is up. Runs are never cut short; the same call
+    again resumes the grid.
     run_note: a remark stored with every run of this call (e.g. that the GPU was shared).
+
     Results are written to ``out`` after every run; runs already in ``out`` with the same
     settings are kept, not repeated. ``out`` holding runs of other settings is an error,
     never overwritten.

@@ -113,6 +113,11 @@ def test_page_renders_offline(browser, page_file):
             ".map(p => p.textContent.slice(0, 80))"
         )
         assert not wide, f"printed output wider than the page on {page_file}: {wide}"
+        # one search field (the sidebar's), the launch buttons above the article
+        searches = page.locator(".search-button__button:visible").count()
+        assert searches == 1, f"{searches} search fields visible on {page_file}"
+        if (ROOT / f"{page_file}.ipynb").exists():  # a chapter opens in Colab
+            assert page.locator(".dropdown-launch-buttons").count() == 1, "no launch buttons"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{page_file.replace('/', '_')}.png"), full_page=False)
         assert not problems, "\n".join(problems)

@@ -1,0 +1,327 @@
+"""The grids of several datasets side by side: the tables and the figure of chapter 9::
+
+    from lrlc import overview, results
+
+    grids = {name: results.load_or_none(name) for name in overview.DATASETS}
+    overview.headline_table(grids)        # one row per dataset (Markdown)
+    print(overview.comparisons(grids))    # best LRLC rank against conv and LC, judged
+    overview.plot_gains_over_conv(grids)  # the same against the convolution, as bars
+
+Every function takes ``grids``, ``{dataset: Results or None}`` in the order to show them,
+and ``names``, the dataset names to print (default ``DATASETS``). A grid of None has no
+results file yet: the headline table and the figure show it as *pending*, the other tables
+and lines leave it out. Accuracies are test accuracies in percent, mean over seeds; the
+best LRLC rank is the one with the best *validation* accuracy (``Results.best_lrlc``);
+each difference is judged against its noise scale (``lrlc.results.judge``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from lrlc.results import Results, difference_noise, judge, variant_name
+from lrlc.widgets import markdown_table
+
+__all__ = [
+    "DATASETS",
+    "accuracy",
+    "headline_rows",
+    "headline_table",
+    "comparisons",
+    "plot_gains_over_conv",
+    "rank_table",
+    "with_controls",
+    "controls_table",
+    "control_verdicts",
+    "steps_table",
+]
+
+DATASETS = {
+    "mnist": "MNIST",
+    "cifar10": "CIFAR-10",
+    "celeba": "CelebA (aligned)",
+    "trans_celeba48": "CelebA (misaligned, 48×48)",
+}
+"""The book's datasets in the order of its chapters (``mnist``, ``cifar10``, ``celeba``,
+``trans_celeba48``), each with the name the tables print ("MNIST", "CIFAR-10", ...)."""
+
+Grids = Mapping[str, Results | None]
+
+
+def accuracy(row: dict | None) -> str:
+    """A summary row's test accuracy in percent, ``"87.45 ± 1.01"`` (the ± part, one
+    standard deviation over seeds, only with several seeds); ``"not run"`` for None."""
+    if row is None:
+        return "not run"
+    text = f"{100 * row['test_mean']:.2f}"
+    return text + (f" ± {100 * row['test_std']:.2f}" if row["seeds"] > 1 else "")
+
+
+def headline_rows(grid: Results) -> dict[str, dict | None]:
+    """The summary rows a dataset is judged by, each None when the grid did not run it.
+
+    Keys: ``conv`` (the convolution), ``lc`` (locally connected), ``lrlc`` (the LRLC rank in
+    all three layers with the best validation accuracy, ``Results.best_lrlc``) and
+    ``lrlc_input`` (input-dependent LRLC at its lowest rank).
+    """
+    dependent = grid.lrlc_rows("lrlc_input")  # by rank
+    return {
+        "conv": grid.row("conv"),
+        "lc": grid.row("lc"),
+        "lrlc": grid.best_lrlc(),
+        "lrlc_input": dependent[0] if dependent else None,
+    }
+
+
+def _test_size(grid: Results) -> int:
+    return grid.raw["data"]["test_size"]
+
+
+def _with_rank(row: dict | None, text: str) -> str:
+    """``"rank 4: <text>"`` for an LRLC row; ``text`` itself for None."""
+    return text if row is None else f"rank {row['rank']}: {text}"
+
+
+def _best_name(best: dict | None) -> str:
+    """The best LRLC rank as a comparison line names it: ``"LRLC rank 4"``."""
+    return "LRLC" if best is None else variant_name("lrlc", best["rank"])
+
+
+def _versus(a: dict | None, b: dict | None, test_size: int) -> str:
+    """``judge(a, b, test_size)``, or ``"not both run"`` when either row is None."""
+    return "not both run" if a is None or b is None else judge(a, b, test_size)
+
+
+def _lines(name: str, grid: Results, verdicts: Mapping[str, str]) -> list[str]:
+    """``"MNIST (10,000 test images):"``, then ``"  what: verdict"`` for each verdict."""
+    head = f"{name} ({_test_size(grid):,} test images):"
+    return [head] + [f"  {what}: {text}" for what, text in verdicts.items()]
+
+
+def _markdown(text: str) -> Any:
+    """``IPython.display.Markdown(text)``: what a table cell shows when there is no table."""
+    from IPython.display import Markdown  # as in lrlc.widgets: only when drawn
+
+    return Markdown(text)
+
+
+def _how_made(grid: Results) -> str:
+    """``"CPU, subsets, 8 epochs, not tuned"``."""
+    where = "CPU" if grid.on_cpu else "GPU"
+    size = "subsets" if grid.is_subset else "full data"
+    tuned = "tuned" if grid.tuned else "not tuned"
+    return f"{where}, {size}, {grid.raw['config']['epochs']} epochs, {tuned}"
+
+
+def headline_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
+    """The cross-dataset table (``markdown_table``), one row per dataset.
+
+    Columns: the dataset; the test accuracy (``accuracy``) of the convolution, of LC, of
+    the best LRLC rank on validation and of input-dependent LRLC (these two name their
+    rank); the fewest and most seeds behind the row; how the grid was made (CPU or GPU,
+    subsets or full data, epochs, tuned or not). A pending dataset (grid None) says
+    "pending" and gives the command that makes its grid.
+    """
+    table = []
+    for name, grid in grids.items():
+        if grid is None:
+            command = f"`python -m lrlc.experiments {name}`"
+            table.append([names[name], *["pending"] * 4, "–", command])
+            continue
+        rows = headline_rows(grid)
+        best, dependent = rows["lrlc"], rows["lrlc_input"]
+        seeds = [r["seeds"] for r in rows.values() if r is not None]
+        table.append(
+            [
+                names[name],
+                accuracy(rows["conv"]),
+                accuracy(rows["lc"]),
+                _with_rank(best, accuracy(best)),
+                _with_rank(dependent, accuracy(dependent)),
+                f"{min(seeds)}–{max(seeds)}" if min(seeds) != max(seeds) else str(seeds[0]),
+                _how_made(grid),
+            ]
+        )
+    header = ["dataset", "convolution", "LC", "best LRLC (rank on validation)"]
+    header += ["input-dependent LRLC", "seeds", "grid"]
+    return markdown_table(header, table)
+
+
+def comparisons(grids: Grids, names: Mapping[str, str] = DATASETS) -> str:
+    """Printed lines per dataset with results: the best LRLC rank minus the convolution and
+    minus LC, and input-dependent LRLC minus the convolution, each with its verdict
+    (``lrlc.results.judge``), or "not both run"."""
+    lines = []
+    for name, grid in grids.items():
+        if grid is None:
+            continue
+        rows, n_test = headline_rows(grid), _test_size(grid)
+        best, label = rows["lrlc"], _best_name(rows["lrlc"])
+        verdicts = {
+            f"{label} vs convolution": _versus(best, rows["conv"], n_test),
+            f"{label} vs LC": _versus(best, rows["lc"], n_test),
+            "input-dependent LRLC vs convolution": _versus(
+                rows["lrlc_input"], rows["conv"], n_test
+            ),
+        }
+        lines += _lines(names[name], grid, verdicts)
+    return "\n".join(lines) or "No results file yet: nothing to compare."
+
+
+# What plot_gains_over_conv draws: headline_rows keys, with their labels.
+_GAINS = {"lc": "LC", "lrlc": "best LRLC rank", "lrlc_input": "input-dependent LRLC"}
+
+
+def plot_gains_over_conv(
+    grids: Grids, names: Mapping[str, str] = DATASETS, *, ax: Axes | None = None
+) -> Figure:
+    """Test accuracy minus the convolution's (points) of LC, the best LRLC rank and
+    input-dependent LRLC, as grouped bars, one group per dataset.
+
+    Each error bar is the noise scale of its difference (``difference_noise``). A variant
+    the grid did not run is marked "not run"; a pending dataset (grid None), "pending".
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
+    fig = ax.figure
+    width = 0.8 / len(_GAINS)
+    for k, (key, label) in enumerate(_GAINS.items()):
+        for i, grid in enumerate(grids.values()):
+            if grid is None:
+                continue
+            x = i + (k - (len(_GAINS) - 1) / 2) * width
+            rows = headline_rows(grid)
+            a, conv = rows[key], rows["conv"]
+            if a is None or conv is None:
+                ax.text(x, 0, "not run", rotation=90, ha="center", va="bottom", fontsize=7)
+                continue
+            height = 100 * (a["test_mean"] - conv["test_mean"])
+            error = difference_noise(a, conv, _test_size(grid))[0]
+            ax.bar(x, height, width, yerr=error, capsize=3, color=f"C{k + 1}")
+        ax.bar(np.nan, np.nan, width, color=f"C{k + 1}", label=label)  # legend entry
+    for i, grid in enumerate(grids.values()):
+        if grid is None:
+            ax.text(i, 0, "pending", ha="center", va="bottom", fontsize=9, color="0.4")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlim(-0.6, len(grids) - 0.4)
+    ax.set_xticks(np.arange(len(grids)), [names[n] for n in grids], fontsize=8)
+    ax.set_ylabel("test accuracy − convolution (points)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def rank_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
+    """The rank dial per dataset with results (``markdown_table``): the convolution's test
+    accuracy, then LRLC's (all three layers) at every rank any grid ran, "–" where this
+    grid did not run that rank."""
+    done = {name: grid for name, grid in grids.items() if grid is not None}
+    ranks = sorted({r["rank"] for grid in done.values() for r in grid.lrlc_rows()})
+    table = []
+    for name, grid in done.items():
+        by_rank = {r["rank"]: r for r in grid.lrlc_rows()}
+        cells = [accuracy(by_rank[k]) if k in by_rank else "–" for k in ranks]
+        table.append([names[name], accuracy(grid.row("conv")), *cells])
+    if not table:
+        return _markdown("No results file yet.")
+    return markdown_table(["dataset", "convolution"] + [f"LRLC rank {k}" for k in ranks], table)
+
+
+def _controls(grid: Results) -> tuple[dict | None, dict | None]:
+    """The grid's CoordConv and wide convolution rows (all three layers), None if not run."""
+    wide = next((r for r in grid.baselines() if r["layer"] == "wide_conv"), None)
+    return grid.row("coordconv"), wide
+
+
+def with_controls(grids: Grids) -> list[str]:
+    """The datasets whose grid ran CoordConv or the wide convolution, in order."""
+    return [
+        name for name, grid in grids.items() if grid is not None and _controls(grid) != (None, None)
+    ]
+
+
+def _with_params(row: dict | None) -> str:
+    """``accuracy`` then the network's parameters in thousands: ``"87.45 ± 1.01 (75k)"``."""
+    return "not run" if row is None else f"{accuracy(row)} ({row['params'] / 1000:,.0f}k)"
+
+
+def controls_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
+    """The control baselines per dataset of ``with_controls`` (``markdown_table``): test
+    accuracy and parameters of the convolution, CoordConv, the wide convolution and the best
+    LRLC rank on validation."""
+    table = []
+    for name in with_controls(grids):
+        grid = grids[name]
+        coord, wide = _controls(grid)
+        best = grid.best_lrlc()
+        cells = [grid.row("conv"), coord, wide]
+        table.append([names[name], *map(_with_params, cells), _with_rank(best, _with_params(best))])
+    header = ["dataset", "convolution", "CoordConv", "wide convolution", "best LRLC"]
+    return markdown_table(header, table)
+
+
+def control_verdicts(grids: Grids, names: Mapping[str, str] = DATASETS) -> str:
+    """Printed lines per dataset of ``with_controls``: the best LRLC rank minus the wide
+    convolution and minus CoordConv, CoordConv minus the convolution, and (when the best
+    rank is above 1) the best rank minus rank 1, each judged (``lrlc.results.judge``)."""
+    lines = []
+    for name in with_controls(grids):
+        grid = grids[name]
+        coord, wide = _controls(grid)
+        best, n_test = grid.best_lrlc(), _test_size(grid)
+        label = _best_name(best)
+        verdicts = {
+            f"{label} vs wide convolution": _versus(best, wide, n_test),
+            f"{label} vs CoordConv": _versus(best, coord, n_test),
+            "CoordConv vs convolution": _versus(coord, grid.row("conv"), n_test),
+        }
+        if best is not None and best["rank"] > 1:
+            what = f"{label} vs LRLC rank 1 (spatial biases, shared filters)"
+            verdicts[what] = _versus(best, grid.row("lrlc", 1), n_test)
+        lines += _lines(names[name], grid, verdicts)
+    return "\n".join(lines)
+
+
+def _step(a: dict | None, b: dict | None, test_size: int) -> str:
+    """``judge`` in short: ``"+6.12 (beyond the noise)"``, ``"+0.40 (within)"``; or
+    ``"not run"`` when either row is None."""
+    if a is None or b is None:
+        return "not run"
+    points, verdict = judge(a, b, test_size).split(" points", 1)
+    return points + (" (within)" if "within the noise" in verdict else " (beyond the noise)")
+
+
+def steps_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
+    """The question of the paper in three steps per dataset with results
+    (``markdown_table``): the best LRLC rank on validation minus the convolution, LRLC rank
+    1 minus the convolution, and the best rank minus rank 1 (a dash when rank 1 is best),
+    each difference in test points with whether it clears the noise."""
+    table = []
+    for name, grid in grids.items():
+        if grid is None:
+            continue
+        conv, best, one, n_test = (
+            grid.row("conv"),
+            grid.best_lrlc(),
+            grid.row("lrlc", 1),
+            _test_size(grid),
+        )
+        table.append(
+            [
+                names[name],
+                "–" if best is None else f"rank {best['rank']}",
+                _step(best, conv, n_test),
+                _step(one, conv, n_test),
+                "–" if best is None or best["rank"] == 1 else _step(best, one, n_test),
+            ]
+        )
+    if not table:
+        return _markdown("No results file yet.")
+    header = ["dataset", "best LRLC", "best − convolution", "rank 1 − convolution"]
+    return markdown_table(header + ["best − rank 1"], table)

@@ -1,0 +1,196 @@
+"""lrlc.overview: the grids of several datasets side by side (chapter 9's tables and figure)."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.container import BarContainer  # noqa: E402
+from test_results import grid, run  # noqa: E402  (the fake grids of tests/test_results.py)
+
+from lrlc import overview  # noqa: E402
+from lrlc.results import Results  # noqa: E402
+
+NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "celeba": "CelebA"}
+
+
+def noise(p: float, n: int) -> float:
+    """The test-set noise (points) of a difference of two accuracies near p, n images each."""
+    return 100 * math.sqrt(2 * p * (1 - p) / n)
+
+
+def digits() -> Results:
+    """10,000 test images. Validation picks rank 2 (test 94%), test would pick rank 4 (97%)."""
+    raw = grid()
+    raw["runs"] = [
+        run("conv", None, 0, 0.90, params=75_000), run("conv", None, 1, 0.94, params=75_000),
+        run("lc", None, 0, 0.70, params=9_000_000),
+        run("coordconv", None, 0, 0.91, params=76_000),
+        run("wide_conv", 4, 0, 0.96, params=471_000),
+        run("lrlc", 1, 0, 0.93, params=76_000),
+        run("lrlc", 2, 0, 0.94, params=150_000, valid_accuracy=0.99),
+        run("lrlc", 4, 0, 0.97, params=300_000, valid_accuracy=0.90),
+        run("lrlc", 8, 0, 0.50, "last"),  # another placement: never the best rank
+        run("lrlc_input", 4, 0, 0.99), run("lrlc_input", 2, 0, 0.95),
+    ]  # fmt: skip
+    return Results("mnist", raw, "results/cpu/mnist.json")
+
+
+def faces() -> Results:
+    """1,000 test images, no LC, no controls; rank 1 is the only (so the best) LRLC rank."""
+    raw = grid()
+    raw["dataset"], raw["data"]["test_size"] = "celeba", 1000
+    raw["runs"] = [run("conv", None, 0, 0.80), run("lrlc", 1, 0, 0.81)]
+    return Results("celeba", raw, "results/cpu/celeba.json")
+
+
+@pytest.fixture
+def grids() -> dict[str, Results | None]:
+    return {"mnist": digits(), "cifar10": None, "celeba": faces()}  # CIFAR-10 pending
+
+
+def lines_of(table) -> list[str]:
+    return table.data.splitlines()
+
+
+def test_accuracy_is_mean_and_std_over_seeds_in_percent():
+    assert overview.accuracy(None) == "not run"
+    one = {"test_mean": 0.955, "test_std": 0.0, "seeds": 1}
+    assert overview.accuracy(one) == "95.50"  # one seed: no spread claimed
+    two = {"test_mean": 0.92, "test_std": 0.02828, "seeds": 2}
+    assert overview.accuracy(two) == "92.00 ± 2.83"
+
+
+def test_headline_rows_pick_the_best_rank_on_validation_not_test():
+    rows = overview.headline_rows(digits())
+    assert rows["lrlc"]["rank"] == 2  # valid 99% against rank 4's 90%, although 94 < 97 on test
+    assert rows["lrlc"]["test_mean"] == pytest.approx(0.94)
+    assert rows["lrlc_input"]["rank"] == 2  # the lowest input-dependent rank run
+    assert rows["conv"]["test_mean"] == pytest.approx(0.92) and rows["lc"]["seeds"] == 1
+    assert overview.headline_rows(faces())["lc"] is None
+    assert overview.headline_rows(faces())["lrlc_input"] is None
+
+
+def test_headline_table_one_row_per_dataset_and_pending(grids):
+    lines = lines_of(overview.headline_table(grids, NAMES))
+    assert lines[0] == (
+        "| dataset | convolution | LC | best LRLC (rank on validation) | input-dependent LRLC "
+        "| seeds | grid |"
+    )
+    assert lines[2:] == [
+        "| MNIST | 92.00 ± 2.83 | 70.00 | rank 2: 94.00 | rank 2: 95.00 | 1–2 "
+        "| CPU, subsets, 2 epochs, not tuned |",
+        "| CIFAR-10 | pending | pending | pending | pending | – "
+        "| `python -m lrlc.experiments cifar10` |",
+        "| CelebA | 80.00 | not run | rank 1: 81.00 | not run | 1 "
+        "| CPU, subsets, 2 epochs, not tuned |",
+    ]  # fmt: skip
+    # the default names are the book's four datasets
+    assert lines_of(overview.headline_table({"mnist": None}))[2].startswith("| MNIST | pending")
+    assert list(overview.DATASETS) == ["mnist", "cifar10", "celeba", "trans_celeba48"]
+
+
+def test_comparisons_judge_each_difference_against_its_noise(grids):
+    lines = overview.comparisons(grids, NAMES).splitlines()
+    assert lines[0] == "MNIST (10,000 test images):"
+    # 94 - 92 = +2.00 points; one side has one seed, so the test noise at p = 0.93 decides
+    scale = noise(0.93, 10_000)
+    assert 2.0 > 2 * scale  # 0.36: so the verdict below is "larger than the noise"
+    assert lines[1] == (
+        f"  LRLC rank 2 vs convolution: +2.00 points (larger than the noise; noise scale "
+        f"{scale:.2f}: test {scale:.2f}; one seed, so seed noise unknown)"
+    )
+    assert lines[2].startswith("  LRLC rank 2 vs LC: +24.00 points (larger than the noise")
+    assert lines[3].startswith("  input-dependent LRLC vs convolution: +3.00 points (larger")
+    # faces: +1.00 point on 1,000 images is within twice the noise (1.77 points)
+    assert noise(0.805, 1000) == pytest.approx(1.77, abs=0.01)
+    scale = noise(0.805, 1000)
+    assert lines[4:] == [
+        "CelebA (1,000 test images):",
+        f"  LRLC rank 1 vs convolution: +1.00 points (within the noise; noise scale {scale:.2f}: "
+        f"test {scale:.2f}; one seed, so seed noise unknown)",
+        "  LRLC rank 1 vs LC: not both run",
+        "  input-dependent LRLC vs convolution: not both run",
+    ]
+    assert overview.comparisons({"mnist": None}) == "No results file yet: nothing to compare."
+
+
+def test_gains_over_the_convolution_as_bars_with_noise_error_bars(grids):
+    fig, ax = plt.subplots()
+    assert overview.plot_gains_over_conv(grids, NAMES, ax=ax) is fig
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    drawn = [(b.patches[0].get_x() + b.patches[0].get_width() / 2, b) for b in bars]
+    drawn = [(x, b) for x, b in drawn if not math.isnan(x)]  # without the legend entries
+    heights = {round(x, 3): b.patches[0].get_height() for x, b in drawn}
+    width = 0.8 / 3
+    # MNIST (x = 0): LC 70 - 92, best rank (2) 94 - 92, input-dependent (rank 2) 95 - 92;
+    # faces (x = 2): the best rank 81 - 80, and no LC or input-dependent bar
+    expected = {-width: -22.0, 0.0: 2.0, width: 3.0, 2.0: 1.0}
+    assert heights == pytest.approx({round(x, 3): h for x, h in expected.items()})
+    # each error bar spans +- the noise scale of its difference
+    (lrlc_bar,) = [b for x, b in drawn if round(x, 3) == 0.0]
+    (segment,) = lrlc_bar.errorbar.lines[2][0].get_segments()
+    assert segment[:, 1] == pytest.approx([2.0 - noise(0.93, 10_000), 2.0 + noise(0.93, 10_000)])
+    texts = sorted((t.get_text(), round(t.get_position()[0], 3)) for t in ax.texts)
+    assert texts == [
+        ("not run", round(2 - width, 3)), ("not run", round(2 + width, 3)), ("pending", 1),
+    ]  # fmt: skip
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["MNIST", "CIFAR-10", "CelebA"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["LC", "best LRLC rank", "input-dependent LRLC"]
+    plt.close(fig)
+
+
+def test_rank_table_has_every_rank_any_grid_ran(grids):
+    lines = lines_of(overview.rank_table(grids, NAMES))
+    assert lines[0] == "| dataset | convolution | LRLC rank 1 | LRLC rank 2 | LRLC rank 4 |"
+    assert lines[2:] == [  # rank 8 ran in the last layer only; CIFAR-10 is pending: left out
+        "| MNIST | 92.00 ± 2.83 | 93.00 | 94.00 | 97.00 |",
+        "| CelebA | 80.00 | 81.00 | – | – |",
+    ]
+    assert overview.rank_table({"mnist": None}).data == "No results file yet."
+
+
+def test_controls_table_and_verdicts(grids):
+    assert overview.with_controls(grids) == ["mnist"]  # faces ran neither control
+    lines = lines_of(overview.controls_table(grids, NAMES))
+    assert lines[0] == "| dataset | convolution | CoordConv | wide convolution | best LRLC |"
+    assert lines[2:] == [
+        "| MNIST | 92.00 ± 2.83 (75k) | 91.00 (76k) | 96.00 (471k) | rank 2: 94.00 (150k) |"
+    ]
+    verdicts = overview.control_verdicts(grids, NAMES).splitlines()
+    assert verdicts[0] == "MNIST (10,000 test images):"
+    assert [line.split(" (")[0] for line in verdicts[1:]] == [
+        "  LRLC rank 2 vs wide convolution: -2.00 points",  # 94 - 96
+        "  LRLC rank 2 vs CoordConv: +3.00 points",  # 94 - 91
+        "  CoordConv vs convolution: -1.00 points",  # 91 - 92
+        "  LRLC rank 2 vs LRLC rank 1",  # 94 - 93 = +1.00: what position-dependent filters add
+    ]
+    scale = noise(0.935, 10_000)
+    assert verdicts[4].endswith(
+        f"shared filters): +1.00 points (larger than the noise; noise scale {scale:.2f}: "
+        f"test {scale:.2f}; one seed, so seed noise unknown)"
+    )
+    assert overview.with_controls({"mnist": None, "celeba": faces()}) == []
+
+
+def test_three_steps_best_minus_conv_rank_one_minus_conv_best_minus_rank_one(grids):
+    lines = lines_of(overview.steps_table(grids, NAMES))
+    assert lines[0] == (
+        "| dataset | best LRLC | best − convolution | rank 1 − convolution | best − rank 1 |"
+    )
+    # MNIST: 94 - 92, 93 - 92 and 94 - 93, each more than twice its noise (0.36 to 0.37)
+    assert 1.0 > 2 * max(noise(0.925, 10_000), noise(0.935, 10_000))
+    assert lines[2] == (
+        "| MNIST | rank 2 | +2.00 (beyond the noise) | +1.00 (beyond the noise) "
+        "| +1.00 (beyond the noise) |"
+    )
+    # faces: rank 1 is the best rank, so there is no step beyond it; +1 is within 2 x 1.77
+    assert lines[3] == "| CelebA | rank 1 | +1.00 (within) | +1.00 (within) | – |"
+    assert len(lines) == 4  # CIFAR-10 is pending: left out
+    assert overview.steps_table({"mnist": None}).data == "No results file yet."

@@ -35,6 +35,9 @@ __all__ = ["Variant", "GRIDS", "default_variants", "run_grid", "summarize", "mai
 RESULT_LAYERS = ("conv", "lc", "lrlc", "lrlc_input", "wide_conv", "coordconv")
 DATASETS = ("mnist", "cifar10", "celeba", "trans_celeba48")
 TASKS = {"label": "Male", "attributes": "all 40 attributes, multi-label, mean accuracy"}
+# What a tuning record keeps of its run.
+TUNING_KEYS = ("layer", "rank", "where", "lr", "weight_decay", "epochs", "valid_accuracy",
+               "wall_seconds")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -328,6 +331,7 @@ def run_grid(
     done_runs = {(r["layer"], r["rank"], r["where"], r["seed"]) for r in results["runs"]}
     for record in results["tuning"] + results["runs"]:
         clock.record(record)
+    chosen: dict[str, tuple[float, float]] = {}  # family -> (lr, weight decay)
 
     def train(variant: Variant, lr: float, wd: float, seed: int, epochs: int | None) -> dict:
         start = time.perf_counter()
@@ -357,7 +361,6 @@ def run_grid(
                 flush=True,
             )
 
-    chosen: dict[str, tuple[float, float]] = {}
     families = dict.fromkeys(v.family() for v in variants)
     first_seed, *other_seeds = grid.seeds
     for family in families:
@@ -398,10 +401,6 @@ def run_grid(
             flush=True,
         )
     return results
-
-
-TUNING_KEYS = ("layer", "rank", "where", "lr", "weight_decay", "epochs", "valid_accuracy",
-               "wall_seconds")  # fmt: skip
 
 
 class _Clock:

@@ -189,6 +189,18 @@ class ImageDataset:
         """(len(classes),) int64: images per class."""
         return torch.bincount(self.labels, minlength=len(self.classes))
 
+    def attribute_baselines(self) -> Tensor:
+        """(len(attribute_names),) float64: the majority-class accuracy of every attribute,
+        ``max(q, 1 - q)`` for an attribute present in a fraction ``q`` of the images: what
+        always answering the more common value scores on this split.
+
+        Raises ValueError for a dataset without attributes (all but CelebA).
+        """
+        if self.attributes is None:
+            raise ValueError(f"{self.name} has no attributes")
+        present = self.attributes.double().mean(dim=0)  # (n_attributes,): q of each
+        return torch.maximum(present, 1 - present)
+
     def subset(self, size: int) -> ImageDataset:
         """The first ``size // len(classes)`` images of every class (``balanced_first``), as a
         new ``ImageDataset`` marked as a subset, with the note saying so. A ``size`` of at

@@ -28,6 +28,7 @@ __all__ = [
     "plot_rank_sweep",
     "plot_valid_curves",
     "plot_accuracy_vs_params",
+    "plot_attribute_gains",
     "plot_pending",
 ]
 
@@ -482,6 +483,45 @@ def plot_accuracy_vs_params(
     ax.set(xlabel="parameters (log scale)", ylabel="test accuracy (%)")
     ax.grid(alpha=0.3)
     ax.set_title(_with_grid_kind(title, results))
+    return fig
+
+
+def plot_attribute_gains(
+    gains: dict[str, Array],
+    names: Sequence[str],
+    *,
+    reference: str | None = None,
+    ax=None,
+) -> Figure:
+    """Test accuracy minus the majority-class baseline (points) of every attribute, as
+    horizontal bars, one per variant, the attributes sorted by one variant's gain.
+
+    Args:
+        gains: ``{variant name: (n_attributes,)}`` accuracy minus baseline as fractions,
+            e.g. ``grid.per_label("conv") - split.attribute_baselines()``.
+        names: the ``n_attributes`` attribute names (``ImageDataset.attribute_names``).
+        reference: the variant whose gain orders the attributes, smallest at the bottom;
+            default the first of ``gains``.
+        ax: the axes to draw on; default a new 7x9-inch figure.
+    """
+    drawn = {name: _numpy(gain) for name, gain in gains.items()}
+    if any(g.shape != (len(names),) for g in drawn.values()):
+        shapes = {name: g.shape for name, g in drawn.items()}
+        raise ValueError(f"every gain must have shape ({len(names)},), got {shapes}")
+    reference = next(iter(drawn)) if reference is None else reference
+    order = torch.argsort(torch.from_numpy(drawn[reference])).numpy()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 9), layout="constrained")
+    fig = ax.figure
+    y = np.arange(len(order))
+    height = 0.8 / len(drawn)
+    for n, (name, gain) in enumerate(drawn.items()):
+        ax.barh(y + n * height, 100 * gain[order], height=height, label=name)
+    ax.set_yticks(y + 0.4 - height / 2, [names[i] for i in order], fontsize=7)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel("test accuracy minus the majority-class baseline (points)")
     return fig
 
 

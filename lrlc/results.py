@@ -308,14 +308,25 @@ class Results:
     def last_gain(self, layer: str, rank: int | None = None, where: str = "all") -> float:
         """Validation accuracy one variant gained over its last two epochs (points), mean
         over seeds: a curve still climbing at the end says the budget held it back."""
-        curves = [
-            r["valid_curve"]
-            for r in self.runs
-            if (r["layer"], r["rank"], r["where"]) == (layer, rank, where)
-        ]
+        curves = [r["valid_curve"] for r in self._variant_runs(layer, rank, where)]
         if not curves:
             raise KeyError(f"{self.origin} has no {variant_name(layer, rank, where)} run")
         return statistics.fmean(100 * (c[-1] - c[max(0, len(c) - 3)]) for c in curves)
+
+    def per_label(self, layer: str, rank: int | None = None, where: str = "all") -> Tensor | None:
+        """(n_labels,) float64: the test accuracy of every label (CelebA's 40 attributes) of
+        one variant, mean over its seeds, from the runs' ``test_per_label``; None when the
+        grid has no run of this variant that recorded it (a single-label grid)."""
+        lists = [
+            r["test_per_label"]
+            for r in self._variant_runs(layer, rank, where)
+            if "test_per_label" in r
+        ]
+        return torch.tensor(lists, dtype=torch.float64).mean(dim=0) if lists else None
+
+    def _variant_runs(self, layer: str, rank: int | None, where: str) -> list[dict]:
+        """The runs of one variant, every seed."""
+        return [r for r in self.runs if (r["layer"], r["rank"], r["where"]) == (layer, rank, where)]
 
     def findings(self) -> str:
         """What the grid shows, in words, as Markdown bullets computed from the runs: the

@@ -3,6 +3,7 @@ the device loader; and, when LRLC_DATA points at the real data (as in CI), check
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import os
@@ -740,6 +741,17 @@ def test_augmentation_is_a_padded_crop_and_a_flip(device):
     assert 0 < flips < 16
     plain, _ = next(iter(ds.loader(16, device=device, augment=data.Augment(0, False))))
     assert torch.equal(plain.cpu(), ds.normalization(ds.images))
+
+
+def test_attribute_baselines_are_the_majority_share_of_each_attribute():
+    attributes = torch.tensor([[1, 0, 1, 0], [1, 0, 0, 0], [1, 0, 1, 0], [0, 1, 0, 0]])
+    ds = dataclasses.replace(tiny(n=4), name="celeba", attributes=attributes)
+    baselines = ds.attribute_baselines()
+    assert baselines.dtype == torch.float64
+    # present in 3, 1, 2 and 0 of the 4 images: the majority is right 3, 3, 2 and 4 times
+    assert baselines.tolist() == [3 / 4, 3 / 4, 2 / 4, 4 / 4]
+    with pytest.raises(ValueError, match="has no attributes"):
+        tiny().attribute_baselines()
 
 
 def test_loader_targets_and_bad_arguments(tmp_path):

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from lrlc import LowRankLocallyConnected2d, effective_filters  # noqa: E402
 from lrlc.plotting import (  # noqa: E402
+    plot_attribute_gains,
     plot_combining_weights,
     plot_filter_bank,
     plot_filters_at_positions,
@@ -104,3 +105,35 @@ def test_plot_windows_draws_one_rectangle_per_window():
     fig = plot_windows(image, [(0, 0), (5, 7)], 3)
     rects = [p for p in fig.axes[0].patches if isinstance(p, matplotlib.patches.Rectangle)]
     assert len({r.get_edgecolor() for r in rects}) == 2
+
+
+def test_plot_attribute_gains_one_bar_per_attribute_and_variant_sorted_by_the_reference():
+    names = [f"attribute {a}" for a in range(40)]
+    conv = torch.randperm(40, generator=torch.Generator().manual_seed(0)).double() / 100 - 0.2
+    lrlc = np.linspace(-0.1, 0.3, 40)  # a numpy array draws as well
+    fig = plot_attribute_gains({"conv": conv, "LRLC": lrlc}, names)
+    (ax,) = fig.axes
+    assert tuple(fig.get_size_inches()) == (7, 9)
+    assert [c.get_label() for c in ax.containers] == ["conv", "LRLC"]
+    assert [len(c) for c in ax.containers] == [40, 40]
+    by_conv = sorted(range(40), key=lambda a: conv[a].item())  # the first variant: default
+    assert [t.get_text() for t in ax.get_yticklabels()] == [names[a] for a in by_conv]
+    widths = [[bar.get_width() for bar in c] for c in ax.containers]
+    assert widths[0] == pytest.approx([100 * conv[a].item() for a in by_conv])  # points
+    assert widths[0] == sorted(widths[0])
+    assert widths[1] == pytest.approx([100 * lrlc[a] for a in by_conv])
+    lows = [[bar.get_y() for bar in c] for c in ax.containers]
+    assert np.diff(lows[0]) == pytest.approx([1.0] * 39)  # one row per attribute
+    assert np.subtract(lows[1], lows[0]) == pytest.approx([0.4] * 40)  # side by side
+    assert "majority-class baseline" in ax.get_xlabel()
+
+
+def test_plot_attribute_gains_on_given_axes_by_another_reference():
+    names = ["a", "b", "c"]
+    gains = {"x": torch.tensor([0.3, 0.1, 0.2]), "y": torch.tensor([0.0, 0.2, -0.1])}
+    fig, ax = plt.subplots()
+    assert plot_attribute_gains(gains, names, reference="y", ax=ax) is fig
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["c", "a", "b"]
+    assert [bar.get_width() for bar in ax.containers[0]] == pytest.approx([20.0, 30.0, 10.0])
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        plot_attribute_gains({"x": torch.zeros(4)}, names)

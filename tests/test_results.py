@@ -401,3 +401,21 @@ def test_findings_put_the_grid_in_words(results_dir):
     assert f"last layer: mean largest weight {largest:.3f}, against 0.250 for uniform" in (
         results.load("mnist").findings()
     )
+
+
+def test_per_label_is_the_mean_over_the_seeds_of_one_variant(results_dir):
+    raw = grid()
+    raw["runs"] = [run("conv", None, 0, 0.9, test_per_label=[0.5, 1.0, 0.75]),
+                   run("conv", None, 1, 0.9, test_per_label=[0.7, 0.8, 0.25]),
+                   run("lrlc", 4, 0, 0.9, test_per_label=[0.1, 0.2, 0.3]),
+                   run("lrlc", 4, 0, 0.9, "last", test_per_label=[0.9, 0.9, 0.9]),
+                   run("lrlc", 2, 0, 0.9)]  # fmt: skip
+    write(results_dir / "cpu" / "celeba-attributes.json", raw)
+    loaded = results.load("celeba-attributes")
+    conv = loaded.per_label("conv")
+    assert conv.dtype == torch.float64 and conv.shape == (3,)
+    assert conv.tolist() == pytest.approx([(0.5 + 0.7) / 2, (1.0 + 0.8) / 2, (0.75 + 0.25) / 2])
+    assert loaded.per_label("lrlc", 4).tolist() == pytest.approx([0.1, 0.2, 0.3])  # all layers
+    assert loaded.per_label("lrlc", 4, "last").tolist() == pytest.approx([0.9, 0.9, 0.9])
+    assert loaded.per_label("lrlc", 2) is None  # ran, but recorded no per-label accuracies
+    assert loaded.per_label("lc") is None  # not run

@@ -409,11 +409,7 @@ def plot_valid_curves(
         fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
     fig = ax.figure
     for layer, rank, where in variants:
-        curves = [
-            r["valid_curve"]
-            for r in results.runs
-            if (r["layer"], r["rank"], r["where"]) == (layer, rank, where)
-        ]
+        curves = [r["valid_curve"] for r in results.variant_runs(layer, rank, where)]
         if not curves:
             continue
         mean = 100 * np.mean(np.asarray(curves, dtype=np.float64), axis=0)

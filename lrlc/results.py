@@ -308,7 +308,7 @@ class Results:
     def last_gain(self, layer: str, rank: int | None = None, where: str = "all") -> float:
         """Validation accuracy one variant gained over its last two epochs (points), mean
         over seeds: a curve still climbing at the end says the budget held it back."""
-        curves = [r["valid_curve"] for r in self._variant_runs(layer, rank, where)]
+        curves = [r["valid_curve"] for r in self.variant_runs(layer, rank, where)]
         if not curves:
             raise KeyError(f"{self.origin} has no {variant_name(layer, rank, where)} run")
         return statistics.fmean(100 * (c[-1] - c[max(0, len(c) - 3)]) for c in curves)
@@ -319,13 +319,13 @@ class Results:
         grid has no run of this variant that recorded it (a single-label grid)."""
         lists = [
             r["test_per_label"]
-            for r in self._variant_runs(layer, rank, where)
+            for r in self.variant_runs(layer, rank, where)
             if "test_per_label" in r
         ]
         return torch.tensor(lists, dtype=torch.float64).mean(dim=0) if lists else None
 
-    def _variant_runs(self, layer: str, rank: int | None, where: str) -> list[dict]:
-        """The runs of one variant, every seed."""
+    def variant_runs(self, layer: str, rank: int | None = None, where: str = "all") -> list[dict]:
+        """The runs of one variant (layer type, rank, placement), every seed, in file order."""
         return [r for r in self.runs if (r["layer"], r["rank"], r["where"]) == (layer, rank, where)]
 
     def findings(self) -> str:
@@ -489,8 +489,7 @@ class Results:
     def _lrlc_runs(self, rank: int, where: str, seed: int | None) -> list[dict]:
         """The LRLC runs of this rank, placement and seed (default: the lowest seed)."""
         seed = self.seeds()[0] if seed is None else seed
-        key = ("lrlc", rank, where, seed)
-        return [r for r in self.runs if (r["layer"], r["rank"], r["where"], r["seed"]) == key]
+        return [r for r in self.variant_runs("lrlc", rank, where) if r["seed"] == seed]
 
     def table(self, variants: list[tuple] | None = None, baseline: str = "conv"):
         """A Markdown table: variant, parameters, test accuracy mean +- std (%), seeds, and the

@@ -419,3 +419,13 @@ def test_per_label_is_the_mean_over_the_seeds_of_one_variant(results_dir):
     assert loaded.per_label("lrlc", 4, "last").tolist() == pytest.approx([0.9, 0.9, 0.9])
     assert loaded.per_label("lrlc", 2) is None  # ran, but recorded no per-label accuracies
     assert loaded.per_label("lc") is None  # not run
+
+
+def test_variant_runs_are_every_seed_of_one_variant_in_file_order(results_dir):
+    write(results_dir / "cpu" / "mnist.json", grid())
+    loaded = results.load("mnist")
+    runs = loaded.variant_runs("lrlc", 4)
+    assert [(r["seed"], r["test_accuracy"]) for r in runs] == [(0, 0.96), (1, 0.98)]
+    assert [r["test_accuracy"] for r in loaded.variant_runs("lrlc", 4, "last")] == [0.91]
+    assert [r["seed"] for r in loaded.variant_runs("conv")] == [0, 1]
+    assert loaded.variant_runs("lc") == []

@@ -25,7 +25,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from lrlc.results import Results, difference_noise, judge, variant_name
+from lrlc.results import Results, beyond_noise, difference_noise, judge, variant_name
 from lrlc.widgets import markdown_table
 
 __all__ = [
@@ -293,8 +293,8 @@ def _step(a: dict | None, b: dict | None, test_size: int) -> str:
     ``"not run"`` when either row is None."""
     if a is None or b is None:
         return "not run"
-    points, verdict = judge(a, b, test_size).split(" points", 1)
-    return points + (" (within)" if "within the noise" in verdict else " (beyond the noise)")
+    verdict = " (beyond the noise)" if beyond_noise(a, b, test_size) else " (within)"
+    return f"{100 * (a['test_mean'] - b['test_mean']):+.2f}" + verdict
 
 
 def steps_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:

@@ -42,6 +42,7 @@ __all__ = [
     "pending",
     "summarize",
     "difference_noise",
+    "beyond_noise",
     "judge",
     "variant_name",
     "RESULTS_URL",
@@ -177,14 +178,20 @@ def difference_noise(a: dict, b: dict, test_size: int) -> tuple[float, str]:
     return test_noise, f"test {test_noise:.2f}; one seed, so seed noise unknown"
 
 
+def beyond_noise(a: dict, b: dict, test_size: int) -> bool:
+    """Whether row ``a`` minus row ``b`` (``summarize`` rows) is larger than the noise:
+    beyond twice ``difference_noise``, a rule of thumb, not a significance test."""
+    scale, _ = difference_noise(a, b, test_size)
+    return abs(100 * (a["test_mean"] - b["test_mean"])) > 2 * scale
+
+
 def judge(a: dict, b: dict, test_size: int) -> str:
-    """Row ``a`` minus row ``b`` (``summarize`` rows) in test points, with its verdict:
-    "+6.12 points (larger than the noise; noise scale 1.01: seed std 1.01, test 0.41)".
-    Larger than the noise means beyond twice ``difference_noise``: a rule of thumb, not a
-    significance test."""
+    """Row ``a`` minus row ``b`` (``summarize`` rows) in test points, with its verdict
+    (``beyond_noise``): "+6.12 points (larger than the noise; noise scale 1.01: seed std
+    1.01, test 0.41)"."""
     diff = 100 * (a["test_mean"] - b["test_mean"])
     scale, how = difference_noise(a, b, test_size)
-    verdict = "larger than the noise" if abs(diff) > 2 * scale else "within the noise"
+    verdict = "larger than the noise" if beyond_noise(a, b, test_size) else "within the noise"
     return f"{diff:+.2f} points ({verdict}; noise scale {scale:.2f}: {how})"
 
 
@@ -348,7 +355,7 @@ class Results:
         one, conv = self.row("lrlc", 1), self.row("conv")
         if one is not None and conv is not None:
             verdict = judge(one, conv, n)
-            gained = "larger than the noise" in verdict and one["test_mean"] > conv["test_mean"]
+            gained = beyond_noise(one, conv, n) and one["test_mean"] > conv["test_mean"]
             lines.append(
                 "LRLC rank 1, the convolution plus a learned bias per row and column, minus "
                 f"the convolution: {verdict}"

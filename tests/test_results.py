@@ -429,3 +429,16 @@ def test_variant_runs_are_every_seed_of_one_variant_in_file_order(results_dir):
     assert [r["test_accuracy"] for r in loaded.variant_runs("lrlc", 4, "last")] == [0.91]
     assert [r["seed"] for r in loaded.variant_runs("conv")] == [0, 1]
     assert loaded.variant_runs("lc") == []
+
+
+def test_beyond_noise_is_judges_verdict():
+    a = {"test_mean": 0.93, "test_std": 0.0, "seeds": 1}
+    b = {"test_mean": 0.90, "test_std": 0.0, "seeds": 1}
+    close = {"test_mean": 0.915, "test_std": 0.0, "seeds": 1}
+    # test noise of a difference on 1,000 images: 100 * sqrt(2 p (1 - p) / 1000), about
+    # 1.25 points at p = 0.915 and 1.30 at 0.9075: 3 points clear twice it, 1.5 do not
+    assert results.beyond_noise(a, b, 1_000) and results.beyond_noise(b, a, 1_000)
+    assert not results.beyond_noise(close, b, 1_000)
+    for x, y in ((a, b), (close, b)):
+        verdict = results.judge(x, y, 1_000)
+        assert ("larger than the noise" in verdict) == results.beyond_noise(x, y, 1_000)

@@ -60,7 +60,8 @@ def accuracy(row: dict | None) -> str:
     if row is None:
         return "not run"
     text = f"{100 * row['test_mean']:.2f}"
-    return text + (f" ± {100 * row['test_std']:.2f}" if row["seeds"] > 1 else "")
+    # no-break spaces: a narrow table column never separates the mean from its spread
+    return text + (f"\u00a0±\u00a0{100 * row['test_std']:.2f}" if row["seeds"] > 1 else "")
 
 
 def headline_rows(grid: Results) -> dict[str, dict | None]:
@@ -126,7 +127,8 @@ def headline_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
     the best LRLC rank on validation and of input-dependent LRLC (these two name their
     rank); the fewest and most seeds behind the row; how the grid was made (CPU or GPU,
     subsets or full data, epochs, tuned or not). A pending dataset (grid None) says
-    "pending" and gives the command that makes its grid.
+    "pending" and gives the command that makes its grid. When every dataset has a grid,
+    all made alike, the last column is a line above the table instead.
     """
     table = []
     for name, grid in grids.items():
@@ -150,6 +152,10 @@ def headline_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
         )
     header = ["dataset", "convolution", "LC", "best LRLC (rank on validation)"]
     header += ["input-dependent LRLC", "seeds", "grid"]
+    made = {_how_made(grid) for grid in grids.values() if grid is not None}
+    if len(made) == 1 and None not in grids.values():
+        note = f"Every grid: {made.pop()}."
+        return markdown_table(header[:-1], [row[:-1] for row in table], note=note)
     return markdown_table(header, table)
 
 

@@ -128,12 +128,16 @@ class _Fallback:
 
 
 def markdown_table(
-    header: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    align: str | None = None,
+    note: str | None = None,
 ) -> Any:
     """A Markdown table (``IPython.display.Markdown``); cells are written with ``str()``.
 
     header: n column titles. rows: each a sequence of n cells. align: one letter per
     column, ``l``, ``c`` or ``r`` (default: left for the first column, right for the rest).
+    note: a line of Markdown shown above the table (what every row has in common).
     Pipes and line breaks inside cells are escaped.
     """
     n = len(header)
@@ -154,6 +158,8 @@ def markdown_table(
         "|" + "|".join(rule[a] for a in align) + "|",
         *("| " + " | ".join(cell(v) for v in row) + " |" for row in rows),
     ]
+    if note:
+        lines = [note, ""] + lines
     return _display_object("Markdown", "\n".join(lines))
 
 

@@ -63,7 +63,8 @@ def test_accuracy_is_mean_and_std_over_seeds_in_percent():
     one = {"test_mean": 0.955, "test_std": 0.0, "seeds": 1}
     assert overview.accuracy(one) == "95.50"  # one seed: no spread claimed
     two = {"test_mean": 0.92, "test_std": 0.02828, "seeds": 2}
-    assert overview.accuracy(two) == "92.00 ± 2.83"
+    # joined by no-break spaces: a narrow column never separates the mean from its spread
+    assert overview.accuracy(two) == "92.00\u00a0±\u00a02.83"
 
 
 def test_headline_rows_pick_the_best_rank_on_validation_not_test():
@@ -83,7 +84,7 @@ def test_headline_table_one_row_per_dataset_and_pending(grids):
         "| seeds | grid |"
     )
     assert lines[2:] == [
-        "| MNIST | 92.00 ± 2.83 | 70.00 | rank 2: 94.00 | rank 2: 95.00 | 1–2 "
+        "| MNIST | 92.00\u00a0±\u00a02.83 | 70.00 | rank 2: 94.00 | rank 2: 95.00 | 1–2 "
         "| CPU, subsets, 2 epochs, not tuned |",
         "| CIFAR-10 | pending | pending | pending | pending | – "
         "| `python -m lrlc.experiments cifar10` |",
@@ -92,6 +93,14 @@ def test_headline_table_one_row_per_dataset_and_pending(grids):
     ]  # fmt: skip
     # the default names are the book's four datasets
     assert lines_of(overview.headline_table({"mnist": None}))[2].startswith("| MNIST | pending")
+
+
+def test_headline_table_says_once_how_every_grid_was_made(grids):
+    made_alike = {"mnist": grids["mnist"], "celeba": grids["celeba"]}
+    lines = lines_of(overview.headline_table(made_alike, NAMES))
+    assert lines[:2] == ["Every grid: CPU, subsets, 2 epochs, not tuned.", ""]
+    assert lines[2].endswith("| input-dependent LRLC | seeds |")  # no grid column
+    assert lines[4].endswith("| rank 2: 95.00 | 1–2 |")
     assert list(overview.DATASETS) == ["mnist", "cifar10", "celeba", "trans_celeba48"]
 
 
@@ -150,7 +159,7 @@ def test_rank_table_has_every_rank_any_grid_ran(grids):
     lines = lines_of(overview.rank_table(grids, NAMES))
     assert lines[0] == "| dataset | convolution | LRLC rank 1 | LRLC rank 2 | LRLC rank 4 |"
     assert lines[2:] == [  # rank 8 ran in the last layer only; CIFAR-10 is pending: left out
-        "| MNIST | 92.00 ± 2.83 | 93.00 | 94.00 | 97.00 |",
+        "| MNIST | 92.00\u00a0±\u00a02.83 | 93.00 | 94.00 | 97.00 |",
         "| CelebA | 80.00 | 81.00 | – | – |",
     ]
     assert overview.rank_table({"mnist": None}).data == "No results file yet."
@@ -161,7 +170,8 @@ def test_controls_table_and_verdicts(grids):
     lines = lines_of(overview.controls_table(grids, NAMES))
     assert lines[0] == "| dataset | convolution | CoordConv | wide convolution | best LRLC |"
     assert lines[2:] == [
-        "| MNIST | 92.00 ± 2.83 (75k) | 91.00 (76k) | 96.00 (471k) | rank 2: 94.00 (150k) |"
+        "| MNIST | 92.00\u00a0±\u00a02.83 (75k) | 91.00 (76k) | 96.00 (471k) "
+        "| rank 2: 94.00 (150k) |"
     ]
     verdicts = overview.control_verdicts(grids, NAMES).splitlines()
     assert verdicts[0] == "MNIST (10,000 test images):"

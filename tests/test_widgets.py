@@ -241,6 +241,8 @@ def test_markdown_table():
         "| a\\|b | 1 |",
     ]
     assert markdown_table(["a", "b"], [], align="cc").data.splitlines()[1] == "|:-:|:-:|"
+    noted = markdown_table(["a"], [[1]], note="*Every row: made alike.*").data.splitlines()
+    assert noted == ["*Every row: made alike.*", "", "| a |", "|:--|", "| 1 |"]
     with pytest.raises(ValueError, match="2 cells"):
         markdown_table(["a", "b"], [[1]])
     with pytest.raises(ValueError, match="align"):

@@ -4,8 +4,9 @@ Needs the built site (``jupyter-book build .``, as ``.ci/run`` does before the t
 Debian's ``chromium``; outside CI the tests skip when either is missing. For every page
 of the table of contents: no failed local request, no request that leaves the machine
 (the page must not need a CDN), no JavaScript error, math typeset, every figure with alt
-text; a screenshot per page in ``_build/screenshots/``. The rank slider of chapter 4 is
-dragged and must change the figure it shows.
+text, no printed output or code cell wider than its column; a screenshot per page in
+``_build/screenshots/``. The rank slider of chapter 4 is dragged and must change the
+figure it shows.
 """
 
 from __future__ import annotations
@@ -113,6 +114,14 @@ def test_page_renders_offline(browser, page_file):
             ".map(p => p.textContent.slice(0, 80))"
         )
         assert not wide, f"printed output wider than the page on {page_file}: {wide}"
+        # code cells are formatted at 79 columns (book/ruff.toml) and fit the code column
+        # at 1280 pixels (_static/lrlc.css): a reader never scrolls sideways to read code
+        wide = page.evaluate(
+            "() => [...document.querySelectorAll('div.cell_input pre')]"
+            ".filter(p => p.scrollWidth > p.clientWidth + 1)"
+            ".map(p => p.textContent.split('\\n').find(l => l.length > 79) || '')"
+        )
+        assert not wide, f"code cells wider than the code column on {page_file}: {wide}"
         # one search field (the sidebar's), the launch buttons above the article
         searches = page.locator(".search-button__button:visible").count()
         assert searches == 1, f"{searches} search fields visible on {page_file}"

@@ -259,7 +259,8 @@ class LowRankLocallyConnected2d(nn.Module):
     are mixed at each output position ``(i, j)`` by combining weights ``w[i, j, k]`` that
     sum to one over ``k``::
 
-        y[:, :, i, j] = sum_k w[i, j, k] * (W_k * x)[:, :, i, j] + b_spatial[i, j] + b[:]
+        y[:, :, i, j] = (sum_k w[i, j, k] * (W_k * x)[:, :, i, j])
+                        + b_spatial[i, j] + b[:]
 
     which is a locally connected layer whose filter bank at ``(i, j)`` is
     ``sum_k w[i, j, k] W_k``. The forward pass never builds those per-position filters: it

@@ -13,9 +13,9 @@ pixels, so a combining weight is drawn over the part of the face its filters see
 
     from lrlc.maps import overlay_on_image, owner_map
 
-    w = layer.combining_weights()             # (26, 26, rank), the last layer
-    overlay_on_image(face, w, offset=3)       # face | w_1 .. w_K | owner map
-    owner_map(w)                              # (26, 26): the basis with the largest weight
+    w = layer.combining_weights()        # (26, 26, rank), the last layer
+    overlay_on_image(face, w, offset=3)  # face | w_1 .. w_K | owner map
+    owner_map(w)                         # (26, 26): the strongest basis
 
 Drawing functions return the ``Figure`` (call ``plt.show()`` in a notebook), as
 ``lrlc.plotting``. Tensors may live on any device and may require grad.

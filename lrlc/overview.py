@@ -4,8 +4,9 @@
 
     grids = {name: results.load_or_none(name) for name in overview.DATASETS}
     overview.headline_table(grids)        # one row per dataset (Markdown)
-    print(overview.comparisons(grids))    # best LRLC rank against conv and LC, judged
-    overview.plot_gains_over_conv(grids)  # the same against the convolution, as bars
+    # the best LRLC rank against conv and LC, judged against the noise:
+    print(overview.comparisons(grids))
+    overview.plot_gains_over_conv(grids)  # the same as bars
 
 Every function takes ``grids``, ``{dataset: Results or None}`` in the order to show them,
 and ``names``, the dataset names to print (default ``DATASETS``). A grid of None has no

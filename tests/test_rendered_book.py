@@ -114,14 +114,14 @@ def test_page_renders_offline(browser, page_file):
             ".map(p => p.textContent.slice(0, 80))"
         )
         assert not wide, f"printed output wider than the page on {page_file}: {wide}"
-        # code cells are formatted at 79 columns (book/ruff.toml) and fit the code column
-        # at 1280 pixels (_static/lrlc.css): a reader never scrolls sideways to read code
+        # code cells and code blocks are kept within 79 columns (book/ruff.toml) and fit
+        # the column at 1280 pixels (_static/lrlc.css): no sideways scrolling to read code
         wide = page.evaluate(
-            "() => [...document.querySelectorAll('div.cell_input pre')]"
+            "() => [...document.querySelectorAll('main div.highlight pre')]"
             ".filter(p => p.scrollWidth > p.clientWidth + 1)"
             ".map(p => p.textContent.split('\\n').find(l => l.length > 79) || '')"
         )
-        assert not wide, f"code cells wider than the code column on {page_file}: {wide}"
+        assert not wide, f"code wider than its column on {page_file}: {wide}"
         # one search field (the sidebar's), the launch buttons above the article
         searches = page.locator(".search-button__button:visible").count()
         assert searches == 1, f"{searches} search fields visible on {page_file}"

@@ -4,7 +4,7 @@ Needs the built site (``jupyter-book build .``, as ``.ci/run`` does before the t
 Debian's ``chromium``; outside CI the tests skip when either is missing. For every page
 of the table of contents: no failed local request, no request that leaves the machine
 (the page must not need a CDN), no JavaScript error, math typeset, every figure with alt
-text, no printed output or code cell wider than its column; a screenshot per page in
+text, no printed output, code or table wider than its column; a screenshot per page in
 ``_build/screenshots/``. The rank slider of chapter 4 is dragged and must change the
 figure it shows.
 """
@@ -122,6 +122,13 @@ def test_page_renders_offline(browser, page_file):
             ".map(p => p.textContent.split('\\n').find(l => l.length > 79) || '')"
         )
         assert not wide, f"code wider than its column on {page_file}: {wide}"
+        # tables fit the column too (the theme would give them a scroll bar of their own)
+        wide = page.evaluate(
+            "() => [...document.querySelectorAll('main .pst-scrollable-table-container')]"
+            ".filter(c => c.scrollWidth > c.clientWidth + 1)"
+            ".map(c => c.textContent.trim().slice(0, 80))"
+        )
+        assert not wide, f"tables wider than the column on {page_file}: {wide}"
         # one search field (the sidebar's), the launch buttons above the article
         searches = page.locator(".search-button__button:visible").count()
         assert searches == 1, f"{searches} search fields visible on {page_file}"

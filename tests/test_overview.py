@@ -93,6 +93,7 @@ def test_headline_table_one_row_per_dataset_and_pending(grids):
     ]  # fmt: skip
     # the default names are the book's four datasets
     assert lines_of(overview.headline_table({"mnist": None}))[2].startswith("| MNIST | pending")
+    assert list(overview.DATASETS) == ["mnist", "cifar10", "celeba", "trans_celeba48"]
 
 
 def test_headline_table_says_once_how_every_grid_was_made(grids):
@@ -101,7 +102,6 @@ def test_headline_table_says_once_how_every_grid_was_made(grids):
     assert lines[:2] == ["Every grid: CPU, subsets, 2 epochs, not tuned.", ""]
     assert lines[2].endswith("| input-dependent LRLC | seeds |")  # no grid column
     assert lines[4].endswith("| rank 2: 95.00 | 1–2 |")
-    assert list(overview.DATASETS) == ["mnist", "cifar10", "celeba", "trans_celeba48"]
 
 
 def test_comparisons_judge_each_difference_against_its_noise(grids):

@@ -153,7 +153,7 @@ def headline_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
         )
     header = ["dataset", "convolution", "LC", "best LRLC (rank on validation)"]
     header += ["input-dependent LRLC", "seeds", "grid"]
-    made = {_how_made(grid) for grid in grids.values() if grid is not None}
+    made = {row[-1] for row in table}  # how each grid was made, or a pending one's command
     if len(made) == 1 and None not in grids.values():
         note = f"Every grid: {made.pop()}."
         return markdown_table(header[:-1], [row[:-1] for row in table], note=note)

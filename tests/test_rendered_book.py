@@ -86,6 +86,18 @@ def open_page(browser, page_file: str):
     return page, problems
 
 
+def wider_than_column(page, selector: str) -> list[str]:
+    """The elements matching ``selector`` whose content is wider than they are (a sideways
+    scroll bar, or hidden text), each named by its longest line, cut to 80 characters."""
+    return page.evaluate(
+        "s => [...document.querySelectorAll(s)]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1)"
+        ".map(e => e.textContent.trim().split('\\n')"
+        ".reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 80))",
+        selector,
+    )
+
+
 @pytest.mark.parametrize("page_file", toc_pages())
 def test_page_renders_offline(browser, page_file):
     page, problems = open_page(browser, page_file)
@@ -108,26 +120,14 @@ def test_page_renders_offline(browser, page_file):
         )
         assert not broken, f"images that did not load: {broken}"
         # printed output wraps at the page width (_static/lrlc.css): nothing to scroll to
-        wide = page.evaluate(
-            "() => [...document.querySelectorAll('div.cell_output pre')]"
-            ".filter(p => p.scrollWidth > p.clientWidth + 1)"
-            ".map(p => p.textContent.slice(0, 80))"
-        )
+        wide = wider_than_column(page, "div.cell_output pre")
         assert not wide, f"printed output wider than the page on {page_file}: {wide}"
         # code cells and code blocks are kept within 79 columns (book/ruff.toml) and fit
         # the column at 1280 pixels (_static/lrlc.css): no sideways scrolling to read code
-        wide = page.evaluate(
-            "() => [...document.querySelectorAll('main div.highlight pre')]"
-            ".filter(p => p.scrollWidth > p.clientWidth + 1)"
-            ".map(p => p.textContent.split('\\n').find(l => l.length > 79) || '')"
-        )
+        wide = wider_than_column(page, "main div.highlight pre")
         assert not wide, f"code wider than its column on {page_file}: {wide}"
         # tables fit the column too (the theme would give them a scroll bar of their own)
-        wide = page.evaluate(
-            "() => [...document.querySelectorAll('main .pst-scrollable-table-container')]"
-            ".filter(c => c.scrollWidth > c.clientWidth + 1)"
-            ".map(c => c.textContent.trim().slice(0, 80))"
-        )
+        wide = wider_than_column(page, "main .pst-scrollable-table-container")
         assert not wide, f"tables wider than the column on {page_file}: {wide}"
         # one search field (the sidebar's), the launch buttons above the article
         searches = page.locator(".search-button__button:visible").count()

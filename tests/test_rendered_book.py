@@ -4,7 +4,8 @@ Needs the built site (``jupyter-book build .``, as ``.ci/run`` does before the t
 Debian's ``chromium``; outside CI the tests skip when either is missing. For every page
 of the table of contents: no failed local request, no request that leaves the machine
 (the page must not need a CDN), no JavaScript error, math typeset, every figure with alt
-text, no printed output, code or table wider than its column; a screenshot per page in
+text, figures numbered within their chapter ("Fig. 5.1", ...), no printed output, code
+or table wider than its column; a screenshot per page in
 ``_build/screenshots/``. The rank slider of chapter 4 is dragged and must change the
 figure it shows.
 """
@@ -12,6 +13,7 @@ figure it shows.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -119,6 +121,16 @@ def test_page_renders_offline(browser, page_file):
             ".map(i => i.src.slice(0, 80))"
         )
         assert not broken, f"images that did not load: {broken}"
+        # figures count from 1 in each chapter, after the chapter's number
+        numbers = [
+            text.strip()
+            for text in page.locator("main .caption-number").all_text_contents()
+            if text.startswith("Fig.")
+        ]
+        chapter = re.search(r"/(\d+)_", page_file)
+        if chapter:
+            expected = [f"Fig. {int(chapter[1])}.{k}" for k in range(1, len(numbers) + 1)]
+            assert numbers == expected, f"figure numbers on {page_file}: {numbers}"
         # printed output wraps at the page width (_static/lrlc.css): nothing to scroll to
         wide = wider_than_column(page, "div.cell_output pre")
         assert not wide, f"printed output wider than the page on {page_file}: {wide}"

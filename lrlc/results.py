@@ -255,8 +255,10 @@ class Results:
     def noise_note(self, accuracy: float | None = None) -> str:
         """Two lines for a printed comparison: the test set's noise at ``accuracy`` (default:
         the variant accuracy nearest 50%, whose test-set error is the largest of the grid)
-        with the difference it can resolve (twice the noise scale of ``difference_noise``),
-        and the seed-to-seed spread of the variants that have several seeds."""
+        with the difference it can resolve there (twice the noise scale of
+        ``difference_noise``; ``judge`` uses each pair's own accuracy, so it can call a
+        smaller difference between accuracies nearer 100% more than noise), and the
+        seed-to-seed spread of the variants that have several seeds."""
         rows, n = self.summary(), self.raw["data"]["test_size"]
         if accuracy is None:
             accuracy = min((r["test_mean"] for r in rows), key=lambda p: abs(p - 0.5))
@@ -265,7 +267,8 @@ class Results:
         lines = [
             f"test-set standard error at {100 * accuracy:.1f}% on {n:,} test images: "
             f"{se:.2f} points, so differences below about {2 * of_difference:.1f} points "
-            "are within the test set's own noise"
+            "between accuracies near it are within the test set's own noise (nearer 100% "
+            "it is smaller: each comparison below is judged at its own pair's accuracy)"
         ]
         several = [r for r in rows if r["seeds"] > 1]
         if several:
@@ -466,7 +469,8 @@ class Results:
 
     def best_lrlc(self) -> dict | None:
         """The summary row of the LRLC rank (all three layers) with the best *validation*
-        accuracy, or None when the grid ran no LRLC."""
+        accuracy, or None when the grid ran no LRLC. A tie goes to the lower rank, the
+        cheaper layer."""
         rows = self.lrlc_rows()
         return max(rows, key=lambda r: r["valid_mean"]) if rows else None
 

@@ -327,6 +327,8 @@ def run_grid(
         previous = json.loads(out.read_text())
         _check_resumable(out, previous, config, results["data"])
         results["tuning"], results["runs"] = previous["tuning"], previous["runs"]
+        # a call with other layers keeps what earlier calls chose for theirs
+        results["chosen"] = dict(previous.get("chosen", {}))
     done_tuning = {(t["family"], t["lr"], t["weight_decay"]) for t in results["tuning"]}
     done_runs = {(r["layer"], r["rank"], r["where"], r["seed"]) for r in results["runs"]}
     for record in results["tuning"] + results["runs"]:
@@ -382,7 +384,7 @@ def run_grid(
             chosen[family] = (best["lr"], best["weight_decay"])
         else:
             chosen[family] = (grid.lrs[0], grid.weight_decays[0])
-        results["chosen"] = {f: {"lr": lr, "weight_decay": wd} for f, (lr, wd) in chosen.items()}
+        results["chosen"] |= {f: {"lr": lr, "weight_decay": wd} for f, (lr, wd) in chosen.items()}
         train_runs(members, first_seed)
     for seed in other_seeds:
         train_runs([v for v in variants if v.family() in chosen], seed)

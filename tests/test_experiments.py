@@ -193,6 +193,18 @@ def test_time_limit_starts_no_run_that_would_not_end_in_time(monkeypatch, tmp_pa
     assert "pending" not in capsys.readouterr().out
 
 
+def test_a_call_with_other_layers_keeps_the_earlier_choices(monkeypatch, tmp_path):
+    FakeTraining(monkeypatch)
+    out, cpu = tmp_path / "g.json", torch.device("cpu")
+    run_grid("mnist", VARIANTS, GRID, out, cpu, tune_epochs=1)
+    first = json.loads(out.read_text())["chosen"]
+    run_grid("mnist", [Variant("lrlc", 4, "last")], GRID, out, cpu, tune_epochs=1)
+    saved = json.loads(out.read_text())
+    assert set(saved["chosen"]) == {"conv-all", "lrlc-all", "lrlc-last"}
+    assert {f: saved["chosen"][f] for f in first} == first
+    assert len(saved["runs"]) == 3 * 2 + 2
+
+
 def test_time_limit_lets_an_untimed_family_start_while_time_is_left(monkeypatch, tmp_path):
     fake = FakeTraining(monkeypatch)
     grid = Grid(epochs=2, lrs=(0.1,), weight_decays=(0.0,), seeds=(0,))

@@ -224,20 +224,24 @@ def plot_gains_over_conv(
     return fig
 
 
-def rank_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
+def rank_table(grids: Grids, names: Mapping[str, str] = DATASETS, where: str = "all") -> Any:
     """The rank dial per dataset with results (``markdown_table``): the convolution's test
-    accuracy, then LRLC's (all three layers) at every rank any grid ran, "–" where this
-    grid did not run that rank."""
+    accuracy, then LRLC's at every rank any grid ran, "–" where this grid did not run that
+    rank. ``where``: LRLC in ``"all"`` three layers, or in the ``"last"`` one only (then
+    a dataset with no such run is left out)."""
     done = {name: grid for name, grid in grids.items() if grid is not None}
-    ranks = sorted({r["rank"] for grid in done.values() for r in grid.lrlc_rows()})
+    if where == "last":
+        done = {name: grid for name, grid in done.items() if grid.lrlc_rows(where="last")}
+    ranks = sorted({r["rank"] for grid in done.values() for r in grid.lrlc_rows(where=where)})
     table = []
     for name, grid in done.items():
-        by_rank = {r["rank"]: r for r in grid.lrlc_rows()}
+        by_rank = {r["rank"]: r for r in grid.lrlc_rows(where=where)}
         cells = [accuracy(by_rank[k]) if k in by_rank else "–" for k in ranks]
         table.append([names[name], accuracy(grid.row("conv")), *cells])
     if not table:
         return _markdown("No results file yet.")
-    return markdown_table(["dataset", "convolution"] + [f"LRLC rank {k}" for k in ranks], table)
+    label = "LRLC rank" if where == "all" else "last layer, rank"
+    return markdown_table(["dataset", "convolution"] + [f"{label} {k}" for k in ranks], table)
 
 
 def _controls(grid: Results) -> tuple[dict | None, dict | None]:

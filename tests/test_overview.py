@@ -165,6 +165,13 @@ def test_rank_table_has_every_rank_any_grid_ran(grids):
     assert overview.rank_table({"mnist": None}).data == "No results file yet."
 
 
+def test_rank_table_of_the_last_layer_only(grids):
+    lines = lines_of(overview.rank_table(grids, NAMES, where="last"))
+    assert lines[0] == "| dataset | convolution | last layer, rank 8 |"
+    # only MNIST ran LRLC in the last layer alone; the faces' grid is left out
+    assert lines[2:] == ["| MNIST | 92.00\u00a0±\u00a02.83 | 50.00 |"]
+
+
 def test_controls_table_and_verdicts(grids):
     assert overview.with_controls(grids) == ["mnist"]  # faces ran neither control
     lines = lines_of(overview.controls_table(grids, NAMES))

@@ -342,9 +342,10 @@ class Results:
         """What the grid shows, in words, as Markdown bullets computed from the runs: the
         best variant; the best LRLC rank (picked on validation) against every baseline; LRLC
         rank 1 (the convolution plus spatial biases) against the convolution; the last layer
-        only against all three; input-dependent against spatial LRLC; how far the learned
-        combining weights moved from uniform; and which curves were still climbing. Each
-        difference carries its verdict against the noise (``judge``)."""
+        only against all three, rank by rank, and its best rank against its rank 1;
+        input-dependent against spatial LRLC; how far the learned combining weights moved
+        from uniform; and which curves were still climbing. Each difference carries its
+        verdict against the noise (``judge``)."""
         rows, n = self.summary(), self.raw["data"]["test_size"]
         name = lambda r: variant_name(r["layer"], r["rank"], r["where"])  # noqa: E731
         top = max(rows, key=lambda r: r["test_mean"])
@@ -369,13 +370,25 @@ class Results:
                     f"{name(best)} minus LRLC rank 1, what filters that vary with the position "
                     f"add to the spatial biases: {judge(best, one, n)}."
                 )
-        for last in self.lrlc_rows(where="last"):
-            everywhere = self.row("lrlc", last["rank"])
-            if everywhere is not None:
-                lines.append(
-                    f"{name(last)} minus LRLC rank {last['rank']} in all three layers: "
-                    f"{judge(last, everywhere, n)}."
-                )
+        lasts = self.lrlc_rows(where="last")
+        pairs = [(last, self.row("lrlc", last["rank"])) for last in lasts]
+        against = "".join(
+            f"\n  - rank {last['rank']}: {judge(last, everywhere, n)}"
+            for last, everywhere in pairs
+            if everywhere is not None
+        )
+        if against:
+            lines.append(
+                "LRLC in the last layer only minus LRLC in all three layers, rank by rank:"
+                + against
+            )
+        best_last, last_one = self.best_lrlc(where="last"), self.row("lrlc", 1, "last")
+        if best_last is not None and last_one is not None and best_last["rank"] > 1:
+            lines.append(
+                f"{name(best_last)}, the best last-layer rank on validation, minus "
+                f"{name(last_one)}, what position-dependent filters add in the last layer: "
+                f"{judge(best_last, last_one, n)}."
+            )
         for dependent in self.lrlc_rows("lrlc_input"):
             fixed = self.row("lrlc", dependent["rank"])
             if fixed is not None:
@@ -467,11 +480,11 @@ class Results:
         where = "CPU" if self.on_cpu else "GPU"
         return f"{where} grid, {self.raw['data']['train_size']:,} training images"
 
-    def best_lrlc(self) -> dict | None:
-        """The summary row of the LRLC rank (all three layers) with the best *validation*
-        accuracy, or None when the grid ran no LRLC. A tie goes to the lower rank, the
-        cheaper layer."""
-        rows = self.lrlc_rows()
+    def best_lrlc(self, where: str = "all") -> dict | None:
+        """The summary row of the LRLC rank (in ``"all"`` three layers, or the ``"last"``
+        one) with the best *validation* accuracy, or None when the grid ran no such LRLC.
+        A tie goes to the lower rank, the cheaper layer."""
+        rows = self.lrlc_rows(where=where)
         return max(rows, key=lambda r: r["valid_mean"]) if rows else None
 
     def source_line(self) -> str:

@@ -395,7 +395,11 @@ def test_findings_put_the_grid_in_words(results_dir):
         "- LRLC rank 4 minus LRLC rank 1, what filters that vary with the position add to "
         "the spatial biases: +4.00 points" in text
     )
-    assert "- LRLC rank 4 (last layer) minus LRLC rank 4 in all three layers: -6.00 points" in text
+    assert (
+        "- LRLC in the last layer only minus LRLC in all three layers, rank by rank:\n"
+        "  - rank 4: -6.00 points (" in text
+    )
+    assert "the best last-layer rank" not in text  # the last layer ran no rank 1
     assert "- input-dependent LRLC rank 4 minus spatial LRLC rank 4: +2.00 points" in text
     assert "combining weights" not in text  # no run recorded them
     assert "gained over the last two epochs" in text and "median +9.00" in text
@@ -405,6 +409,15 @@ def test_findings_put_the_grid_in_words(results_dir):
     raw["runs"][3]["combining_logits"] = logits
     assert (raw["runs"][3]["rank"], raw["runs"][3]["seed"]) == (4, 0)
     write(results_dir / "cpu" / "mnist.json", raw)
+    # validation = test - 1: in the last layer, rank 2 at 93 beats rank 4 at 90 and rank 1
+    raw["runs"] += [run("lrlc", 1, 0, 0.90, "last"), run("lrlc", 2, 0, 0.94, "last")]
+    write(results_dir / "cpu" / "mnist.json", raw)
+    text = results.load("mnist").findings()
+    assert "  - rank 1: -3.00 points (" in text and "  - rank 2: -1.00 points (" in text
+    assert (
+        "- LRLC rank 2 (last layer), the best last-layer rank on validation, minus LRLC rank 1 "
+        "(last layer), what position-dependent filters add in the last layer: +4.00 points"
+    ) in text
     top = math.exp(2) / (math.exp(2) + 3)  # in row 0; 1/4 in the other 21 rows
     largest = (top + 21 * 0.25) / 22
     assert f"last layer: mean largest weight {largest:.3f}, against 0.250 for uniform" in (

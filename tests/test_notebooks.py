@@ -2,10 +2,12 @@
 
 The same checks as ``.ci/execute.py`` (no error, no warning on stderr, no absolute path of
 the machine that ran it, no ipywidget), plus: no saved widget state, so no page needs the
-widget manager's JavaScript, and every code cell was executed, in order.
+widget manager's JavaScript, every code cell was executed, in order, and every printed
+Markdown table will render as a table.
 """
 
 import importlib.util
+import re
 from pathlib import Path
 
 import nbformat
@@ -44,6 +46,28 @@ def test_every_code_cell_ran_top_to_bottom(path):
     counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
     assert None not in counts, f"{path.name} has cells that never ran: run .ci/execute.py"
     assert counts == list(range(1, len(counts) + 1)), f"{path.name} was not run top to bottom"
+
+
+TABLE_RULE = re.compile(r"^\|(\s*:?-+:?\s*\|)+\s*$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_printed_markdown_tables_are_marked_gfm(path):
+    """myst-nb renders a cell's Markdown output as CommonMark, which has no tables, unless
+    the cell's metadata says ``mystnb: {markdown_format: gfm}``; without it the page shows
+    the table's raw pipes."""
+    nb = nbformat.read(path, as_version=4)
+    unmarked = [
+        n
+        for n, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        and cell.metadata.get("mystnb", {}).get("markdown_format") != "gfm"
+        and any(
+            TABLE_RULE.search("".join(out.get("data", {}).get("text/markdown", "")))
+            for out in cell.get("outputs", [])
+        )
+    ]
+    assert unmarked == [], f"{path.name}: cells {unmarked} print a table without gfm"
 
 
 # A backslash lost in a Python string that wrote a cell: "\times" becomes a tab and

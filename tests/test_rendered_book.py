@@ -121,6 +121,12 @@ def test_page_renders_offline(browser, page_file):
             ".map(i => i.src.slice(0, 80))"
         )
         assert not broken, f"images that did not load: {broken}"
+        # Markdown tables printed by a cell render as tables (the cell needs the metadata
+        # mystnb: markdown_format: gfm), never as their raw pipes and dashes
+        # (the page's typography turns their "--" into dashes)
+        text = page.locator("main").inner_text()
+        raw = re.search(r"\|\s*:?[-\u2013\u2014]+:?\s*\|", text)
+        assert raw is None, f"a Markdown table shown as raw text on {page_file}: {raw}"
         # figures count from 1 in each chapter, after the chapter's number
         numbers = [
             text.strip()

@@ -229,15 +229,18 @@ def rank_table(grids: Grids, names: Mapping[str, str] = DATASETS, where: str = "
     accuracy, then LRLC's at every rank any grid ran, "–" where this grid did not run that
     rank. ``where``: LRLC in ``"all"`` three layers, or in the ``"last"`` one only (then
     a dataset with no such run is left out)."""
-    done = {name: grid for name, grid in grids.items() if grid is not None}
+    by_rank = {  # each grid's LRLC rows at this placement, by rank
+        name: {r["rank"]: r for r in grid.lrlc_rows(where=where)}
+        for name, grid in grids.items()
+        if grid is not None
+    }
     if where == "last":
-        done = {name: grid for name, grid in done.items() if grid.lrlc_rows(where="last")}
-    ranks = sorted({r["rank"] for grid in done.values() for r in grid.lrlc_rows(where=where)})
+        by_rank = {name: rows for name, rows in by_rank.items() if rows}
+    ranks = sorted({k for rows in by_rank.values() for k in rows})
     table = []
-    for name, grid in done.items():
-        by_rank = {r["rank"]: r for r in grid.lrlc_rows(where=where)}
-        cells = [accuracy(by_rank[k]) if k in by_rank else "–" for k in ranks]
-        table.append([names[name], accuracy(grid.row("conv")), *cells])
+    for name, rows in by_rank.items():
+        cells = [accuracy(rows[k]) if k in rows else "–" for k in ranks]
+        table.append([names[name], accuracy(grids[name].row("conv")), *cells])
     if not table:
         return _markdown("No results file yet.")
     label = "LRLC rank" if where == "all" else "last layer, rank"

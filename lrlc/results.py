@@ -370,12 +370,10 @@ class Results:
                     f"{name(best)} minus LRLC rank 1, what filters that vary with the position "
                     f"add to the spatial biases: {judge(best, one, n)}."
                 )
-        lasts = self.lrlc_rows(where="last")
-        pairs = [(last, self.row("lrlc", last["rank"])) for last in lasts]
         against = "".join(
             f"\n  - rank {last['rank']}: {judge(last, everywhere, n)}"
-            for last, everywhere in pairs
-            if everywhere is not None
+            for last in self.lrlc_rows(where="last")
+            if (everywhere := self.row("lrlc", last["rank"])) is not None
         )
         if against:
             lines.append(

@@ -129,9 +129,9 @@ def test_page_renders_offline(browser, page_file):
         assert raw is None, f"a Markdown table shown as raw text on {page_file}: {raw}"
         # figures count from 1 in each chapter, after the chapter's number
         numbers = [
-            text.strip()
-            for text in page.locator("main .caption-number").all_text_contents()
-            if text.startswith("Fig.")
+            caption.strip()
+            for caption in page.locator("main .caption-number").all_text_contents()
+            if caption.startswith("Fig.")
         ]
         chapter = re.search(r"/(\d+)_", page_file)
         if chapter:

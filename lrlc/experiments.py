@@ -506,7 +506,8 @@ def parse_variants(dataset: str, layers: str | None, ranks: tuple[int, ...]) -> 
     return variants
 
 
-def main(argv: list[str] | None = None) -> dict:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m lrlc.experiments``."""
     p = argparse.ArgumentParser(prog="python -m lrlc.experiments", description=__doc__)
     p.add_argument("dataset", choices=DATASETS)
     p.add_argument(
@@ -544,7 +545,11 @@ def main(argv: list[str] | None = None) -> dict:
         "earlier runs); the same command again resumes the grid",
     )
     p.add_argument("--run-note", help="a remark stored with every run of this call")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = build_parser().parse_args(argv)
 
     grid = GRIDS[args.dataset]
     overrides = {

@@ -225,10 +225,11 @@ def plot_gains_over_conv(
 
 
 def rank_table(grids: Grids, names: Mapping[str, str] = DATASETS, where: str = "all") -> Any:
-    """The rank dial per dataset with results (``markdown_table``): the convolution's test
-    accuracy, then LRLC's at every rank any grid ran, "–" where this grid did not run that
-    rank. ``where``: LRLC in ``"all"`` three layers, or in the ``"last"`` one only (then
-    a dataset with no such run is left out)."""
+    """The rank dial per dataset with results (``markdown_table``), one column per dataset
+    and one row per rank, so that more ranks make the table longer, not wider: the
+    convolution's test accuracy, then LRLC's at every rank any grid ran, "–" where a grid
+    did not run that rank. ``where``: LRLC in ``"all"`` three layers, or in the ``"last"``
+    one only (then a dataset with no such run is left out)."""
     by_rank = {  # each grid's LRLC rows at this placement, by rank
         name: {r["rank"]: r for r in grid.lrlc_rows(where=where)}
         for name, grid in grids.items()
@@ -236,15 +237,14 @@ def rank_table(grids: Grids, names: Mapping[str, str] = DATASETS, where: str = "
     }
     if where == "last":
         by_rank = {name: rows for name, rows in by_rank.items() if rows}
-    ranks = sorted({k for rows in by_rank.values() for k in rows})
-    table = []
-    for name, rows in by_rank.items():
-        cells = [accuracy(rows[k]) if k in rows else "–" for k in ranks]
-        table.append([names[name], accuracy(grids[name].row("conv")), *cells])
-    if not table:
+    if not by_rank:
         return _markdown("No results file yet.")
     label = "LRLC rank" if where == "all" else "last layer, rank"
-    return markdown_table(["dataset", "convolution"] + [f"{label} {k}" for k in ranks], table)
+    table = [["convolution", *(accuracy(grids[name].row("conv")) for name in by_rank)]]
+    for k in sorted({k for rows in by_rank.values() for k in rows}):
+        cells = [accuracy(rows[k]) if k in rows else "–" for rows in by_rank.values()]
+        table.append([f"{label} {k}", *cells])
+    return markdown_table(["network", *(names[name] for name in by_rank)], table)
 
 
 def _controls(grid: Results) -> tuple[dict | None, dict | None]:

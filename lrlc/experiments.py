@@ -548,10 +548,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = build_parser().parse_args(argv)
-
-    grid = GRIDS[args.dataset]
+def grid_of(args: argparse.Namespace) -> Grid:
+    """The dataset's ``GRIDS`` settings with the options given on the command line."""
     overrides = {
         "seeds": args.seeds,
         "epochs": args.epochs,
@@ -559,7 +557,12 @@ def main(argv: list[str] | None = None) -> dict:
         "weight_decays": args.weight_decays,
         "batch_size": args.batch_size,
     }
-    grid = Grid(**{**asdict(grid), **{k: v for k, v in overrides.items() if v}})
+    return Grid(**{**asdict(GRIDS[args.dataset]), **{k: v for k, v in overrides.items() if v}})
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = build_parser().parse_args(argv)
+    grid = grid_of(args)
     variants = parse_variants(args.dataset, args.layers, args.ranks)
     suffix = "-attributes" if args.attributes else ""
     out = args.out or Path("results") / f"{args.dataset}{suffix}.json"

@@ -164,6 +164,11 @@ def _test_noise_of_difference(p: float, test_size: int) -> float:
 NOISE_MULTIPLE = 2  # a difference beyond this many noise scales counts as more than noise
 
 
+def _beyond(difference: float, scale: float) -> bool:
+    """Whether a difference (points) is larger than the noise of ``scale`` (points)."""
+    return abs(difference) > NOISE_MULTIPLE * scale
+
+
 def difference_noise(a: dict, b: dict, test_size: int) -> tuple[float, str]:
     """The noise scale (points) of the difference of two ``summarize`` rows' test accuracies,
     and how it was estimated.
@@ -185,7 +190,7 @@ def beyond_noise(a: dict, b: dict, test_size: int) -> bool:
     """Whether row ``a`` minus row ``b`` (``summarize`` rows) is larger than the noise:
     beyond twice ``difference_noise``, a rule of thumb, not a significance test."""
     scale, _ = difference_noise(a, b, test_size)
-    return abs(100 * (a["test_mean"] - b["test_mean"])) > NOISE_MULTIPLE * scale
+    return _beyond(100 * (a["test_mean"] - b["test_mean"]), scale)
 
 
 def judge(a: dict, b: dict, test_size: int) -> str:
@@ -194,7 +199,7 @@ def judge(a: dict, b: dict, test_size: int) -> str:
     1.01, test 0.41)"."""
     diff = 100 * (a["test_mean"] - b["test_mean"])
     scale, how = difference_noise(a, b, test_size)
-    verdict = "larger than the noise" if abs(diff) > NOISE_MULTIPLE * scale else "within the noise"
+    verdict = "larger than the noise" if _beyond(diff, scale) else "within the noise"
     return f"{diff:+.2f} points ({verdict}; noise scale {scale:.2f}: {how})"
 
 

@@ -17,10 +17,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lrlc.experiments import GRIDS, build_parser, parse_variants
+from lrlc.experiments import build_parser, grid_of, parse_variants
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "book" / "appendix_a_reproducing.md", *sorted((ROOT / "book").glob("0*.ipynb"))]
+APPENDIX_A = ROOT / "book" / "appendix_a_reproducing.md"
+PAGES = [APPENDIX_A, *sorted((ROOT / "book").glob("0*.ipynb"))]
 CODE_BLOCK = re.compile(r"```bash\n(.*?)```", re.S)
 FOR_LOOP = re.compile(r"for (\w+) in ([^;\n]+); do\n(.*?)\ndone", re.S)
 
@@ -57,7 +58,7 @@ def commands(text: str) -> list[list[str]]:
 def runs_of(argv: list[str]) -> tuple[str, set[tuple]]:
     """The output file of one command and the (layer, rank, where, seed) runs it makes."""
     args = build_parser().parse_args(argv)
-    seeds = args.seeds or GRIDS[args.dataset].seeds
+    seeds = grid_of(args).seeds
     variants = parse_variants(args.dataset, args.layers, args.ranks)
     runs = {(v.layer, v.rank, v.where, s) for v in variants for s in seeds}
     return str(args.out), runs
@@ -105,6 +106,6 @@ def test_printed_cpu_commands_match_the_results_files(page):
 
 
 def test_appendix_a_covers_every_cpu_results_file():
-    documented = _documented(PAGES[0])
+    documented = _documented(APPENDIX_A)
     files = {f"results/cpu/{p.name}" for p in (ROOT / "results" / "cpu").glob("*.json")}
     assert files <= set(documented), f"no command in Appendix A for {files - set(documented)}"

@@ -254,7 +254,7 @@ class InputDependentCombiningWeights(nn.Module):
 class LowRankLocallyConnected2d(nn.Module):
     """The low-rank locally connected (LRLC) layer of Elsayed et al. (2020).
 
-    ``rank`` basis filter banks ``W_1 .. W_K`` (one ``nn.Conv2d``-shaped weight with
+    ``rank`` basis filter banks ``W_0 .. W_{K-1}`` (one ``nn.Conv2d``-shaped weight with
     ``rank * out_channels`` outputs; basis ``k`` is ``weight[k * out : (k + 1) * out]``)
     are mixed at each output position ``(i, j)`` by combining weights ``w[i, j, k]`` that
     sum to one over ``k``::

@@ -65,8 +65,12 @@ __all__ = [
 ]
 
 DATASETS = ("mnist", "cifar10", "celeba")
+"""The datasets ``load`` reads."""
 SPLITS = ("train", "valid", "test")
+"""The splits every dataset has (MNIST and CIFAR-10 hold ``valid`` out of their official
+training split; CelebA has its own)."""
 QUICK_SIZES = {"train": 2000, "valid": 500, "test": 500}
+"""Images per split in quick mode (``LRLC_QUICK=1``, see ``quick_mode``)."""
 COMPLETE_NOTE = "The complete official split."  # the note of a split nothing is known against
 cache_dir = _cache.cache_dir
 
@@ -107,7 +111,9 @@ _SPECS = {
     ),
 }
 NORMALIZATION = {name: spec.normalization for name, spec in _SPECS.items()}
-OFFICIAL_SIZES = {name: dict(spec.sizes) for name, spec in _SPECS.items()}  # per split
+"""Each dataset's per-channel ``Normalization`` (mean and standard deviation)."""
+OFFICIAL_SIZES = {name: dict(spec.sizes) for name, spec in _SPECS.items()}
+"""Images per split of each complete dataset, e.g. ``OFFICIAL_SIZES["mnist"]["valid"]``."""
 
 
 def _flag(variable: str) -> bool:

@@ -75,6 +75,7 @@ GRIDS = {
     "celeba": Grid(epochs=30),
     "trans_celeba48": Grid(epochs=30),
 }
+"""The reference grids' settings per dataset (``python -m lrlc.experiments DATASET``)."""
 
 
 def default_variants(dataset: str, ranks: tuple[int, ...] = (1, 2, 4, 8, 16)) -> list[Variant]:

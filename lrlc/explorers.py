@@ -27,7 +27,8 @@ from lrlc.widgets import static_slider
 
 __all__ = ["LAST", "learned_weights_view", "learned_weights_explorer"]
 
-LAST = "features.6"  # the last of the paper network's three layers (modules 0, 3 and 6)
+LAST = "features.6"
+"""The module name of the last of the paper network's three layers (modules 0, 3 and 6)."""
 LAYER_NAMES = {"features.0": "the first layer", "features.3": "the second layer"}
 LAYER_NAMES |= {LAST: "the last layer"}
 

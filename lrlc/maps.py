@@ -51,8 +51,8 @@ __all__ = [
 
 Array = Tensor | np.ndarray
 
-# The LRLC / conv modules of lrlc.models.SimpleNetwork (paper_network): module name -> depth.
 PAPER_LAYER_DEPTH = {"features.0": 1, "features.3": 2, "features.6": 3}
+"""The spatial layers of ``lrlc.models.paper_network``: module name -> depth (1 to 3)."""
 
 WEIGHT_CMAP = "viridis"  # combining weights lie in [0, 1], as lrlc.plotting
 DEVIATION_CMAP = "RdBu_r"  # w - 1/K: red above the uniform share, blue below
@@ -314,11 +314,14 @@ def overlay_on_image(
     """Draw an image, then each basis's combining-weight map over it, then the owner map.
 
     image: (C, H, W) tensor or (H, W[, 3]) array, uint8 or in [0, 1] (e.g. a mean face).
+
     weights: (H_out, W_out, rank) of a layer whose output ``(i, j)`` is centred on input
         pixel ``(i + offset, j + offset)`` (see ``centre_offset``: 3 for the last of three
         'valid' 3x3 layers); ``H_out + 2 * offset`` must equal the image's ``H``.
+
     Panel ``k + 1`` shows ``weights[:, :, k]`` (0 to 1, viridis) over the image in gray; the
     last panel (``owner=True``) colours each position by its largest weight (``owner_map``).
+
     deviation: draw ``weights - 1 / rank`` instead, on a scale centred on zero (red: more
         than the uniform share, blue: less), which shows small departures from the
         initial ``1 / rank``; the limit is the largest departure.
@@ -372,8 +375,11 @@ def overlay_per_image(
 ) -> Figure:
     """``overlay_on_image`` for input-dependent combining weights: one row per image.
 
-    images: (n, C, H, W) tensor or n images. weights: (n, H_out, W_out, rank), row ``m``
-        drawn over image ``m`` (as ``layer.combining_weights(x)`` returns for a batch).
+    images: (n, C, H, W) tensor or n images.
+
+    weights: (n, H_out, W_out, rank), row ``m`` drawn over image ``m`` (as
+        ``layer.combining_weights(x)`` returns for a batch).
+
     labels: n row labels.
     """
     w = _numpy(weights)

@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 LAYER_TYPES = ("conv", "lc", "lrlc", "lrlc_input", "wide_conv")
+"""The types a ``NetworkConfig`` layer can have (CoordConv is ``coord_conv=True`` on
+convolutions; ``paper_network`` also takes ``"coordconv"``)."""
 LC_INITS = ("fan_in", "keras")
 DATASET_SHAPES = {  # in_channels, input_size, num_classes
     "mnist": (1, (28, 28), 10),

@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 RESULTS_URL = "https://raw.githubusercontent.com/lrlc-book/lrlc-book/main/results"
+"""Where ``load`` fetches a results file that is not in the checkout (e.g. in Colab)."""
 KINDS = ("", "cpu")  # results/<name>.json (reference grid), then results/cpu/<name>.json
 
 LAYER_NAMES = {

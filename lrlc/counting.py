@@ -44,7 +44,7 @@ def lc2d_params(
     kernel_size: Size2,
     input_size: Size2,
     stride: Size2 = 1,
-    padding: Size2 = 0,
+    padding: Size2 | str = 0,
     bias: bool = True,
 ) -> int:
     """Parameters of ``LocallyConnected2d``: one conv filter bank (and bias) per output position."""
@@ -72,7 +72,7 @@ def lrlc2d_params(
     input_size: Size2,
     rank: int,
     stride: Size2 = 1,
-    padding: Size2 = 0,
+    padding: Size2 | str = 0,
     bias: bool = True,
     input_dependent: bool = False,
     share_combining_weights: bool | None = None,
@@ -102,7 +102,7 @@ def conv2d_flops(
     kernel_size: Size2,
     input_size: Size2,
     stride: Size2 = 1,
-    padding: Size2 = 0,
+    padding: Size2 | str = 0,
 ) -> int:
     """FLOPs of one example through ``nn.Conv2d``: ``2 * out * in * kh * kw * H_out * W_out``."""
     kh, kw = pair(kernel_size, "kernel_size")
@@ -116,7 +116,7 @@ def lc2d_flops(
     kernel_size: Size2,
     input_size: Size2,
     stride: Size2 = 1,
-    padding: Size2 = 0,
+    padding: Size2 | str = 0,
 ) -> int:
     """FLOPs of one example through ``LocallyConnected2d``: the same as the convolution."""
     return conv2d_flops(in_channels, out_channels, kernel_size, input_size, stride, padding)
@@ -129,7 +129,7 @@ def lrlc2d_flops(
     input_size: Size2,
     rank: int,
     stride: Size2 = 1,
-    padding: Size2 = 0,
+    padding: Size2 | str = 0,
     input_dependent: bool = False,
 ) -> int:
     """FLOPs of one example through ``LowRankLocallyConnected2d``.

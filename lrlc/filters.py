@@ -36,7 +36,7 @@ def effective_filters(
     if isinstance(layer, nn.Conv2d):
         if input_size is None:
             raise ValueError("a convolution has no input size of its own: pass input_size=(H, W)")
-        if layer.groups != 1 or layer.dilation != (1, 1) or isinstance(layer.padding, str):
+        if layer.groups != 1 or layer.dilation != (1, 1):
             raise ValueError("effective_filters supports plain convolutions (groups=1, dilation=1)")
         h_out, w_out = conv_output_size(input_size, layer.kernel_size, layer.stride, layer.padding)
         return layer.weight.expand(h_out, w_out, *layer.weight.shape)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lrlc.shapes import Size2, check_input, conv_output_size, pair
+from lrlc.shapes import Size2, check_input, conv_output_size, pair, resolve_padding
 
 __all__ = ["LocallyConnected2d", "LowRankLocallyConnected2d", "InputDependentCombiningWeights"]
 
@@ -87,7 +87,8 @@ class LocallyConnected2d(nn.Module):
         out_channels: channels of the output.
         kernel_size: ``kh`` or ``(kh, kw)``.
         input_size: the spatial size ``(H, W)`` of the inputs this layer accepts.
-        stride, padding: as in ``nn.Conv2d`` (zero padding).
+        stride, padding: as in ``nn.Conv2d``: zero padding, ints or ``"valid"`` or ``"same"``
+            (odd kernels at stride 1).
         bias: add a learned bias per output channel and position.
 
     Shapes:
@@ -106,7 +107,7 @@ class LocallyConnected2d(nn.Module):
         kernel_size: Size2,
         input_size: Size2,
         stride: Size2 = 1,
-        padding: Size2 = 0,
+        padding: Size2 | str = 0,
         bias: bool = True,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
@@ -121,7 +122,7 @@ class LocallyConnected2d(nn.Module):
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.input_size = pair(input_size, "input_size")
         self.stride = pair(stride, "stride")
-        self.padding = pair(padding, "padding")
+        self.padding = resolve_padding(padding, self.kernel_size, self.stride)
         self.output_size = conv_output_size(
             self.input_size, self.kernel_size, self.stride, self.padding
         )
@@ -286,7 +287,8 @@ class LowRankLocallyConnected2d(nn.Module):
     bias). Both start at zero.
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding: as ``nn.Conv2d``.
+        in_channels, out_channels, kernel_size, stride, padding: as ``nn.Conv2d`` (zero
+            padding, ints or ``"valid"`` or ``"same"``, the latter for odd kernels at stride 1).
         input_size: the spatial size ``(H, W)`` of the inputs this layer accepts.
         rank: the number of basis filter banks, ``1 <= rank <= H_out * W_out``.
         bias: per-channel bias.
@@ -311,7 +313,7 @@ class LowRankLocallyConnected2d(nn.Module):
         input_size: Size2,
         rank: int,
         stride: Size2 = 1,
-        padding: Size2 = 0,
+        padding: Size2 | str = 0,
         bias: bool = True,
         input_dependent: bool = False,
         share_combining_weights: bool | None = None,
@@ -329,7 +331,7 @@ class LowRankLocallyConnected2d(nn.Module):
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.input_size = pair(input_size, "input_size")
         self.stride = pair(stride, "stride")
-        self.padding = pair(padding, "padding")
+        self.padding = resolve_padding(padding, self.kernel_size, self.stride)
         self.output_size = conv_output_size(
             self.input_size, self.kernel_size, self.stride, self.padding
         )

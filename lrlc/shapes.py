@@ -22,16 +22,48 @@ def pair(value: Size2, name: str) -> tuple[int, int]:
     return (first, second)
 
 
+def resolve_padding(padding: Size2 | str, kernel_size: Size2, stride: Size2 = 1) -> tuple[int, int]:
+    """Padding as a pair of ints ``(pad_h, pad_w)``, zeros added on each side.
+
+    Takes ints, as ``nn.Conv2d``, and its two strings: ``"valid"`` (no padding) and
+    ``"same"`` (the output as large as the input: stride 1 and odd kernels only, where
+    the padding is ``(k - 1) // 2`` on each side).
+    """
+    if not isinstance(padding, str):
+        return pair(padding, "padding")
+    if padding == "valid":
+        return (0, 0)
+    if padding != "same":
+        raise ValueError(
+            f"padding must be 'valid', 'same', an int or a pair of ints, got {padding!r}"
+        )
+    (kh, kw), (sh, sw) = pair(kernel_size, "kernel_size"), pair(stride, "stride")
+    if (sh, sw) != (1, 1):
+        raise ValueError(
+            f"padding='same' needs stride 1 (as in nn.Conv2d), got stride {(sh, sw)}: "
+            "give the padding as ints instead"
+        )
+    if kh % 2 == 0 or kw % 2 == 0:
+        raise ValueError(
+            f"padding='same' needs an odd kernel_size, got {(kh, kw)}: an even kernel would "
+            "need more padding on one side than the other; use an odd kernel, or pad the "
+            "input with F.pad and build the layer with padding=0"
+        )
+    return ((kh - 1) // 2, (kw - 1) // 2)
+
+
 def conv_output_size(
-    input_size: Size2, kernel_size: Size2, stride: Size2 = 1, padding: Size2 = 0
+    input_size: Size2, kernel_size: Size2, stride: Size2 = 1, padding: Size2 | str = 0
 ) -> tuple[int, int]:
     """Spatial output size ``(H_out, W_out)`` of a convolution-like layer.
 
-    ``H_out = (H + 2 * pad_h - kh) // stride_h + 1``, and the same for the width.
-    Raises ``ValueError`` naming the argument when the kernel does not fit.
+    ``H_out = (H + 2 * pad_h - kh) // stride_h + 1``, and the same for the width;
+    ``padding`` as in ``resolve_padding``. Raises ``ValueError`` naming the argument when
+    the kernel does not fit.
     """
     (h, w), (kh, kw) = pair(input_size, "input_size"), pair(kernel_size, "kernel_size")
-    (sh, sw), (ph, pw) = pair(stride, "stride"), pair(padding, "padding")
+    sh, sw = pair(stride, "stride")
+    ph, pw = resolve_padding(padding, kernel_size, stride)
     if h < 1 or w < 1:
         raise ValueError(f"input_size must be positive, got {(h, w)}")
     if kh < 1 or kw < 1:

@@ -81,3 +81,20 @@ def test_input_dependent_needs_the_input():
         effective_filters(torch.nn.Conv2d(3, 8, 3))
     with pytest.raises(TypeError, match="effective_filters takes"):
         effective_filters(torch.nn.Linear(3, 8))
+
+
+@pytest.mark.parametrize(
+    "kwargs, fix",
+    [
+        ({"kernel_size": 3, "stride": 2, "padding": "same"}, "stride 1"),
+        ({"kernel_size": 4, "padding": "same"}, "odd kernel"),
+        ({"kernel_size": 3, "padding": "full"}, "'valid', 'same'"),
+    ],
+)
+@pytest.mark.parametrize(
+    "cls_kw", [(LocallyConnected2d, {}), (LowRankLocallyConnected2d, {"rank": 2})]
+)
+def test_padding_by_name_says_what_it_supports(kwargs, fix, cls_kw):
+    cls, kw = cls_kw
+    with pytest.raises(ValueError, match=fix):
+        cls(3, 8, input_size=(8, 8), **kwargs, **kw)

@@ -12,7 +12,9 @@ from lrlc import (
     InputDependentCombiningWeights,
     LocallyConnected2d,
     LowRankLocallyConnected2d,
+    count_parameters,
     effective_filters,
+    lc2d_params,
 )
 
 F64 = torch.float64
@@ -384,3 +386,31 @@ def test_initialisation_is_he_uniform():
     lc = LocallyConnected2d(64, 8, 3, (12, 12))
     assert lc.weight.std().item() == pytest.approx(bound / 3**0.5, rel=0.05)
     assert torch.count_nonzero(lc.bias) == 0
+
+
+# ---------------------------------------------------------------- padding by name
+
+
+@pytest.mark.parametrize("kernel", [1, 3, (3, 5)])
+def test_same_padding_keeps_the_size_and_equals_explicit_padding(kernel):
+    """padding="same" is (k - 1) // 2 zeros a side; "valid" is none: as nn.Conv2d."""
+    size = (7, 9)
+    x = torch.randn(2, 2, *size, dtype=F64)
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    explicit = ((kh - 1) // 2, (kw - 1) // 2)
+    for make in (
+        lambda p: LocallyConnected2d(2, 3, kernel, size, padding=p, dtype=F64),
+        lambda p: LowRankLocallyConnected2d(2, 3, kernel, size, 3, padding=p, dtype=F64),
+    ):
+        torch.manual_seed(0)
+        by_name = make("same")
+        torch.manual_seed(0)
+        by_ints = make(explicit)
+        assert by_name.padding == explicit and by_name.output_size == size
+        torch.testing.assert_close(by_name(x), by_ints(x), rtol=0, atol=0)
+        assert make("valid").padding == (0, 0)
+    lc = LocallyConnected2d(2, 3, kernel, size, padding="same")
+    assert lc2d_params(2, 3, kernel, size, padding="same") == count_parameters(lc)
+    conv = nn.Conv2d(2, 3, kernel, padding="same", dtype=F64)
+    assert conv(x).shape == LocallyConnected2d(2, 3, kernel, size, padding="same")(x.float()).shape
+    assert effective_filters(conv, input_size=size).shape[:2] == size

@@ -25,7 +25,7 @@ from lrlc.plotting import plot_combining_weights
 from lrlc.results import Results, pending
 from lrlc.widgets import static_slider
 
-__all__ = ["LAST", "learned_weights_view", "learned_weights_explorer"]
+__all__ = ["LAST", "learned_weights_view", "learned_weights_explorer", "panel_grid"]
 
 LAST = "features.6"
 """The module name of the last of the paper network's three layers (modules 0, 3 and 6)."""
@@ -37,14 +37,22 @@ def _seeds(n: int) -> str:
     return f"{n} seed{'s' if n > 1 else ''}"
 
 
+def panel_grid(grid: Results, layer: str = LAST) -> tuple[int, int]:
+    """(nrows, ncols) with room for the largest rank of ``grid`` whose weights of ``layer``
+    can be drawn: (2, 4) up to rank 8, then rows of 8 panels ((2, 8) for rank 16)."""
+    largest = max(grid.drawable_ranks((layer,)), default=1)
+    return (2, 4) if largest <= 8 else (-(-largest // 8), 8)
+
+
 def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[Figure, Any]:
     """One view of the explorer: (figure, caption as ``IPython.display.HTML``).
 
     The figure draws the learned combining weights (H_out, W_out, rank) of ``layer`` (a
-    module name: "features.0", "features.3", "features.6") on a fixed 2 x 4 panel grid, so
-    the page does not jump as the slider moves; rank 1 is one basis with weight 1
-    everywhere. Raises ``KeyError`` naming the missing run when the grid has no LRLC run of
-    this rank, or one that recorded no combining weights.
+    module name: "features.0", "features.3", "features.6") on one panel grid for every rank
+    of the grid (``panel_grid``: 2 x 4 up to rank 8, then rows of 8), so the page does not
+    jump as the slider moves; rank 1 is one basis with weight 1 everywhere. Raises
+    ``KeyError`` naming the missing run when the grid has no LRLC run of this rank, or one
+    that recorded no combining weights.
     """
     from IPython.display import HTML
 
@@ -53,7 +61,9 @@ def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[F
         raise KeyError(f"{grid.origin} has no LRLC rank {rank} run (all three layers)")
     dataset = grid.raw["dataset"]
     weights = grid.combining_weights(rank, layer=layer)  # rank 1: weight 1 everywhere
-    fig = plot_combining_weights(weights, nrows=2, ncols=4, size=1.5)
+    nrows, ncols = panel_grid(grid, layer)
+    size = 1.5 if ncols == 4 else 1.1  # 8 columns: smaller panels, about the same width
+    fig = plot_combining_weights(weights, nrows=nrows, ncols=ncols, size=size)
     costs = network_costs(dataset, [("lrlc", rank, "all"), CONV])
     (_, flops), (conv_params, conv_flops) = costs["lrlc", rank, "all"], costs[CONV]
     params = row["params"]  # as the results file recorded it

@@ -14,7 +14,11 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from lrlc import count_parameters, network_flops, results  # noqa: E402
-from lrlc.explorers import learned_weights_explorer, learned_weights_view  # noqa: E402
+from lrlc.explorers import (  # noqa: E402
+    learned_weights_explorer,
+    learned_weights_view,
+    panel_grid,
+)
 from lrlc.models import paper_network  # noqa: E402
 from lrlc.plotting import plot_logit_ownership  # noqa: E402
 
@@ -71,6 +75,27 @@ def test_view_draws_the_learned_weights_with_the_networks_numbers(grid):
     fig, caption = learned_weights_view(loaded, 1)  # rank 1: one basis, weight 1
     assert "60.00% (mean over 2 seeds)" in caption.data and "uniform 1.000" in caption.data
     plt.close(fig)
+
+
+def test_every_view_has_room_for_the_largest_rank(grid, tmp_path):
+    """Rank 16 needs 16 panels: the panel grid grows to 2 x 8 for every view of such a grid
+    (so the slider's figures keep one size), and stays 2 x 4 up to rank 8."""
+    loaded, _ = grid
+    assert panel_grid(loaded) == (2, 4)
+    logits = {"features.6": {"row": torch.randn(22, 16).tolist(),
+                             "col": torch.randn(22, 16).tolist()}}  # fmt: skip
+    raw = json.loads(json.dumps(loaded.raw))
+    raw["runs"].append(run(16, 0, 0.9, logits))
+    (tmp_path / "results" / "cpu" / "mnist.json").write_text(json.dumps(raw))
+    bigger = results.load("mnist")
+    assert panel_grid(bigger) == (2, 8)
+    shapes = []
+    for rank in (2, 16):
+        fig, _ = learned_weights_view(bigger, rank)
+        assert sum(1 for ax in fig.axes if ax.images) == rank
+        shapes.append((len(fig.axes), tuple(fig.get_size_inches())))
+        plt.close(fig)
+    assert shapes[0] == shapes[1]
 
 
 def test_view_names_a_missing_run(grid):

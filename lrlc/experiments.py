@@ -516,13 +516,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="e.g. conv,lc,lrlc,lrlc@last:4,lrlc_input:4 (':r1/r2' picks ranks; "
         "default: the paper grid)",
     )
-    p.add_argument("--ranks", type=_ints, default=(1, 2, 4, 8, 16))
-    p.add_argument("--seeds", type=_ints)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--tune-epochs", type=int)
-    p.add_argument("--lrs", type=_floats)
-    p.add_argument("--weight-decays", type=_floats)
-    p.add_argument("--batch-size", type=int)
+    p.add_argument(
+        "--ranks",
+        type=_ints,
+        default=(1, 2, 4, 8, 16),
+        help="ranks of the ranked layer types without their own (default: 1,2,4,8,16)",
+    )
+    base = Grid(epochs=0)  # the defaults every dataset shares
+    seeds, lrs, wds = (",".join(map(str, v)) for v in (base.seeds, base.lrs, base.weight_decays))
+    epochs = ", ".join(f"{name} {grid.epochs}" for name, grid in GRIDS.items())
+    p.add_argument("--seeds", type=_ints, help=f"one run per seed (default: {seeds})")
+    p.add_argument("--epochs", type=int, help=f"epochs per run (default: {epochs})")
+    p.add_argument("--tune-epochs", type=int, help="epochs of a tuning run (default: --epochs)")
+    p.add_argument("--lrs", type=_floats, help=f"learning rates tuning tries (default: {lrs})")
+    p.add_argument(
+        "--weight-decays", type=_floats, help=f"weight decays tuning tries (default: {wds})"
+    )
+    p.add_argument(
+        "--batch-size", type=int, help=f"training batch size (default: {base.batch_size})"
+    )
     p.add_argument("--no-tune", action="store_true", help="use the first lr and weight decay")
     p.add_argument(
         "--attributes",
@@ -537,7 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small subsets, for a smoke test")
     p.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     p.add_argument("--compile", action="store_true", help="torch.compile the networks")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (log files)")
     p.add_argument(
         "--time-limit",
         type=float,

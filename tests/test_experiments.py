@@ -237,3 +237,14 @@ def test_the_command_names_missing_data_without_a_traceback(tmp_path, monkeypatc
         experiments.main(["mnist", "--root", str(tmp_path / "empty"), "--device", "cpu",
                           "--out", str(tmp_path / "m.json")])  # fmt: skip
     assert not (tmp_path / "m.json").exists()
+
+
+def test_every_command_line_option_says_what_it_does():
+    """`python -m lrlc.experiments --help` is the first thing a user reads: every option has
+    a help line, and those with per-dataset defaults print the grids' own values."""
+    parser = experiments.build_parser()
+    options = [a for a in parser._actions if a.option_strings and a.dest != "help"]
+    assert options and all(a.help for a in options), [a.dest for a in options if not a.help]
+    text = parser.format_help()
+    for name, grid in experiments.GRIDS.items():
+        assert f"{name} {grid.epochs}" in " ".join(text.split())

@@ -23,6 +23,7 @@ Drawing functions return the ``Figure`` (call ``plt.show()`` in a notebook), as
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -255,9 +256,21 @@ def _draw_row(axes, image, w, offset, style: _Style, titles: bool) -> object:
 
 
 def _owner_legend(fig: Figure, rank: int) -> None:
+    """One patch per basis below the panels, in as few balanced rows (of at most 8) as keep
+    the legend inside the figure's width: at rank 16 one row would be cut at both ends."""
     colors = owner_colors(rank)
     handles = [Patch(color=colors[k], label=f"basis {k + 1}") for k in range(rank)]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(rank, 8), fontsize=8)
+    renderer = fig.canvas.get_renderer()
+    rows = math.ceil(rank / 8)
+    while True:
+        ncols = math.ceil(rank / rows)
+        legend = fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize=8)
+        if ncols == 1 or legend.get_window_extent(renderer).width <= fig.bbox.width:
+            break
+        legend.remove()
+        rows += 1
+    # the figures leave room for one legend row; each further row gets 0.2 inch
+    fig.set_figheight(fig.get_figheight() + 0.2 * (math.ceil(rank / ncols) - 1))
 
 
 def _grid_figure(

@@ -189,3 +189,20 @@ def test_plot_owner_maps_one_panel_per_layer_with_distinct_colours():
     assert len(set(owner_colors(12))) == 12 and len(set(owner_colors(30))) == 30
     with pytest.raises(ValueError, match="one rank"):
         plot_owner_maps(face, {**maps, "features.3": torch.full((28, 28, 3), 1 / 3)})
+
+
+@pytest.mark.parametrize("rank", [2, 8, 16])
+def test_owner_legend_names_every_basis_inside_the_figure(rank):
+    """Chapter 7's explorer at rank 16: one legend row of 16 would be cut at both ends."""
+    face = torch.rand(3, 32, 32)
+    maps = {
+        name: torch.softmax(torch.randn(32 - 2 * d, 32 - 2 * d, rank), dim=-1)
+        for name, d in (("features.0", 1), ("features.3", 2), ("features.6", 3))
+    }
+    fig = plot_owner_maps(face, maps, size=2.0)
+    fig.canvas.draw()
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [f"basis {k + 1}" for k in range(rank)]
+    box = legend.get_window_extent(fig.canvas.get_renderer())
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y0 >= 0
+    plt.close(fig)

@@ -36,6 +36,8 @@ Array = Tensor | np.ndarray
 
 FILTER_CMAP = "RdBu_r"  # diverging: red positive, blue negative, white zero
 WEIGHT_CMAP = "viridis"  # combining weights lie in [0, 1]
+BASELINE_COLORS = {"conv": "C2", "lc": "C3", "wide_conv": "C4", "coordconv": "C5"}
+BASELINE_COLORS |= {"lrlc_input": "C6"}  # the same colour for a layer type in every plot
 
 
 def _numpy(a: Array) -> np.ndarray:
@@ -376,7 +378,7 @@ def plot_rank_sweep(
             continue
         r = matches[0]
         mean, std = 100 * r["test_mean"], 100 * r["test_std"]
-        color = f"C{i + 2}"
+        color = BASELINE_COLORS.get(layer, f"C{i + 2}")
         ax.axhline(mean, color=color, ls=next(styles), label=variant_name(r["layer"], r["rank"]))
         if std > 0:
             ax.axhspan(mean - std, mean + std, color=color, alpha=0.12, lw=0)
@@ -391,6 +393,17 @@ def plot_rank_sweep(
     return fig
 
 
+def _curve_style(layer: str, rank: int | None, where: str, ranks: list[int]) -> dict:
+    """Line style of one variant in ``plot_valid_curves``: LRLC in blues (all three layers,
+    solid) or oranges (last layer, dashed), darker for higher ranks, as the rank sweep draws
+    them; every other layer type in its ``BASELINE_COLORS`` colour."""
+    if layer != "lrlc":
+        return {"color": BASELINE_COLORS.get(layer, "k"), "ls": "-"}
+    shade = 0.45 + 0.5 * ranks.index(rank) / max(len(ranks) - 1, 1)
+    cmap = plt.get_cmap("Blues" if where == "all" else "Oranges")
+    return {"color": cmap(shade), "ls": "-" if where == "all" else "--"}
+
+
 def plot_valid_curves(
     results,
     variants: Sequence[tuple],
@@ -401,22 +414,27 @@ def plot_valid_curves(
     """Validation accuracy (%) after every epoch, mean over seeds, one line per variant.
 
     variants: (layer, rank, where) triples, e.g. [("conv", None, "all"), ("lrlc", 4, "all")].
-    A curve still rising at the last epoch says the budget, not the layer, limits it.
+    LRLC lines are blue (all three layers) or orange and dashed (last layer only), darker
+    for higher ranks; the legend sits right of the axes, clear of the curves' ends. A curve
+    still rising at the last epoch says the budget, not the layer, limits it.
     """
     from lrlc.results import variant_name
 
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
+        fig, ax = plt.subplots(figsize=(7.5, 3.8), layout="constrained")
     fig = ax.figure
+    ranks = sorted({rank for layer, rank, _ in variants if layer == "lrlc"})
     for layer, rank, where in variants:
         curves = [r["valid_curve"] for r in results.variant_runs(layer, rank, where)]
         if not curves:
             continue
         mean = 100 * np.mean(np.asarray(curves, dtype=np.float64), axis=0)
-        ax.plot(np.arange(1, len(mean) + 1), mean, ".-", label=variant_name(layer, rank, where))
+        style = _curve_style(layer, rank, where, ranks)
+        epochs = np.arange(1, len(mean) + 1)
+        ax.plot(epochs, mean, marker=".", label=variant_name(layer, rank, where), **style)
     ax.set(xlabel="epoch", ylabel="validation accuracy (%)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     ax.set_title(_with_grid_kind(title, results))
     return fig
 
@@ -443,11 +461,12 @@ def plot_accuracy_vs_params(
     """Test accuracy (%) of every variant against its parameter count (log axis).
 
     results: an ``lrlc.results.Results``. Each variant is a point (mean over seeds, error bar
-    of one standard deviation) labelled with its name; the LRLC ranks in all three layers
-    are joined by a line, so a reader sees whether accuracy follows the parameters (the
-    wide convolution) or the position dependence (CoordConv, LRLC) at equal size. Layers in
-    ``off_chart`` (LC, hundreds of times larger) are named in a corner note instead of
-    stretching both axes.
+    of one standard deviation). The LRLC ranks are joined by a line, blue and solid in all
+    three layers, orange and dashed in the last layer only (as in ``plot_rank_sweep``), and
+    labelled with their rank; every other point is labelled with its name. So a reader sees
+    whether accuracy follows the parameters (the wide convolution) or the position
+    dependence (CoordConv, LRLC) at equal size. Layers in ``off_chart`` (LC, hundreds of
+    times larger) are named in a corner note instead of stretching both axes.
     """
     rows = results.summary()
     notes = [
@@ -457,20 +476,33 @@ def plot_accuracy_vs_params(
     ]
     rows = [r for r in rows if r["layer"] not in off_chart]
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
+        fig, ax = plt.subplots(figsize=(6, 4.2), layout="constrained")
     fig = ax.figure
-    lrlc = [] if "lrlc" in off_chart else results.lrlc_rows()
-    if lrlc:
-        x, y = [r["params"] for r in lrlc], [100 * r["test_mean"] for r in lrlc]
-        ax.plot(x, y, "-", color="C0", alpha=0.5, zorder=2)
+    placements = (
+        ("all", "C0", "-", "LRLC, all three layers"),
+        ("last", "C1", "--", "LRLC, last layer only"),
+    )
+    for where, color, style, label in placements:
+        lrlc = [] if "lrlc" in off_chart else results.lrlc_rows(where=where)
+        if lrlc:
+            x, y = [r["params"] for r in lrlc], [100 * r["test_mean"] for r in lrlc]
+            ax.plot(x, y, style, color=color, alpha=0.6, zorder=2, label=label)
     for r in rows:
         x, y = r["params"], 100 * r["test_mean"]
-        color = {"lrlc": "C0", "lrlc_input": "C3"}.get(r["layer"], "C7")
+        if r["layer"] == "lrlc":
+            color, text = ("C0" if r["where"] == "all" else "C1"), str(r["rank"])
+        else:
+            color, text = ("C3" if r["layer"] == "lrlc_input" else "C7"), _point_label(r)
         ax.errorbar(x, y, yerr=100 * r["test_std"], fmt="o", color=color, capsize=3, zorder=3)
-        ax.annotate(_point_label(r), (x, y), xytext=(5, 4), textcoords="offset points", fontsize=7)
+        ax.annotate(text, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=7)
     if notes:
         note = "\n".join(notes) + " (off the chart)"
         ax.text(0.98, 0.03, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(
+            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False,
+            title="LRLC points are labelled with their rank", title_fontsize=7,
+        )  # fmt: skip
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1, 2, 5)))
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(_count_label))

@@ -186,6 +186,24 @@ def test_rank_sweep_and_curves_draw_every_variant(results_dir):
     plt.close(fig)
 
 
+def test_valid_curves_tell_placements_ranks_and_baselines_apart(results_dir):
+    """Fifteen curves stay readable: LRLC blue and solid in all three layers, orange and
+    dashed in the last one, darker with the rank; a baseline has its rank-sweep colour."""
+    write(results_dir / "cpu" / "mnist.json", grid())
+    loaded = results.load("mnist")
+    shown = [("conv", None, "all"), ("lrlc", 2, "all"), ("lrlc", 4, "all"), ("lrlc", 4, "last")]
+    fig = plot_valid_curves(loaded, shown)
+    conv, low, high, last = fig.axes[0].get_lines()
+    sweep = plot_rank_sweep(loaded)
+    (conv_level,) = [ln for ln in sweep.axes[0].get_lines() if ln.get_label() == "convolution"]
+    assert conv.get_color() == conv_level.get_color()
+    assert low.get_linestyle() == high.get_linestyle() == "-" and last.get_linestyle() == "--"
+    assert sum(high.get_color()[:3]) < sum(low.get_color()[:3])  # higher rank, darker blue
+    assert high.get_color()[2] > high.get_color()[0] and last.get_color()[0] > last.get_color()[2]
+    plt.close(fig)
+    plt.close(sweep)
+
+
 def test_accuracy_vs_params_puts_each_variant_at_its_size(results_dir):
     raw = grid()
     raw["runs"] += [run("wide_conv", 4, 0, 0.93, params=600), run("lrlc_input", 4, 0, 0.9),
@@ -195,17 +213,21 @@ def test_accuracy_vs_params_puts_each_variant_at_its_size(results_dir):
     ax = fig.axes[0]
     (note,) = [t.get_text() for t in ax.texts if not hasattr(t, "xy")]
     assert note == "LC: 70.0% at 40.0M parameters (off the chart)"
-    points = {t.get_text(): t.xy for t in ax.texts if hasattr(t, "xy")}
-    assert points == {
-        "conv": (100, pytest.approx(92.0)),  # mean of two seeds
-        "wide conv (4)": (600, pytest.approx(93.0)),
-        "LRLC 2": (200, pytest.approx(95.0)),
-        "LRLC 4": (300, pytest.approx(97.0)),
-        "LRLC 4, last": (100, pytest.approx(91.0)),
-        "input-dep. 4": (100, pytest.approx(90.0)),
-    }
+    points = sorted((t.get_text(), t.xy) for t in ax.texts if hasattr(t, "xy"))
+    assert points == [  # LRLC points are labelled with their rank
+        ("2", (200, pytest.approx(95.0))),
+        ("4", (100, pytest.approx(91.0))),  # the last layer only
+        ("4", (300, pytest.approx(97.0))),
+        ("conv", (100, pytest.approx(92.0))),  # mean of two seeds
+        ("input-dep. 4", (100, pytest.approx(90.0))),
+        ("wide conv (4)", (600, pytest.approx(93.0))),
+    ]
     (line,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-"]
     assert list(line.get_xdata()) == [200, 300]  # the LRLC ranks, all three layers
+    (dashed,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert list(dashed.get_xdata()) == [100] and dashed.get_color() == "C1"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["LRLC, all three layers", "LRLC, last layer only"]
     assert ax.get_xscale() == "log"
     plt.close(fig)
 

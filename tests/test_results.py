@@ -178,6 +178,9 @@ def test_rank_sweep_and_curves_draw_every_variant(results_dir):
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "4"]
     conv_line = [ln for ln in ax.get_lines() if ln.get_label() == "convolution"][0]
     assert conv_line.get_ydata()[0] == pytest.approx(92.0)
+    fig.canvas.draw()  # the legend sits right of the axes: it can hide no point
+    renderer = fig.canvas.get_renderer()
+    assert ax.get_legend().get_window_extent(renderer).x0 > ax.get_window_extent(renderer).x1
     plt.close(fig)
     fig = plot_valid_curves(loaded, [("conv", None, "all"), ("lrlc", 4, "all")])
     lines = fig.axes[0].get_lines()

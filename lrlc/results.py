@@ -457,13 +457,14 @@ class Results:
         sizes = ", ".join(
             f"{data[f'{split}_size']:,} {kind} ({self._split_kind(split)})" for split, kind in kinds
         )
+        epochs = f"{config['epochs']} epoch{'' if config['epochs'] == 1 else 's'}"
         title = {"mnist": "MNIST", "cifar10": "CIFAR-10"}.get(r["dataset"], "CelebA")
         if r["dataset"] == "trans_celeba48":
             title = "misaligned CelebA faces (48x48)"
         task = config.get("task", "")
         task = f", task: {task}" if task and task != "the 10 classes" else ""
         return (
-            f"Trained on {device}, {per} per variant, {config['epochs']} epochs, batch "
+            f"Trained on {device}, {per} per variant, {epochs}, batch "
             f"{config['batch_size']}, SGD with Nesterov momentum and cosine decay, {hyper}. "
             f"Data: {title}{task}, {sizes}. "
             f"{self._commits()}, {r['date']}, PyTorch {r['torch']}; "

@@ -105,6 +105,11 @@ def test_provenance_says_device_subset_seeds_and_tuning(results_dir):
     text = results.load("mnist").provenance()
     assert "NVIDIA H100 GPU" in text and "picked per layer type on the validation" in text
     assert "not tuned" not in text and "class-balanced" not in text
+    assert "per variant, 2 epochs, batch 64" in text
+    one_epoch = grid()
+    one_epoch["config"]["epochs"] = 1
+    write(results_dir / "mnist.json", one_epoch)
+    assert "per variant, 1 epoch, batch 64" in results.load("mnist").provenance()
 
 
 def test_table_rows_and_difference_to_conv(results_dir):

@@ -118,7 +118,8 @@ def _how_made(grid: Results) -> str:
     where = "CPU" if grid.on_cpu else "GPU"
     size = "subsets" if grid.is_subset else "full data"
     tuned = "tuned" if grid.tuned else "not tuned"
-    return f"{where}, {size}, {grid.raw['config']['epochs']} epochs, {tuned}"
+    epochs = grid.raw["config"]["epochs"]
+    return f"{where}, {size}, {epochs} epoch{'' if epochs == 1 else 's'}, {tuned}"
 
 
 def headline_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:

@@ -102,6 +102,10 @@ def test_headline_table_says_once_how_every_grid_was_made(grids):
     assert lines[:2] == ["Every grid: CPU, subsets, 2 epochs, not tuned.", ""]
     assert lines[2].endswith("| input-dependent LRLC | seeds |")  # no grid column
     assert lines[4].endswith("| rank 2: 95.00 | 1–2 |")
+    one_epoch = faces()
+    one_epoch.raw["config"]["epochs"] = 1
+    lines = lines_of(overview.headline_table({**made_alike, "celeba": one_epoch}, NAMES))
+    assert lines[-1].endswith("| CPU, subsets, 1 epoch, not tuned |")
 
 
 def test_comparisons_judge_each_difference_against_its_noise(grids):

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from lrlc.models import CONV, network_costs
 from lrlc.plotting import plot_combining_weights
-from lrlc.results import Results, pending
+from lrlc.results import Results, counted, pending
 from lrlc.widgets import static_slider
 
 __all__ = ["LAST", "learned_weights_view", "learned_weights_explorer", "panel_grid"]
@@ -31,10 +31,6 @@ LAST = "features.6"
 """The module name of the last of the paper network's three layers (modules 0, 3 and 6)."""
 LAYER_NAMES = {"features.0": "the first layer", "features.3": "the second layer"}
 LAYER_NAMES |= {LAST: "the last layer"}
-
-
-def _seeds(n: int) -> str:
-    return f"{n} seed{'s' if n > 1 else ''}"
 
 
 def panel_grid(grid: Results, layer: str = LAST) -> tuple[int, int]:
@@ -70,7 +66,7 @@ def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[F
     largest = weights.max(dim=-1).values.mean()
     caption = (
         f"<b>rank {rank}</b>: test accuracy {100 * row['test_mean']:.2f}% (mean over "
-        f"{_seeds(row['seeds'])}); mean largest combining weight {largest:.3f} (uniform "
+        f"{counted(row['seeds'], 'seed')}); mean largest combining weight {largest:.3f} (uniform "
         f"{1 / rank:.3f}); {params:,} parameters ({params / conv_params:.2f}x the "
         f"convolutional network); LRLC layers {flops / 1e6:.1f} MFLOPs per example "
         f"({flops / conv_flops:.2f}x its convolutions); {grid.grid_kind()}"

@@ -26,7 +26,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from lrlc.results import Results, beyond_noise, difference_noise, judge, variant_name
+from lrlc.results import Results, beyond_noise, counted, difference_noise, judge, variant_name
 from lrlc.widgets import markdown_table
 
 __all__ = [
@@ -118,8 +118,7 @@ def _how_made(grid: Results) -> str:
     where = "CPU" if grid.on_cpu else "GPU"
     size = "subsets" if grid.is_subset else "full data"
     tuned = "tuned" if grid.tuned else "not tuned"
-    epochs = grid.raw["config"]["epochs"]
-    return f"{where}, {size}, {epochs} epoch{'' if epochs == 1 else 's'}, {tuned}"
+    return f"{where}, {size}, {counted(grid.raw['config']['epochs'], 'epoch')}, {tuned}"
 
 
 def headline_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:

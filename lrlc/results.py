@@ -62,6 +62,11 @@ LAYER_NAMES = {
 }
 
 
+def counted(n: int, noun: str) -> str:
+    """``counted(1, "epoch")`` is "1 epoch", ``counted(3, "seed")`` "3 seeds"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def variant_name(layer: str, rank: int | None = None, where: str = "all") -> str:
     """A reader's name for a variant: ``LRLC rank 4 (last layer)``, ``convolution``."""
     name = LAYER_NAMES.get(layer, layer)
@@ -438,7 +443,7 @@ class Results:
         counts = sorted({row["seeds"] for row in self.summary()})
         if len(counts) > 1:
             return f"{counts[0]} to {counts[-1]} seeds (of {seeds})"
-        return f"{counts[0]} seed{'s' if counts[0] > 1 else ''} ({seeds})"
+        return f"{counted(counts[0], 'seed')} ({seeds})"
 
     def provenance(self) -> str:
         """Where and how these numbers were made, in a sentence or three, for the text."""
@@ -457,14 +462,13 @@ class Results:
         sizes = ", ".join(
             f"{data[f'{split}_size']:,} {kind} ({self._split_kind(split)})" for split, kind in kinds
         )
-        epochs = f"{config['epochs']} epoch{'' if config['epochs'] == 1 else 's'}"
         title = {"mnist": "MNIST", "cifar10": "CIFAR-10"}.get(r["dataset"], "CelebA")
         if r["dataset"] == "trans_celeba48":
             title = "misaligned CelebA faces (48x48)"
         task = config.get("task", "")
         task = f", task: {task}" if task and task != "the 10 classes" else ""
         return (
-            f"Trained on {device}, {per} per variant, {epochs}, batch "
+            f"Trained on {device}, {per} per variant, {counted(config['epochs'], 'epoch')}, batch "
             f"{config['batch_size']}, SGD with Nesterov momentum and cosine decay, {hyper}. "
             f"Data: {title}{task}, {sizes}. "
             f"{self._commits()}, {r['date']}, PyTorch {r['torch']}; "

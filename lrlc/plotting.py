@@ -38,6 +38,8 @@ FILTER_CMAP = "RdBu_r"  # diverging: red positive, blue negative, white zero
 WEIGHT_CMAP = "viridis"  # combining weights lie in [0, 1]
 BASELINE_COLORS = {"conv": "C2", "lc": "C3", "wide_conv": "C4", "coordconv": "C5"}
 BASELINE_COLORS |= {"lrlc_input": "C6"}  # the same colour for a layer type in every plot
+PLACEMENTS = {"all": ("C0", "-", "LRLC, all three layers")}
+PLACEMENTS |= {"last": ("C1", "--", "LRLC, last layer only")}  # colour, line, label per where
 
 
 def _numpy(a: Array) -> np.ndarray:
@@ -370,7 +372,7 @@ def plot_rank_sweep(
         ranks_seen += ranks
         mean = [100 * r["test_mean"] for _, r in points]
         std = [100 * r["test_std"] for _, r in points]
-        label = "LRLC, all three layers" if where == "all" else "LRLC, last layer only"
+        label = PLACEMENTS[where][2]
         ax.errorbar(ranks, mean, yerr=std, fmt=marker, capsize=3, label=label, zorder=3)
     styles = iter([":", "-.", (0, (5, 2)), (0, (1, 1)), (0, (3, 1, 1, 1))])
     for i, layer in enumerate(baselines):
@@ -479,11 +481,7 @@ def plot_accuracy_vs_params(
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 4.2), layout="constrained")
     fig = ax.figure
-    placements = (
-        ("all", "C0", "-", "LRLC, all three layers"),
-        ("last", "C1", "--", "LRLC, last layer only"),
-    )
-    for where, color, style, label in placements:
+    for where, (color, style, label) in PLACEMENTS.items():
         lrlc = [] if "lrlc" in off_chart else results.lrlc_rows(where=where)
         if lrlc:
             x, y = [r["params"] for r in lrlc], [100 * r["test_mean"] for r in lrlc]
@@ -491,7 +489,7 @@ def plot_accuracy_vs_params(
     for r in rows:
         x, y = r["params"], 100 * r["test_mean"]
         if r["layer"] == "lrlc":
-            color, text = ("C0" if r["where"] == "all" else "C1"), str(r["rank"])
+            color, text = PLACEMENTS[r["where"]][0], str(r["rank"])
         else:
             color, text = ("C3" if r["layer"] == "lrlc_input" else "C7"), _point_label(r)
         ax.errorbar(x, y, yerr=100 * r["test_std"], fmt="o", color=color, capsize=3, zorder=3)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lrlc.shapes import Size2, check_input, conv_output_size, pair, resolve_padding
+from lrlc.shapes import Size2, as_int, check_input, conv_output_size, pair, resolve_padding
 
 __all__ = ["LocallyConnected2d", "LowRankLocallyConnected2d", "InputDependentCombiningWeights"]
 
@@ -28,8 +28,15 @@ def _he_uniform_(weight: Tensor, fan_in: int) -> None:
 
 
 def _memory_format(x: Tensor) -> torch.memory_format:
-    """The layout a convolution keeps for input x: channels-last if x is (strictly) so."""
-    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+    """The layout a convolution keeps for input x: channels-last if x is (strictly) so.
+
+    Inside ``torch.func.vmap`` the layout cannot be queried: NCHW (contiguous) there.
+    """
+    try:
+        channels_last = x.is_contiguous(memory_format=torch.channels_last)
+    except RuntimeError:  # "NYI: querying is_contiguous inside of vmap"
+        return torch.contiguous_format
+    if channels_last and not x.is_contiguous():
         return torch.channels_last
     return torch.contiguous_format
 
@@ -113,6 +120,8 @@ class LocallyConnected2d(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
+        in_channels = as_int(in_channels, "in_channels")
+        out_channels = as_int(out_channels, "out_channels")
         if in_channels < 1 or out_channels < 1:
             raise ValueError(
                 f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}"
@@ -144,25 +153,28 @@ class LocallyConnected2d(nn.Module):
             nn.init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        """x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out)."""
+        """x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out), in the
+        memory format of x (channels-last stays channels-last, as ``nn.Conv2d``)."""
         check_input(x, self.in_channels, self.input_size, type(self).__name__)
         (h_out, w_out), (kh, kw), (sh, sw) = self.output_size, self.kernel_size, self.stride
+        layout = _memory_format(x)
         ph, pw = self.padding
         if ph or pw:
             x = F.pad(x, (pw, pw, ph, ph))
         # columns: (H_out * W_out, batch, in * kh * kw), one input patch per position and
         # example, gathered in one copy straight into the layout of a batched matmul.
         patches = x.permute(2, 3, 0, 1).unfold(0, kh, sh).unfold(1, kw, sw)
-        columns = patches.reshape(h_out * w_out, x.shape[0], -1)
+        columns = patches.reshape(h_out * w_out, x.shape[0], self.in_channels * kh * kw)
         weight = self.weight.reshape(h_out * w_out, self.out_channels, -1)
         # A batched matmul over positions: y[l, b, o] = sum_k columns[l, b, k] weight[l, o, k].
         y = _ContiguousGrad.apply(torch.bmm(columns, weight.transpose(1, 2)))
         y = y.permute(1, 2, 0).view(x.shape[0], self.out_channels, h_out, w_out)
         if self.bias is not None:
             # The (out, H_out, W_out) bias as the first operand makes the sum come out in
-            # NCHW layout: the bias and the change of layout are one pass.
-            y = self.bias + y
-        return y.contiguous()
+            # NCHW layout: the bias and the change of layout are one pass. The bias is
+            # added in y's dtype: bf16 under autocast, as nn.Conv2d.
+            y = self.bias.to(y.dtype) + y
+        return y.contiguous(memory_format=layout)
 
     def extra_repr(self) -> str:
         s = (
@@ -180,8 +192,8 @@ class InputDependentCombiningWeights(nn.Module):
     """The small network that predicts LRLC combining-weight logits from the layer's input.
 
     As the official ``InputDependentCombiningWeights``: a 1x1 convolution reduces the input
-    to ``rank`` channels; five kinds of branch see it at different scales (the reduced map
-    itself, its global mean, and dilated depthwise 3x3 convolutions with dilations
+    to ``rank`` channels; up to six branches see it at different scales (the reduced map
+    itself, its global mean, and four dilated depthwise 3x3 convolutions with dilations
     1, 2, 4, 8, each used only when it fits the input: ``d <= (min(H, W) - 1) // 2``); every
     branch is resized bilinearly (corners aligned) to the output grid and concatenated;
     per-pixel 1x1 convolutions (squeeze + ReLU, excite + sigmoid, projection) map them to
@@ -322,6 +334,8 @@ class LowRankLocallyConnected2d(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
+        in_channels = as_int(in_channels, "in_channels")
+        out_channels = as_int(out_channels, "out_channels")
         if in_channels < 1 or out_channels < 1:
             raise ValueError(
                 f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}"
@@ -336,8 +350,7 @@ class LowRankLocallyConnected2d(nn.Module):
             self.input_size, self.kernel_size, self.stride, self.padding
         )
         h_out, w_out = self.output_size
-        if not isinstance(rank, int) or isinstance(rank, bool) or rank < 1:
-            raise ValueError(f"rank must be an int >= 1, got {rank!r}")
+        rank = as_int(rank, "rank", minimum=1)
         if rank > h_out * w_out:
             raise ValueError(
                 f"rank={rank} is larger than the number of output positions "
@@ -435,10 +448,10 @@ class LowRankLocallyConnected2d(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out)."""
         check_input(x, self.in_channels, self.input_size, type(self).__name__)
-        bias = self.total_bias()
+        bias = self.total_bias()  # added in y's dtype: bf16 under autocast, as nn.Conv2d
         if self.rank == 1:
             y = F.conv2d(x, self.weight, None, self.stride, self.padding)
-            return y if bias is None else y + bias
+            return y if bias is None else y + bias.to(y.dtype)
         weights = self.combining_weights(x) if self.input_dependent else self.combining_weights()
         # The convolution with rank * out outputs, asked for in channels-last layout (a
         # channels-last weight makes the backends write (batch, H_out, W_out, rank, out)), so
@@ -456,9 +469,9 @@ class LowRankLocallyConnected2d(nn.Module):
         if bias is not None and layout == torch.contiguous_format:
             # A full (out, H_out, W_out) bias as the first operand makes the sum come out in
             # NCHW layout: the bias and the change of layout are one pass.
-            y = bias.expand(self.out_channels, *self.output_size).contiguous() + y
+            y = bias.to(y.dtype).expand(self.out_channels, *self.output_size).contiguous() + y
         elif bias is not None:
-            y = y + bias
+            y = y + bias.to(y.dtype)
         return y.contiguous(memory_format=layout)
 
     def extra_repr(self) -> str:

@@ -94,7 +94,8 @@ class DeviceLoader:
         drop_last: drop the last, incomplete batch.
         augment: False, True (``Augment()``: pad-4 random crop + flip) or an ``Augment``.
         seed: seeds this loader's own generator (shuffling and augmentation); None draws a
-            seed from torch's global generator, so ``torch.manual_seed`` makes runs repeat.
+            seed from torch's global generator, so ``torch.manual_seed`` makes runs repeat,
+            and lets ``fit(..., seed=...)`` re-seed it (``explicit_seed`` is then False).
         dtype: dtype of x (and of float targets).
         float_targets: yield y as ``dtype`` (multi-label attributes for BCE), not int64.
         dataset: what the batches come from (an ``ImageDataset``), kept as ``.dataset`` so
@@ -140,10 +141,15 @@ class DeviceLoader:
         self.augment = Augment() if augment is True else (augment or None)
         self.dtype = dtype
         self.dataset = dataset
+        self.explicit_seed = seed is not None
         if seed is None:
             seed = int(torch.randint(0, 2**62, ()).item())
-        self.seed = seed
         self.generator = torch.Generator(device=self.device)
+        self.manual_seed(seed)
+
+    def manual_seed(self, seed: int) -> None:
+        """Seed the loader's generator again: its next epochs' order and augmentation."""
+        self.seed = seed
         self.generator.manual_seed(seed)
 
     def __len__(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import torch
@@ -9,17 +10,54 @@ import torch
 Size2 = int | tuple[int, int] | Sequence[int]
 
 
-def pair(value: Size2, name: str) -> tuple[int, int]:
-    """Return ``value`` as a pair of ints; ``name`` is used in the error message."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (value, value)
+def _index(value: object) -> int | None:
+    """``value`` as a Python int if ``operator.index`` takes it (Python, NumPy and 0-d tensor
+    integers) and it is not a bool; else None."""
+    if isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool):
+        return None
     try:
-        first, second = value  # type: ignore[misc]
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def as_int(value: object, name: str, minimum: int | None = None) -> int:
+    """``value`` as a Python int, at least ``minimum``: anything ``operator.index`` takes
+    (as ``nn.Conv2d``), bools excepted. ``name`` is used in the error message."""
+    number = _index(value)
+    if number is None or (minimum is not None and number < minimum):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"{name} must be an int{bound}, got {value!r} ({type(value).__name__})")
+    return number
+
+
+def pair(value: Size2, name: str) -> tuple[int, int]:
+    """Return ``value`` as a pair of Python ints; ``name`` is used in the error message.
+
+    Takes an int or a pair of ints, each anything ``operator.index`` takes (NumPy integers,
+    a NumPy array of two), bools excepted.
+    """
+    number = _index(value)
+    if number is not None:
+        return (number, number)
+    message = f"{name} must be an int or a pair of ints, got {value!r} ({type(value).__name__})"
+    try:
+        first, second = (_index(v) for v in value)  # type: ignore[union-attr]
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}") from None
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (first, second)):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+        raise ValueError(message) from None
+    if first is None or second is None:
+        raise ValueError(message)
     return (first, second)
+
+
+def channels_last_hint(x: torch.Tensor, in_channels: int) -> str:
+    """A hint for an input whose channels are last, (batch, H, W, C), else ""."""
+    if x.dim() == 4 and x.shape[1] != in_channels and x.shape[-1] == in_channels:
+        return (
+            ": it looks like (batch, height, width, channels): use x.permute(0, 3, 1, 2) "
+            "for (batch, channels, height, width)"
+        )
+    return ""
 
 
 def resolve_padding(padding: Size2 | str, kernel_size: Size2, stride: Size2 = 1) -> tuple[int, int]:
@@ -97,7 +135,7 @@ def check_input(
     if x.shape[1] != in_channels:
         raise ValueError(
             f"{layer_name} expects {in_channels} input channels, got {x.shape[1]} "
-            f"(input shape {tuple(x.shape)})"
+            f"(input shape {tuple(x.shape)})" + channels_last_hint(x, in_channels)
         )
     given = (x.shape[2], x.shape[3])
     if given != tuple(input_size):

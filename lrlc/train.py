@@ -54,7 +54,12 @@ def set_seed(seed: int) -> None:
 
 @dataclass
 class History:
-    """Per-epoch records of a ``fit`` run (accuracies in [0, 1], None where not measured)."""
+    """Per-epoch records of a ``fit`` run (accuracies in [0, 1], None where not measured).
+
+    train_loss is the mean loss per example; with a multi-label head it is the binary
+    cross-entropy summed over the labels (not averaged), and train_accuracy the mean over
+    examples and labels.
+    """
 
     train_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
@@ -79,7 +84,11 @@ def _use_amp(device: torch.device, amp: bool | None) -> bool:
 
 
 def _loss_and_correct(logits: Tensor, y: Tensor, multi_label: bool) -> tuple[Tensor, Tensor, int]:
-    """Summed loss, summed correct predictions and the number of predictions, on the device."""
+    """Summed loss, summed correct predictions and the number of predictions, on the device.
+
+    logits: (B, classes) with y: (B,) int64, or (B, labels) with y: (B, labels) in {0, 1};
+    multi-label binary cross-entropy is summed over examples and labels.
+    """
     logits = logits.float()
     if multi_label:
         loss = F.binary_cross_entropy_with_logits(logits, y.float(), reduction="sum")
@@ -106,8 +115,10 @@ def evaluate(
 ) -> dict[str, float]:
     """Loss and accuracy of ``model`` over ``loader`` in one pass.
 
-    Returns ``{"loss", "accuracy"}``; with a multi-label head (e.g. CelebA's 40 attributes)
-    the accuracy is the mean over all attributes and ``"per_label"`` lists each one's.
+    Returns ``{"loss", "accuracy"}``, the loss a mean per example; with a multi-label head
+    (e.g. CelebA's 40 attributes) the loss is the binary cross-entropy summed over the
+    labels (as ``fit`` trains), the accuracy the mean over all attributes, and
+    ``"per_label"`` lists each one's.
     """
     device = auto_device(device) if device is not None else next(model.parameters()).device
     multi_label = _multi_label(model, multi_label)
@@ -171,6 +182,19 @@ def fit(
     Weight decay is applied to weights, not to biases, BatchNorm parameters or LRLC
     combining logits. Returns the per-epoch ``History``; the model is trained in place.
 
+    Multi-label heads (``multi_label``, default ``model.config.multi_label``; e.g. CelebA's
+    40 attributes) train on the binary cross-entropy summed over the labels and averaged
+    over the examples: each attribute's gradient has the weight of a single-label task's,
+    not 1 / labels of it (the stored CelebA attribute results were trained this way).
+
+    seed: when given, seeds what ``fit`` draws: torch's global generator (the order of a
+    ``DataLoader`` without a generator of its own, dropout and any other randomness in the
+    model's forward pass) and, if ``train`` is a ``DeviceLoader`` built without a ``seed``
+    (``explicit_seed`` False), its generator (shuffle order and augmentation). A loader
+    built with ``seed=`` keeps its own sequence, as does a ``DataLoader`` with its own
+    ``generator``; valid and test loaders are not touched. The model's initial weights are
+    drawn when it is built: call ``torch.manual_seed`` before building it.
+
     progress: ``True`` draws a ``tqdm.auto`` bar (a widget in Jupyter and Colab, text in a
     terminal) with loss, accuracy and images/s; ``"log"`` prints one line per epoch
     instead (the environment variable ``LRLC_PROGRESS=log`` turns ``True`` into ``"log"``:
@@ -181,6 +205,8 @@ def fit(
     mode = _progress_mode(progress)
     if seed is not None:
         set_seed(seed)
+        if getattr(train, "explicit_seed", True) is False:  # a DeviceLoader's drawn seed
+            train.manual_seed(seed)  # type: ignore[attr-defined]
     device = auto_device(device)
     multi_label = _multi_label(model, multi_label)
     use_amp = _use_amp(device, amp)

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from lrlc import LocallyConnected2d, LowRankLocallyConnected2d, effective_filters
+from lrlc.models import NetworkConfig, SimpleNetwork, paper_network
 
 LAYERS = [
     lambda: LocallyConnected2d(3, 8, 3, (32, 32)),
@@ -98,3 +99,58 @@ def test_padding_by_name_says_what_it_supports(kwargs, fix, cls_kw):
     cls, kw = cls_kw
     with pytest.raises(ValueError, match=fix):
         cls(3, 8, input_size=(8, 8), **kwargs, **kw)
+
+
+@pytest.mark.parametrize("make", LAYERS)
+def test_channels_last_input_gets_the_permute_hint(make):
+    with pytest.raises(ValueError, match=r"3 input channels, got 32.*x\.permute\(0, 3, 1, 2\)"):
+        make()(torch.randn(2, 32, 32, 3))
+    with pytest.raises(ValueError) as info:
+        make()(torch.randn(2, 1, 32, 32))
+    assert "permute" not in str(info.value)
+
+
+def test_network_channels_last_input_gets_the_permute_hint():
+    with pytest.raises(ValueError, match=r"\(2, 28, 28, 1\).*x\.permute\(0, 3, 1, 2\)"):
+        paper_network("conv", dataset="mnist")(torch.randn(2, 28, 28, 1))
+
+
+def test_coordconv_takes_no_rank():
+    with pytest.raises(ValueError, match="coordconv takes no rank, got rank=4"):
+        paper_network("coordconv", 4)
+
+
+def test_input_too_small_for_the_network_says_the_smallest_size():
+    with pytest.raises(ValueError, match="3 valid 3x3 layers need an input of at least 7x7"):
+        NetworkConfig(input_size=(6, 6))
+    with pytest.raises(ValueError, match="2 valid 5x5 layers need an input of at least 9x9"):
+        NetworkConfig(("conv", "lc"), input_size=(9, 8), kernel_size=5)
+    assert SimpleNetwork(NetworkConfig(input_size=(7, 7)))(torch.randn(2, 3, 7, 7)).shape == (2, 10)
+
+
+def test_layer_types_as_a_string_is_rejected():
+    with pytest.raises(ValueError, match=r"layer_types must be a tuple.*\('lrlc',\) \* 3.*'lrlc'"):
+        NetworkConfig(layer_types="lrlc", rank=2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"rank": 2.0}, r"rank must be an int >= 1, got 2.0 \(float\)"),
+        ({"rank": True}, r"rank must be an int >= 1, got True \(bool\)"),
+        ({"kernel_size": 3.0}, r"kernel_size must be an int or a pair of ints, got 3.0 \(float\)"),
+        ({"input_size": (8.0, 8)}, r"input_size .* got \(8.0, 8\) \(tuple\)"),
+        ({"in_channels": "3"}, r"in_channels must be an int, got '3' \(str\)"),
+    ],
+)
+def test_non_integer_sizes_name_their_type(kwargs, message):
+    args = {"in_channels": 3, "kernel_size": 3, "input_size": (8, 8), "rank": 2, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        LowRankLocallyConnected2d(out_channels=4, **args)
+
+
+def test_non_integer_network_settings_name_their_type():
+    with pytest.raises(ValueError, match=r"rank must be an int >= 1, got 2.5 \(float\)"):
+        NetworkConfig(("lrlc",), rank=2.5)
+    with pytest.raises(ValueError, match=r"width must be an int >= 1, got 0 \(int\)"):
+        NetworkConfig(width=0)

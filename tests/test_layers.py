@@ -388,6 +388,68 @@ def test_initialisation_is_he_uniform():
     assert torch.count_nonzero(lc.bias) == 0
 
 
+FLOAT_LAYERS = [  # float32, random parameters (biases too), 6x6 inputs of 2 channels
+    pytest.param(lambda: randomize(LocallyConnected2d(2, 3, 3, (6, 6))), id="lc"),
+    pytest.param(lambda: randomize(LowRankLocallyConnected2d(2, 3, 3, (6, 6), 1)), id="rank1"),
+    pytest.param(lambda: randomize(LowRankLocallyConnected2d(2, 3, 3, (6, 6), 3)), id="rank3"),
+    pytest.param(
+        lambda: randomize(LowRankLocallyConnected2d(2, 3, 3, (6, 6), 3, input_dependent=True)),
+        id="input_dependent",
+    ),
+]
+
+
+@pytest.mark.parametrize("make", FLOAT_LAYERS)
+def test_vmap_over_the_batch_equals_the_batched_call(make):
+    """torch.func.vmap cannot query a tensor's memory format: the layers fall back to NCHW."""
+    layer, x = make(), torch.randn(4, 2, 6, 6)
+    per_example = torch.func.vmap(lambda xi: layer(xi[None])[0])(x)
+    torch.testing.assert_close(per_example, layer(x))
+
+
+@pytest.mark.parametrize("make", FLOAT_LAYERS)
+def test_bf16_autocast_output_dtype_is_conv2d_s(make):
+    """The float32 bias is added in the result's dtype, as nn.Conv2d: bf16 under autocast."""
+    layer, x = make(), torch.randn(2, 2, 6, 6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = nn.Conv2d(2, 3, 3)(x).dtype
+        assert layer(x).dtype == expected == torch.bfloat16
+    assert layer(x).dtype == torch.float32
+    assert layer.double()(x.double()).dtype == F64
+
+
+@pytest.mark.parametrize("make", FLOAT_LAYERS)
+def test_an_empty_batch_gives_an_empty_output_as_conv2d(make):
+    layer = make()
+    y = layer(torch.randn(0, 2, 6, 6))
+    assert y.shape == nn.Conv2d(2, 3, 3)(torch.randn(0, 2, 6, 6)).shape == (0, 3, 4, 4)
+
+
+@pytest.mark.parametrize("make", FLOAT_LAYERS)
+def test_output_keeps_the_input_memory_format(make):
+    layer, x = make(), torch.randn(2, 2, 6, 6)
+    channels_last = x.contiguous(memory_format=torch.channels_last)
+    y, y_last = layer(x), layer(channels_last)
+    assert y.is_contiguous()
+    assert y_last.is_contiguous(memory_format=torch.channels_last) and not y_last.is_contiguous()
+    torch.testing.assert_close(y_last, y)
+
+
+def test_integer_like_sizes_and_rank_are_taken_as_ints():
+    """NumPy integers (and a NumPy pair) work as in nn.Conv2d, stored as Python ints."""
+    numpy = pytest.importorskip("numpy")
+    layer = LowRankLocallyConnected2d(
+        numpy.int64(2), 3, numpy.int64(3), numpy.array([6, 6]), rank=numpy.int64(2)
+    )
+    assert (layer.in_channels, layer.kernel_size, layer.input_size, layer.rank) == (
+        2, (3, 3), (6, 6), 2,
+    )  # fmt: skip
+    assert all(type(v) is int for v in (layer.in_channels, layer.rank, *layer.input_size))
+    lc = LocallyConnected2d(2, 3, (numpy.int32(3), 3), (6, numpy.int16(6)), stride=numpy.int8(1))
+    assert lc.kernel_size == (3, 3) and lc.input_size == (6, 6) and lc.stride == (1, 1)
+    assert lc(torch.randn(1, 2, 6, 6)).shape == (1, 3, 4, 4)
+
+
 # ---------------------------------------------------------------- padding by name
 
 

@@ -204,6 +204,8 @@ def train_variant(
     extra: dict = {}
     if "per_label" in test:  # CelebA's 40 attributes
         extra["test_per_label"] = [round(a, 5) for a in test["per_label"]]
+    if variant.layer == "lc":  # the LC network's initial scale decides how fast it trains
+        extra["lc_init"] = model.config.lc_init
     maps = learned_combining_logits(model)
     if maps:
         extra["combining_logits"] = maps

@@ -104,11 +104,14 @@ def test_coordconv_adds_row_and_column_channels():
 
 
 def test_keras_lc_init_is_smaller_by_the_square_root_of_the_positions():
+    """The network's LC layers start at the official (Keras) scale by default: with a
+    convolution's scale they hardly train at the learning rates that suit the others."""
     torch.manual_seed(0)
-    ours = paper_network("lc", dataset="mnist").features[3].weight.std()
+    fan_in = paper_network("lc", dataset="mnist", lc_init="fan_in").features[3].weight.std()
     torch.manual_seed(0)
-    keras = paper_network("lc", dataset="mnist", lc_init="keras").features[3].weight.std()
-    assert (ours / keras).item() == pytest.approx(24.0, rel=1e-4)  # sqrt(24 * 24)
+    default = paper_network("lc", dataset="mnist").features[3].weight.std()
+    assert (fan_in / default).item() == pytest.approx(24.0, rel=1e-4)  # sqrt(24 * 24)
+    assert NetworkConfig().lc_init == "keras"
 
 
 def test_config_round_trip():
@@ -139,7 +142,10 @@ def test_every_layer_type_starts_he_uniform_as_the_official_network(layer):
     """The official network gives all layer types the same kernel initializer; PyTorch's
     Conv2d default would be sqrt(6) times narrower than the LC/LRLC layers' He-uniform."""
     torch.manual_seed(0)
-    model = paper_network(layer, 4 if layer in ("lrlc", "wide_conv") else None, "cifar10")
+    overrides = {"lc_init": "fan_in"} if layer == "lc" else {}  # the convolution's scale
+    model = paper_network(
+        layer, 4 if layer in ("lrlc", "wide_conv") else None, "cifar10", **overrides
+    )
     weight = model.features[3].weight  # the second layer (wide conv: wider input)
     fan_in = weight.shape[-3] * 9  # in * kh * kw: (.., in, kh, kw) for every layer type
     bound = math.sqrt(6 / fan_in)
@@ -162,3 +168,70 @@ def test_network_costs_and_their_table():
     assert lines[0] == "| MNIST network | parameters | / conv | MFLOPs per example | / conv |"
     assert lines[2].startswith(f"| LRLC rank 1 | {rank1_p:,} | {rank1_p / conv_p:.2f}x |")
     assert lines[3].endswith(f"| {lc_f / 1e6:.1f} | 1.00x |")
+
+
+@pytest.mark.parametrize(
+    "layer, rank, overrides",
+    [("conv", None, {}), ("lc", None, {"lc_init": "keras"}), ("lrlc", 4, {}), ("wide_conv", 2, {})],
+)
+def test_reset_parameters_gives_the_weights_of_construction(layer, rank, overrides):
+    """The network's own init (He-uniform convs, lc_init), not PyTorch's defaults: under the
+    same seed, reset_parameters redraws exactly the weights the network was built with."""
+    torch.manual_seed(0)
+    model = paper_network(layer, rank, "mnist", **overrides)
+    built = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    model(torch.randn(4, 1, 28, 28))  # BatchNorm running statistics move
+    torch.manual_seed(0)
+    model.reset_parameters()
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(value, built[name], rtol=0, atol=0, msg=name)
+
+
+@pytest.mark.parametrize("layer", ["conv", "lc", "lrlc_input"])
+def test_reset_parameters_keeps_the_network_init_statistics(layer):
+    """Each spatial layer He-uniform again (LC: scaled with lc_init="keras"), the LRLC
+    combining logits and biases zero, as a fresh network."""
+    overrides = {"lc_init": "keras"} if layer == "lc" else {}
+    model = paper_network(layer, 4 if layer == "lrlc_input" else None, "cifar10", **overrides)
+    fresh = paper_network(layer, 4 if layer == "lrlc_input" else None, "cifar10", **overrides)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_()
+    model.reset_parameters()
+    for (name, p), q in zip(model.named_parameters(), fresh.parameters(), strict=True):
+        if torch.all(q == q.flatten()[0]):  # constants: zeros (biases, logits), BN ones
+            assert torch.equal(p, q), name
+        elif q.numel() >= 500:  # uniform weights: the same bound and spread
+            assert p.abs().max() <= q.abs().max() * 1.02, name
+            assert p.std().item() == pytest.approx(q.std().item(), rel=0.1), name
+
+
+def test_the_classifier_keeps_pytorch_s_linear_init():
+    """A known difference from the official Keras Dense (Glorot weights, zero bias), kept."""
+    head = paper_network("conv", dataset="cifar10").head
+    bound = 1 / math.sqrt(head.in_features)
+    assert head.weight.abs().max() <= bound and head.bias.abs().max() <= bound
+    assert torch.count_nonzero(head.bias) > 0
+
+
+def test_integer_like_config_values_are_ints():
+    numpy = pytest.importorskip("numpy")
+    config = NetworkConfig(
+        ("lrlc",) * 3,
+        rank=numpy.int64(2),
+        in_channels=numpy.int64(1),
+        input_size=numpy.array([12, 12]),
+        num_classes=numpy.int32(4),
+        width=numpy.int64(8),
+        kernel_size=numpy.int64(3),
+    )
+    values = (config.rank, config.in_channels, *config.input_size, config.num_classes)
+    assert all(type(v) is int for v in (*values, config.width, config.kernel_size))
+    assert config == NetworkConfig(
+        ("lrlc",) * 3, rank=2, in_channels=1, input_size=(12, 12), num_classes=4, width=8
+    )
+    assert SimpleNetwork(config)(torch.randn(2, 1, 12, 12)).shape == (2, 4)
+    assert paper_network("lrlc", numpy.int64(2), "mnist").config.rank == 2

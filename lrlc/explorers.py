@@ -59,7 +59,9 @@ def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[F
     weights = grid.combining_weights(rank, layer=layer)  # rank 1: weight 1 everywhere
     nrows, ncols = panel_grid(grid, layer)
     size = 1.5 if ncols == 4 else 1.1  # 8 columns: smaller panels, about the same width
-    fig = plot_combining_weights(weights, nrows=nrows, ncols=ncols, size=size)
+    # minus 1/K, centred on zero: learned weights that stay near uniform would all look
+    # alike on the 0-1 scale
+    fig = plot_combining_weights(weights, nrows=nrows, ncols=ncols, size=size, deviation=True)
     costs = network_costs(dataset, [("lrlc", rank, "all"), CONV])
     (_, flops), (conv_params, conv_flops) = costs["lrlc", rank, "all"], costs[CONV]
     params = row["params"]  # as the results file recorded it
@@ -67,7 +69,7 @@ def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[F
     caption = (
         f"<b>rank {rank}</b>: test accuracy {100 * row['test_mean']:.2f}% (mean over "
         f"{counted(row['seeds'], 'seed')}); mean largest combining weight {largest:.3f} (uniform "
-        f"{1 / rank:.3f}); {params:,} parameters ({params / conv_params:.2f}x the "
+        f"1/{rank} = {1 / rank:.4g}); {params:,} parameters ({params / conv_params:.2f}x the "
         f"convolutional network); LRLC layers {flops / 1e6:.1f} MFLOPs per example "
         f"({flops / conv_flops:.2f}x its convolutions); {grid.grid_kind()}"
     )

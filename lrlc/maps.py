@@ -35,6 +35,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from torch import Tensor
 
+from lrlc.plotting import DEVIATION_CMAP
+
 __all__ = [
     "PAPER_LAYER_DEPTH",
     "centre_offset",
@@ -56,15 +58,17 @@ PAPER_LAYER_DEPTH = {"features.0": 1, "features.3": 2, "features.6": 3}
 """The spatial layers of ``lrlc.models.paper_network``: module name -> depth (1 to 3)."""
 
 WEIGHT_CMAP = "viridis"  # combining weights lie in [0, 1], as lrlc.plotting
-DEVIATION_CMAP = "RdBu_r"  # w - 1/K: red above the uniform share, blue below
 
 
 def owner_colors(rank: int) -> list[tuple[float, float, float]]:
-    """One distinct colour per basis: tab10 up to 10 bases, tab20 up to 20, then a hue circle."""
-    if rank <= 10:
-        return list(plt.get_cmap("tab10").colors[:rank])
-    if rank <= 20:
-        return list(plt.get_cmap("tab20").colors[:rank])
+    """One distinct colour per basis, never a grey (it would vanish on a grey face): tab10
+    without its grey up to 9 bases, tab20 without its two greys up to 18, then a hue
+    circle."""
+    if rank <= 9:
+        return [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 7][:rank]
+    if rank <= 18:
+        tab20 = plt.get_cmap("tab20").colors
+        return [c for i, c in enumerate(tab20) if i not in (14, 15)][:rank]
     hsv = plt.get_cmap("hsv")
     return [hsv(k / rank)[:3] for k in range(rank)]
 
@@ -248,7 +252,7 @@ def _draw_row(axes, image, w, offset, style: _Style, titles: bool) -> object:
     if style.owner:
         _draw_owner(axes[rank + 1], image, w.argmax(axis=-1), rank, offset, style.alpha)
         if titles:
-            axes[rank + 1].set_title("largest weight", fontsize=10)
+            axes[rank + 1].set_title("owner (largest $w$)", fontsize=10)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])

@@ -26,7 +26,15 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from lrlc.results import Results, beyond_noise, counted, difference_noise, judge, variant_name
+from lrlc.results import (
+    NOISE_MULTIPLE,
+    Results,
+    beyond_noise,
+    counted,
+    difference_noise,
+    judge,
+    variant_name,
+)
 from lrlc.widgets import markdown_table
 
 __all__ = [
@@ -191,7 +199,9 @@ def plot_gains_over_conv(
     """Test accuracy minus the convolution's (points) of LC, the best LRLC rank and
     input-dependent LRLC, as grouped bars, one group per dataset.
 
-    Each error bar is the noise scale of its difference (``difference_noise``). A variant
+    Each error bar spans ``NOISE_MULTIPLE`` times the noise scale of its difference
+    (``difference_noise``) on either side: a bar whose error bar crosses zero is within the
+    noise by the book's rule (``beyond_noise``), one whose error bar clears it is not. A variant
     the grid did not run is marked "not run"; a pending dataset (grid None), "pending".
     """
     if ax is None:
@@ -209,7 +219,7 @@ def plot_gains_over_conv(
                 ax.text(x, 0, "not run", rotation=90, ha="center", va="bottom", fontsize=7)
                 continue
             height = 100 * (a["test_mean"] - conv["test_mean"])
-            error = difference_noise(a, conv, _test_size(grid))[0]
+            error = NOISE_MULTIPLE * difference_noise(a, conv, _test_size(grid))[0]
             ax.bar(x, height, width, yerr=error, capsize=3, color=f"C{k + 1}")
         ax.bar(np.nan, np.nan, width, color=f"C{k + 1}", label=label)  # legend entry
     for i, grid in enumerate(grids.values()):

@@ -16,6 +16,7 @@ import torch
 from matplotlib import ticker
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 from torch import Tensor
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "plot_logit_ownership",
     "plot_rank_sweep",
     "plot_valid_curves",
+    "plot_valid_curve_panels",
     "plot_accuracy_vs_params",
     "plot_attribute_gains",
     "plot_pending",
@@ -36,6 +38,7 @@ Array = Tensor | np.ndarray
 
 FILTER_CMAP = "RdBu_r"  # diverging: red positive, blue negative, white zero
 WEIGHT_CMAP = "viridis"  # combining weights lie in [0, 1]
+DEVIATION_CMAP = "RdBu_r"  # w - 1/K: red above the uniform share, blue below
 BASELINE_COLORS = {"conv": "C2", "lc": "C3", "wide_conv": "C4", "coordconv": "C5"}
 BASELINE_COLORS |= {"lrlc_input": "C6"}  # the same colour for a layer type in every plot
 PLACEMENTS = {"all": ("C0", "-", "LRLC, all three layers")}
@@ -268,6 +271,7 @@ def plot_combining_weights(
     size: float = 1.6,
     title: str | None = None,
     colorbar: bool = True,
+    deviation: bool = False,
 ) -> Figure:
     """Draw combining weights as images over the output grid, one panel per basis.
 
@@ -275,6 +279,9 @@ def plot_combining_weights(
         panel k shows ``weights[:, :, k]`` on a fixed colour scale from 0 to 1.
     ncols, nrows: the panel grid; give both to keep the figure size fixed whatever the
         rank (panels beyond the rank are left blank).
+    deviation: draw ``weights - 1/rank`` instead, on a red-blue scale centred on zero and
+        as wide as the largest departure (red: more than the uniform share, blue: less),
+        which shows the pattern of weights that stayed near uniform.
     """
     w = _numpy(weights)
     if w.ndim != 3:
@@ -290,11 +297,20 @@ def plot_combining_weights(
     )
     for ax in axes.flat:
         ax.set_axis_off()
+    if deviation:
+        w = w - 1.0 / rank
+        scale = max(float(np.abs(w).max()), 1e-3)  # rank 1 is exactly uniform: no scale
+        cmap, low, high, ticks = DEVIATION_CMAP, -scale, scale, [-scale, 0.0, scale]
+    else:
+        cmap, low, high, ticks = WEIGHT_CMAP, 0.0, 1.0, [0, 0.5, 1]
     for k, ax in zip(range(rank), axes.flat, strict=False):
-        im = ax.imshow(w[:, :, k], cmap=WEIGHT_CMAP, vmin=0.0, vmax=1.0, interpolation="nearest")
+        im = ax.imshow(w[:, :, k], cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
         ax.set_title(f"$w_{{ij{k + 1}}}$", fontsize=10)
     if colorbar:
-        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, ticks=[0, 0.5, 1])
+        bar = fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, ticks=ticks)
+        if deviation:
+            bar.ax.set_yticklabels([f"{t:+.3g}" if t else "0" for t in ticks])
+            bar.set_label(f"$w_{{ijk}} - 1/{rank}$")
     if title:
         fig.suptitle(title)
     return fig
@@ -331,7 +347,8 @@ def plot_logit_ownership(row_logits: Array, col_logits: Array) -> Figure:
         ax.grid(alpha=0.3)
     axes[1].set_title("row logits $r_{ik}$")
     axes[2].set_title("column logits $c_{jk}$")
-    axes[2].legend(fontsize=8)
+    # beside the panels, not on them: inside, it covered a basis's curve
+    axes[2].legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
     return fig
 
 
@@ -375,6 +392,10 @@ def plot_rank_sweep(
         label = PLACEMENTS[where][2]
         ax.errorbar(ranks, mean, yerr=std, fmt=marker, capsize=3, label=label, zorder=3)
     styles = iter([":", "-.", (0, (5, 2)), (0, (1, 1)), (0, (3, 1, 1, 1))])
+    lrlc = [r for r in rows if r["layer"] == "lrlc"]
+    lrlc_values = [100 * r["test_mean"] for r in lrlc]
+    # the accuracies the y-axis must hold: every LRLC error bar, and the baselines near them
+    shown = [100 * (r["test_mean"] + s * r["test_std"]) for r in lrlc for s in (-1, 1)]
     for i, layer in enumerate(baselines):
         matches = [r for r in rows if r["layer"] == layer and r["where"] == "all"]
         if not matches:
@@ -382,9 +403,19 @@ def plot_rank_sweep(
         r = matches[0]
         mean, std = 100 * r["test_mean"], 100 * r["test_std"]
         color = BASELINE_COLORS.get(layer, f"C{i + 2}")
-        ax.axhline(mean, color=color, ls=next(styles), label=variant_name(r["layer"], r["rank"]))
+        label = variant_name(r["layer"], r["rank"])
+        if _far_from(mean, lrlc_values):  # off the axis, which would squash the rest flat
+            side = "below" if mean < min(lrlc_values) else "above"
+            label = f"{label}: {mean:.1f}%, {side} the axis"
+        else:
+            shown += [mean - std, mean + std]
+        ax.axhline(mean, color=color, ls=next(styles), label=label)
         if std > 0:
             ax.axhspan(mean - std, mean + std, color=color, alpha=0.12, lw=0)
+    if shown:
+        low, high = min(shown), max(shown)
+        pad = 0.08 * (high - low) + 0.1
+        ax.set_ylim(low - pad, high + pad)
     if ranks_seen:
         ax.set_xscale("log", base=2)
         ticks = sorted(set(ranks_seen))
@@ -394,6 +425,16 @@ def plot_rank_sweep(
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     ax.set_title(_with_grid_kind(title, results))
     return fig
+
+
+def _far_from(value: float, values: Sequence[float]) -> bool:
+    """Whether ``value`` lies further from the range of ``values`` than that range is wide
+    (at least 2 points): a baseline the rank sweep draws off its axis."""
+    if not values:
+        return False
+    low, high = min(values), max(values)
+    span = max(high - low, 2.0)
+    return value < low - span or value > high + span
 
 
 def _curve_style(layer: str, rank: int | None, where: str, ranks: list[int]) -> dict:
@@ -413,13 +454,15 @@ def plot_valid_curves(
     *,
     ax=None,
     title: str | None = None,
+    legend: str = "right",
 ) -> Figure:
     """Validation accuracy (%) after every epoch, mean over seeds, one line per variant.
 
     variants: (layer, rank, where) triples, e.g. [("conv", None, "all"), ("lrlc", 4, "all")].
     LRLC lines are blue (all three layers) or orange and dashed (last layer only), darker
-    for higher ranks; the legend sits right of the axes, clear of the curves' ends. A curve
-    still rising at the last epoch says the budget, not the layer, limits it.
+    for higher ranks; the legend sits ``"right"`` of the axes or ``"below"`` them, clear of
+    the curves' ends. A curve still rising at the last epoch says the budget, not the
+    layer, limits it.
     """
     from lrlc.results import variant_name
 
@@ -437,8 +480,39 @@ def plot_valid_curves(
         ax.plot(epochs, mean, marker=".", label=variant_name(layer, rank, where), **style)
     ax.set(xlabel="epoch", ylabel="validation accuracy (%)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
+    if legend == "below":
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
+    else:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     ax.set_title(_with_grid_kind(title, results))
+    return fig
+
+
+def plot_valid_curve_panels(results, *, title: str | None = None) -> Figure:
+    """``plot_valid_curves`` for a whole grid, in three panels that stay readable with 15
+    variants: the baselines; LRLC in all three layers, one line per rank; LRLC in the last
+    layer only. Each panel repeats the convolution as the common reference, and the two
+    LRLC panels share their y-axis. A panel the grid has no variant for is left out."""
+    rows = [(r["layer"], r["rank"], r["where"]) for r in results.summary()]
+    conv = [v for v in rows if v[0] == "conv"]
+    panels = {
+        "baselines": [v for v in rows if v[0] != "lrlc"],
+        PLACEMENTS["all"][2]: conv + [v for v in rows if v[0] == "lrlc" and v[2] == "all"],
+        PLACEMENTS["last"][2]: conv + [v for v in rows if v[0] == "lrlc" and v[2] == "last"],
+    }
+    panels = {name: shown for name, shown in panels.items() if len(shown) > len(conv)}
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4 * len(panels), 4.4), squeeze=False, layout="constrained"
+    )
+    lrlc_axes = []
+    for ax, (name, shown) in zip(axes[0], panels.items(), strict=True):
+        plot_valid_curves(results, shown, ax=ax, legend="below")
+        ax.set_title(name, fontsize=10)
+        if name != "baselines":
+            lrlc_axes.append(ax)
+    for ax in lrlc_axes[1:]:
+        ax.sharey(lrlc_axes[0])
+    fig.suptitle(_with_grid_kind(title, results))
     return fig
 
 
@@ -478,6 +552,7 @@ def plot_accuracy_vs_params(
         if r["layer"] in off_chart
     ]
     rows = [r for r in rows if r["layer"] not in off_chart]
+    labels: list[tuple[float, float, float, str]] = []  # x, y, error bar, text
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 4.2), layout="constrained")
     fig = ax.figure
@@ -493,7 +568,7 @@ def plot_accuracy_vs_params(
         else:
             color, text = ("C3" if r["layer"] == "lrlc_input" else "C7"), _point_label(r)
         ax.errorbar(x, y, yerr=100 * r["test_std"], fmt="o", color=color, capsize=3, zorder=3)
-        ax.annotate(text, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=7)
+        labels.append((x, y, 100 * r["test_std"], text))
     if notes:
         note = "\n".join(notes) + " (off the chart)"
         ax.text(0.98, 0.03, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
@@ -510,7 +585,42 @@ def plot_accuracy_vs_params(
     ax.set(xlabel="parameters (log scale)", ylabel="test accuracy (%)")
     ax.grid(alpha=0.3)
     ax.set_title(_with_grid_kind(title, results))
+    _place_labels(ax, labels)
     return fig
+
+
+# where a point's label may go, in points from the point: right and up first, then the
+# other corners, then further out
+_LABEL_OFFSETS = [(5, 4), (5, -11), (-5, 4), (-5, -11), (5, 12), (5, -19), (-5, 12), (-5, -19)]
+
+
+def _place_labels(ax, labels: Sequence[tuple[float, float, float, str]]) -> None:
+    """Annotate each point ``(x, y, error bar, text)`` at the first offset of
+    ``_LABEL_OFFSETS`` where the text stays inside the axes and overlaps no label placed
+    before it and no point's error bar (points sharing a parameter count, such as the
+    convolution and CoordConv, would otherwise print their names on top of each other)."""
+    fig = ax.figure
+    fig.canvas.draw()  # fixes the limits and the layout the positions depend on
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    bars = []  # every error bar (and its marker) as a box in display coordinates
+    for x, y, err, _ in labels:
+        (x0, y0), (x1, y1) = ax.transData.transform([(x, y - err), (x, y + err)])
+        bars.append(Bbox.from_extents(x0 - 4, y0 - 4, x1 + 4, y1 + 4))
+    placed: list[Bbox] = []
+    for x, y, _, text in labels:
+        for dx, dy in _LABEL_OFFSETS:
+            note = ax.annotate(
+                text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7,
+                ha="left" if dx > 0 else "right",
+            )  # fmt: skip
+            box = note.get_window_extent(renderer)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0
+            free = not any(box.overlaps(other) for other in placed + bars)
+            if (inside and box.y1 <= frame.y1 and free) or (dx, dy) == _LABEL_OFFSETS[-1]:
+                break
+            note.remove()
+        placed.append(box)
 
 
 def plot_attribute_gains(

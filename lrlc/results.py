@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import statistics
 import urllib.error
 import urllib.request
@@ -282,7 +283,7 @@ class Results:
             f"test-set standard error at {100 * accuracy:.1f}% on {n:,} test images: "
             f"{se:.2f} points, so differences below about {2 * of_difference:.1f} points "
             "between accuracies near it are within the test set's own noise (nearer 100% "
-            "it is smaller: each comparison below is judged at its own pair's accuracy)"
+            "it is smaller: each comparison is judged at its own pair's accuracy)"
         ]
         several = [r for r in rows if r["seeds"] > 1]
         if several:
@@ -467,24 +468,48 @@ class Results:
             title = "misaligned CelebA faces (48x48)"
         task = config.get("task", "")
         task = f", task: {task}" if task and task != "the 10 classes" else ""
+        commits = self._commits()
         return (
             f"Trained on {device}, {per} per variant, {counted(config['epochs'], 'epoch')}, batch "
             f"{config['batch_size']}, SGD with Nesterov momentum and cosine decay, {hyper}. "
             f"Data: {title}{task}, {sizes}. "
-            f"{self._commits()}, {r['date']}, PyTorch {r['torch']}; "
+            f"{commits}, {'the last run ' if commits.startswith('Commits') else ''}{r['date']}, "
+            f"PyTorch {r['torch']}; "
             f"from `{self.origin}`."
         )
+
+    def _split_notes(self) -> dict[str, str]:
+        """The data note of each split, {"train": ..., "valid": ..., "test": ...}, read from
+        the grid's ``data.note`` ("train: ... valid: ... test: ..."); {} for a note of
+        another form."""
+        parts = re.split(r"(?:^|\s)(train|valid|test): ", self.raw["data"].get("note", ""))
+        return dict(zip(parts[1::2], parts[2::2], strict=True))
 
     def _split_kind(self, split: str) -> str:
         """How one split relates to the official one: "a class-balanced subset" (cut by
         ``--train-size`` / ``--valid-size``), "a subset of the official N" (the data copy
-        held fewer images) or "the whole official split"."""
-        if self.raw["config"].get(f"{split}_size"):
-            return "a class-balanced subset"
+        held fewer images), "the data copy's own split" (a partition that is not the
+        official one), or "the whole official split"; ", JPEG copy" where the images were
+        decoded from lossy copies. Read from the split's data note where the grid has one."""
+        note = self._split_notes().get(split)
         official = OFFICIAL_SIZES.get(base_dataset(self.raw["dataset"]), {}).get(split)
-        if official is not None and self.raw["data"][f"{split}_size"] != official:
-            return f"a subset of the official {official:,}"
-        return "the whole official split"
+        if note is None:  # a grid without per-split notes: what its config and sizes say
+            if self.raw["config"].get(f"{split}_size"):
+                return "a class-balanced subset"
+            if official is not None and self.raw["data"][f"{split}_size"] != official:
+                return f"a subset of the official {official:,}"
+            return "the whole official split"
+        own_partition = "not the official partition" in note
+        if note.startswith("A class-balanced subset"):
+            kind = "a class-balanced subset"
+            kind += " of the data copy's own split" if own_partition else ""
+        elif own_partition:
+            kind = "the data copy's own split, not the official one"
+        elif official is not None and self.raw["data"][f"{split}_size"] != official:
+            kind = f"a subset of the official {official:,}"
+        else:
+            kind = "the whole official split"
+        return kind + (", JPEG copy" if "JPEG" in note else "")
 
     def grid_kind(self) -> str:
         """What kind of grid this is, for a figure title or a caption seen without the

@@ -62,7 +62,11 @@ def test_view_draws_the_learned_weights_with_the_networks_numbers(grid):
     fig, caption = learned_weights_view(loaded, 2)
     images = [ax.images[0] for ax in fig.axes if ax.images]
     assert len(images) == 2  # one panel per basis, on a fixed 2 x 4 grid
-    torch.testing.assert_close(torch.tensor(images[1].get_array()), weights[:, :, 1].double())
+    # drawn minus 1/K on a scale centred on zero: near-uniform weights still show a pattern
+    drawn = torch.tensor(images[1].get_array())
+    torch.testing.assert_close(drawn, weights[:, :, 1].double() - 0.5)
+    low, high = images[1].get_clim()
+    assert low == -high == pytest.approx(-(weights - 0.5).abs().max().item())
     plt.close(fig)
     conv, lrlc2 = paper_network("conv", None, "mnist"), paper_network("lrlc", 2, "mnist")
     ratio = count_parameters(lrlc2) / count_parameters(conv)
@@ -70,10 +74,11 @@ def test_view_draws_the_learned_weights_with_the_networks_numbers(grid):
     text = caption.data
     assert "test accuracy 80.00% (mean over 1 seed)" in text
     assert f"mean largest combining weight {weights.max(dim=-1).values.mean():.3f}" in text
+    assert "(uniform 1/2 = 0.5)" in text
     assert f"({ratio:.2f}x the convolutional network)" in text
     assert f"({flops:.2f}x its convolutions); CPU grid, 30 training images" in text
     fig, caption = learned_weights_view(loaded, 1)  # rank 1: one basis, weight 1
-    assert "60.00% (mean over 2 seeds)" in caption.data and "uniform 1.000" in caption.data
+    assert "60.00% (mean over 2 seeds)" in caption.data and "uniform 1/1 = 1)" in caption.data
     plt.close(fig)
 
 
@@ -91,7 +96,9 @@ def test_every_view_has_room_for_the_largest_rank(grid, tmp_path):
     assert panel_grid(bigger) == (2, 8)
     shapes = []
     for rank in (2, 16):
-        fig, _ = learned_weights_view(bigger, rank)
+        fig, caption = learned_weights_view(bigger, rank)
+        # 1/16 in full: rounded to 0.062 it read as below the uniform share
+        assert rank == 2 or "(uniform 1/16 = 0.0625)" in caption.data
         assert sum(1 for ax in fig.axes if ax.images) == rank
         shapes.append((len(fig.axes), tuple(fig.get_size_inches())))
         plt.close(fig)
@@ -129,6 +136,11 @@ def test_logit_ownership_marks_the_basis_with_the_largest_logit_sum():
     assert owner.tolist() == expected
     centred = fig.axes[1].get_lines()[1].get_ydata()  # basis 2's row logits minus the mean
     assert list(centred) == pytest.approx([0.5, -1.0, 0.0])
+    # the legend sits beside the column panel, covering none of its curves
+    fig.canvas.draw()
+    legend = fig.axes[2].get_legend().get_window_extent()
+    assert legend.x0 >= fig.axes[2].get_window_extent().x1
+    assert legend.x1 <= fig.bbox.x1
     plt.close(fig)
     with pytest.raises(ValueError, match="same rank"):
         plot_logit_ownership(row, col[:, :1])

@@ -187,6 +187,9 @@ def test_plot_owner_maps_one_panel_per_layer_with_distinct_colours():
     np.testing.assert_array_equal(owners, owner_map(maps["features.6"]).numpy())
     assert panels[1].get_images()[1].get_extent() == [2.5, 28.5, 28.5, 2.5]
     assert len(set(owner_colors(12))) == 12 and len(set(owner_colors(30))) == 30
+    # no grey basis: on a grey face (or a grey map) it could not be told from the image
+    for rank in (4, 8, 9, 12, 16, 18):
+        assert all(max(c) - min(c) > 0.05 for c in owner_colors(rank)), rank
     with pytest.raises(ValueError, match="one rank"):
         plot_owner_maps(face, {**maps, "features.3": torch.full((28, 28, 3), 1 / 3)})
 

@@ -84,6 +84,20 @@ def test_plot_combining_weights_one_panel_per_rank_on_a_fixed_grid(rank):
     )
 
 
+def test_plot_combining_weights_as_departures_from_uniform():
+    weights = torch.full((3, 3, 4), 0.25)
+    weights[0, 0] = torch.tensor([0.31, 0.23, 0.23, 0.23])
+    fig = plot_combining_weights(weights, deviation=True)
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert images[0].get_array()[0, 0] == pytest.approx(0.06)
+    assert images[1].get_array()[0, 0] == pytest.approx(-0.02)
+    assert images[0].get_clim() == pytest.approx((-0.06, 0.06))  # centred, as wide as needed
+    assert "1/4" in fig.axes[-1].get_ylabel()  # the colour bar says what is drawn
+    plt.close(fig)
+    # rank 1 (weight 1, exactly uniform) still draws, on a small scale around zero
+    plt.close(plot_combining_weights(torch.ones(3, 3, 1), deviation=True))
+
+
 def test_plot_combining_weights_rejects_a_grid_too_small():
     with pytest.raises(ValueError, match="no room"):
         plot_combining_weights(torch.ones(4, 4, 5) / 5, nrows=1, ncols=4)

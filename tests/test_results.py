@@ -16,7 +16,12 @@ import torch  # noqa: E402
 
 from lrlc import LowRankLocallyConnected2d, results  # noqa: E402
 from lrlc.experiments import learned_combining_logits  # noqa: E402
-from lrlc.plotting import plot_accuracy_vs_params, plot_rank_sweep, plot_valid_curves  # noqa: E402
+from lrlc.plotting import (  # noqa: E402
+    plot_accuracy_vs_params,
+    plot_rank_sweep,
+    plot_valid_curve_panels,
+    plot_valid_curves,
+)
 
 
 def run(layer, rank, seed, test, where="all", params=100, **extra):
@@ -32,7 +37,9 @@ def grid(device="cpu", tuned=False, train_size=3000) -> dict:
     return {
         "dataset": "mnist",
         "data": {"source": "idx: $LRLC_DATA/MNIST/raw", "train_size": 3000, "valid_size": 1000,
-                 "test_size": 10000, "is_subset": True, "note": "train: a subset"},
+                 "test_size": 10000, "is_subset": True,
+                 "note": "train: A class-balanced subset: the first 300 images of each class. "
+                         "test: The complete official split."},
         "device": device, "torch": "2.x", "commit": "0123456789abcdef", "date": "2026-11-23",
         "config": {"epochs": 2, "batch_size": 64, "amp": "float32", "task": "the 10 classes",
                    "train_size": train_size},
@@ -90,6 +97,35 @@ def test_missing_results_name_the_command(results_dir):
         results.load("celeba-attributes")
 
 
+def test_provenance_reads_each_split_from_its_data_note(results_dir):
+    raw = grid()
+    raw["dataset"], raw["data"]["test_size"] = "celeba", 1000
+    own = "list_eval_partition.txt is not the official partition (10,000 rows): not comparable."
+    raw["data"]["note"] = (
+        f"train: A class-balanced subset: the first 1,500 images of each class. {own} "
+        f"valid: A subset: 1,000 of the 19,867 images of this split. {own} "
+        f"test: A subset: 1,000 of the 19,962 images of this split. {own}"
+    )
+    write(results_dir / "cpu" / "celeba.json", raw)
+    text = results.load("celeba").provenance()
+    # the copy's own partition is not "a subset of the official 19,962", and a validation
+    # split that --valid-size left whole is not "class-balanced"
+    assert "3,000 training images (a class-balanced subset of the data copy's own split)" in text
+    assert "1,000 validation (the data copy's own split, not the official one)" in text
+    assert "1,000 test (the data copy's own split, not the official one)" in text
+    raw = grid()
+    raw["dataset"] = "cifar10"
+    raw["data"]["note"] = (
+        "train: A class-balanced subset: the first 300 images of each class. Decoded from JPEG "
+        "copies: lossy. valid: Decoded from JPEG copies: lossy. test: Decoded from JPEG copies."
+    )
+    raw["data"]["valid_size"] = 5000
+    write(results_dir / "cpu" / "cifar10.json", raw)
+    text = results.load("cifar10").provenance()
+    assert "3,000 training images (a class-balanced subset, JPEG copy)" in text
+    assert "5,000 validation (the whole official split, JPEG copy)" in text
+
+
 def test_provenance_says_device_subset_seeds_and_tuning(results_dir):
     write(results_dir / "cpu" / "mnist.json", grid())
     text = results.load("mnist").provenance()
@@ -101,7 +137,9 @@ def test_provenance_says_device_subset_seeds_and_tuning(results_dir):
     # 4,800 validation images, or the whole official test split
     assert "1,000 validation (a subset of the official 4,800)" in text
     assert "10,000 test (the whole official split)" in text
-    write(results_dir / "mnist.json", grid(device="NVIDIA H100", tuned=True, train_size=None))
+    full = grid(device="NVIDIA H100", tuned=True, train_size=None)
+    full["data"]["note"] = "train: The complete official split."
+    write(results_dir / "mnist.json", full)
     text = results.load("mnist").provenance()
     assert "NVIDIA H100 GPU" in text and "picked per layer type on the validation" in text
     assert "not tuned" not in text and "class-balanced" not in text
@@ -194,6 +232,21 @@ def test_rank_sweep_and_curves_draw_every_variant(results_dir):
     plt.close(fig)
 
 
+def test_rank_sweep_keeps_its_axis_on_lrlc_when_a_baseline_is_far_below(results_dir):
+    """CIFAR-10's LC at 20% would squash LRLC's 45-48% into a sliver: it is drawn off the
+    axis, and its legend entry says where it is."""
+    raw = grid()
+    raw["runs"] += [run("lc", None, 0, 0.20), run("wide_conv", 4, 0, 0.97)]
+    write(results_dir / "cpu" / "mnist.json", raw)
+    fig = plot_rank_sweep(results.load("mnist"))
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    assert 20 < low < 90 and high > 98  # LRLC's 91-98% (error bars included) and wide conv
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "locally connected: 20.0%, below the axis" in labels and "convolution" in labels
+    plt.close(fig)
+
+
 def test_valid_curves_tell_placements_ranks_and_baselines_apart(results_dir):
     """Fifteen curves stay readable: LRLC blue and solid in all three layers, orange and
     dashed in the last one, darker with the rank; a baseline has its rank-sweep colour."""
@@ -210,6 +263,33 @@ def test_valid_curves_tell_placements_ranks_and_baselines_apart(results_dir):
     assert high.get_color()[2] > high.get_color()[0] and last.get_color()[0] > last.get_color()[2]
     plt.close(fig)
     plt.close(sweep)
+
+
+def test_valid_curve_panels_split_a_whole_grid_in_three(results_dir):
+    """Fifteen curves on one axes were a tangle: the baselines, LRLC in all layers and LRLC
+    in the last layer get a panel each, with the convolution in every one."""
+    raw = grid()
+    raw["runs"] += [run("lc", None, 0, 0.7)]
+    write(results_dir / "cpu" / "mnist.json", raw)
+    fig = plot_valid_curve_panels(results.load("mnist"), title="MNIST")
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == [
+        "baselines", "LRLC, all three layers", "LRLC, last layer only"
+    ]  # fmt: skip
+    labels = [[ln.get_label() for ln in ax.get_lines()] for ax in axes]
+    assert labels == [
+        ["convolution", "locally connected"],
+        ["convolution", "LRLC rank 2", "LRLC rank 4"],
+        ["convolution", "LRLC rank 4 (last layer)"],
+    ]
+    assert axes[1].get_ylim() == axes[2].get_ylim()  # the two LRLC panels compare directly
+    assert fig.get_suptitle() == "MNIST\n(CPU grid, 3,000 training images)"
+    plt.close(fig)
+    raw["runs"] = [r for r in raw["runs"] if r.get("where") != "last"]  # no last-layer runs
+    write(results_dir / "cpu" / "mnist.json", raw)
+    fig = plot_valid_curve_panels(results.load("mnist"))
+    assert [ax.get_title() for ax in fig.axes] == ["baselines", "LRLC, all three layers"]
+    plt.close(fig)
 
 
 def test_accuracy_vs_params_puts_each_variant_at_its_size(results_dir):
@@ -237,6 +317,26 @@ def test_accuracy_vs_params_puts_each_variant_at_its_size(results_dir):
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["LRLC, all three layers", "LRLC, last layer only"]
     assert ax.get_xscale() == "log"
+    plt.close(fig)
+
+
+def test_accuracy_vs_params_labels_overlap_nothing_and_stay_inside(results_dir):
+    """The convolution and CoordConv share a parameter count: their names were printed on
+    top of each other, and the rightmost name ran out of the axes."""
+    raw = grid()
+    raw["runs"] += [run("coordconv", None, s, 0.92 + 0.001 * s, params=100) for s in (0, 1)]
+    raw["runs"] += [run("wide_conv", 4, 0, 0.93, params=600)]
+    write(results_dir / "cpu" / "mnist.json", raw)
+    fig = plot_accuracy_vs_params(results.load("mnist"))
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if hasattr(t, "xy")]
+    assert len(boxes) == 6
+    frame = ax.get_window_extent(renderer)
+    for n, box in enumerate(boxes):
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1, ax.texts[n].get_text()
+        assert not any(box.overlaps(other) for other in boxes[n + 1 :])
     plt.close(fig)
 
 
@@ -281,11 +381,15 @@ def test_provenance_with_every_seed_and_with_runs_from_several_commits(results_d
     write(results_dir / "cpu" / "mnist.json", raw)
     loaded = results.load("mnist")
     assert "2 seeds (0, 1) per variant" in loaded.provenance()
+    assert "Commit 0123456789, 2026-11-23" in loaded.provenance()
     assert "2 seeds (0, 1) per variant" in loaded.source_line()
     raw["runs"][1]["commit"] = "fedcba9876543210"
     write(results_dir / "cpu" / "mnist.json", raw)
     text = results.load("mnist").provenance()
-    assert "Commits 0123456789, fedcba9876 (each run records its own)" in text
+    # the file's date is that of its last run, not of every run
+    assert (
+        "Commits 0123456789, fedcba9876 (each run records its own), the last run 2026-11-23" in text
+    )
     raw["runs"].append(run("lc", None, 0, 0.7, commit="fedcba9876543210-dirty"))
     write(results_dir / "cpu" / "mnist.json", raw)
     text = results.load("mnist").provenance()
@@ -310,7 +414,7 @@ def test_noise_note_gives_the_test_set_and_the_seed_noise(results_dir):
     se = 100 * (0.91 * 0.09 / 10000) ** 0.5
     assert note[0].startswith(f"test-set standard error at 91.0% on 10,000 test images: {se:.2f}")
     assert f"below about {2 * 2**0.5 * se:.1f} points between accuracies near it" in note[0]
-    assert "each comparison below is judged at its own pair's accuracy" in note[0]
+    assert "each comparison is judged at its own pair's accuracy" in note[0]
     spread = 100 * (statistics.stdev([0.90, 0.94]) + statistics.stdev([0.96, 0.98])) / 2
     assert f"mean over the 2 variants with several seeds: {spread:.2f} points" in note[1]
     assert note[1].endswith("(2 variants have one seed)")

@@ -147,6 +147,9 @@ class LocallyConnected2d(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """He-uniform filters with the fan-in of one position, ``in * kh * kw`` (a
+        convolution's scale; ``NetworkConfig(lc_init="keras")`` scales them down in the
+        paper's network), zero bias."""
         kh, kw = self.kernel_size
         _he_uniform_(self.weight, self.in_channels * kh * kw)
         if self.bias is not None:
@@ -237,6 +240,8 @@ class InputDependentCombiningWeights(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Glorot-uniform weights and zero biases for every 1x1 and depthwise convolution, as
+        Keras' defaults in the official code."""
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.xavier_uniform_(module.weight)
@@ -396,6 +401,9 @@ class LowRankLocallyConnected2d(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """He-uniform bases (the fan-in of one filter), zero combining logits (every weight
+        ``1 / rank``: the layer starts as a convolution), a fresh combining network, zero
+        biases."""
         kh, kw = self.kernel_size
         _he_uniform_(self.weight, self.in_channels * kh * kw)
         for p in (self.combining_row, self.combining_col, self.combining_logits):

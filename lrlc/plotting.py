@@ -338,7 +338,7 @@ def plot_logit_ownership(row_logits: Array, col_logits: Array) -> Figure:
         owner, cmap=ListedColormap([f"C{b}" for b in range(k)]), vmin=-0.5, vmax=k - 0.5
     )
     fig.colorbar(im, ax=axes[0], ticks=range(k), format=lambda v, _: f"basis {int(v) + 1}")
-    axes[0].set(title="basis with the largest weight", xlabel="column $j$", ylabel="row $i$")
+    axes[0].set(title="owner (largest weight)", xlabel="column $j$", ylabel="row $i$")
     for ax, logits, axis in ((axes[1], row, "row $i$"), (axes[2], col, "column $j$")):
         centred = logits - logits.mean(dim=1, keepdim=True)
         for b in range(k):

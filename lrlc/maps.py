@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from torch import Tensor
 
-from lrlc.plotting import DEVIATION_CMAP
+from lrlc.plotting import DEVIATION_CMAP, WEIGHT_CMAP
 
 __all__ = [
     "PAPER_LAYER_DEPTH",
@@ -56,8 +56,6 @@ Array = Tensor | np.ndarray
 
 PAPER_LAYER_DEPTH = {"features.0": 1, "features.3": 2, "features.6": 3}
 """The spatial layers of ``lrlc.models.paper_network``: module name -> depth (1 to 3)."""
-
-WEIGHT_CMAP = "viridis"  # combining weights lie in [0, 1], as lrlc.plotting
 
 
 def owner_colors(rank: int) -> list[tuple[float, float, float]]:

@@ -615,9 +615,10 @@ def _place_labels(ax, labels: Sequence[tuple[float, float, float, str]]) -> None
                 ha="left" if dx > 0 else "right",
             )  # fmt: skip
             box = note.get_window_extent(renderer)
-            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1
+            inside = inside and frame.y0 <= box.y0 and box.y1 <= frame.y1
             free = not any(box.overlaps(other) for other in placed + bars)
-            if (inside and box.y1 <= frame.y1 and free) or (dx, dy) == _LABEL_OFFSETS[-1]:
+            if (inside and free) or (dx, dy) == _LABEL_OFFSETS[-1]:
                 break
             note.remove()
         placed.append(box)

@@ -429,11 +429,15 @@ class Results:
             )
         return "\n".join(f"- {line}" for line in lines)
 
-    def _commits(self) -> str:
-        """ "Commit abc" or, for a grid run in several sittings, "Commits abc, def (...)"."""
+    def _commit_list(self) -> list[str]:
+        """The short commits of the runs, each once, in the order the runs were made."""
         commits = [run.get("commit") or self.raw["commit"] for run in self.runs]
         short = [c[:10] + ("-dirty" if c.endswith("-dirty") else "") for c in commits]
-        found = list(dict.fromkeys(short)) or [self.raw["commit"][:10]]
+        return list(dict.fromkeys(short)) or [self.raw["commit"][:10]]
+
+    def _commits(self) -> str:
+        """ "Commit abc" or, for a grid run in several sittings, "Commits abc, def (...)"."""
+        found = self._commit_list()
         if len(found) == 1:
             return f"Commit {found[0]}"
         return f"Commits {', '.join(found)} (each run records its own)"
@@ -468,12 +472,12 @@ class Results:
             title = "misaligned CelebA faces (48x48)"
         task = config.get("task", "")
         task = f", task: {task}" if task and task != "the 10 classes" else ""
-        commits = self._commits()
+        last_run = "the last run " if len(self._commit_list()) > 1 else ""
         return (
             f"Trained on {device}, {per} per variant, {counted(config['epochs'], 'epoch')}, batch "
             f"{config['batch_size']}, SGD with Nesterov momentum and cosine decay, {hyper}. "
             f"Data: {title}{task}, {sizes}. "
-            f"{commits}, {'the last run ' if commits.startswith('Commits') else ''}{r['date']}, "
+            f"{self._commits()}, {last_run}{r['date']}, "
             f"PyTorch {r['torch']}; "
             f"from `{self.origin}`."
         )
@@ -493,14 +497,12 @@ class Results:
         decoded from lossy copies. Read from the split's data note where the grid has one."""
         note = self._split_notes().get(split)
         official = OFFICIAL_SIZES.get(base_dataset(self.raw["dataset"]), {}).get(split)
-        if note is None:  # a grid without per-split notes: what its config and sizes say
-            if self.raw["config"].get(f"{split}_size"):
-                return "a class-balanced subset"
-            if official is not None and self.raw["data"][f"{split}_size"] != official:
-                return f"a subset of the official {official:,}"
-            return "the whole official split"
-        own_partition = "not the official partition" in note
-        if note.startswith("A class-balanced subset"):
+        if note is None:  # a grid without per-split notes: what its config says
+            balanced, own_partition = bool(self.raw["config"].get(f"{split}_size")), False
+        else:
+            balanced = note.startswith("A class-balanced subset")
+            own_partition = "not the official partition" in note
+        if balanced:
             kind = "a class-balanced subset"
             kind += " of the data copy's own split" if own_partition else ""
         elif own_partition:
@@ -509,7 +511,7 @@ class Results:
             kind = f"a subset of the official {official:,}"
         else:
             kind = "the whole official split"
-        return kind + (", JPEG copy" if "JPEG" in note else "")
+        return kind + (", JPEG copy" if note and "JPEG" in note else "")
 
     def grid_kind(self) -> str:
         """What kind of grid this is, for a figure title or a caption seen without the

@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from lrlc.loader import DeviceLoader
+
 __all__ = ["auto_device", "fit", "evaluate", "History", "set_seed"]
 
 Loader = Iterable[tuple[Tensor, Tensor]]
@@ -205,8 +207,8 @@ def fit(
     mode = _progress_mode(progress)
     if seed is not None:
         set_seed(seed)
-        if getattr(train, "explicit_seed", True) is False:  # a DeviceLoader's drawn seed
-            train.manual_seed(seed)  # type: ignore[attr-defined]
+        if isinstance(train, DeviceLoader) and not train.explicit_seed:  # its drawn seed
+            train.manual_seed(seed)
     device = auto_device(device)
     multi_label = _multi_label(model, multi_label)
     use_amp = _use_amp(device, amp)

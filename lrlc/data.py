@@ -72,6 +72,7 @@ training split; CelebA has its own)."""
 QUICK_SIZES = {"train": 2000, "valid": 500, "test": 500}
 """Images per split in quick mode (``LRLC_QUICK=1``, see ``quick_mode``)."""
 COMPLETE_NOTE = "The complete official split."  # the note of a split nothing is known against
+BALANCED_NOTE = "A class-balanced subset"  # how the note of a ``subset(size)`` starts
 cache_dir = _cache.cache_dir
 
 
@@ -217,7 +218,7 @@ class ImageDataset:
             return self
         rows = balanced_first(self.labels, size, len(self.classes))
         note = (
-            f"A class-balanced subset: the first {size // len(self.classes):,} images of each "
+            f"{BALANCED_NOTE}: the first {size // len(self.classes):,} images of each "
             f"class, {len(rows):,} of the {len(self):,} of this split."
         )
         if self.note != COMPLETE_NOTE:  # keep what the split was already known to be

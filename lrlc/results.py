@@ -30,7 +30,9 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from lrlc.data import OFFICIAL_SIZES
+from lrlc.data import BALANCED_NOTE, OFFICIAL_SIZES
+from lrlc.datasets.celeba import OWN_PARTITION_NOTE
+from lrlc.datasets.cifar10 import JPEG_NOTE
 from lrlc.layers import LowRankLocallyConnected2d
 from lrlc.misaligned import base_dataset
 from lrlc.models import paper_network
@@ -500,8 +502,8 @@ class Results:
         if note is None:  # a grid without per-split notes: what its config says
             balanced, own_partition = bool(self.raw["config"].get(f"{split}_size")), False
         else:
-            balanced = note.startswith("A class-balanced subset")
-            own_partition = "not the official partition" in note
+            balanced = note.startswith(BALANCED_NOTE)
+            own_partition = OWN_PARTITION_NOTE in note
         if balanced:
             kind = "a class-balanced subset"
             kind += " of the data copy's own split" if own_partition else ""
@@ -511,7 +513,7 @@ class Results:
             kind = f"a subset of the official {official:,}"
         else:
             kind = "the whole official split"
-        return kind + (", JPEG copy" if note and "JPEG" in note else "")
+        return kind + (", JPEG copy" if note and JPEG_NOTE.casefold() in note.casefold() else "")
 
     def grid_kind(self) -> str:
         """What kind of grid this is, for a figure title or a caption seen without the

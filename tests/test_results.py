@@ -15,6 +15,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from lrlc import LowRankLocallyConnected2d, results  # noqa: E402
+from lrlc.datasets.cifar10 import JPEG_NOTE  # noqa: E402
 from lrlc.experiments import learned_combining_logits  # noqa: E402
 from lrlc.plotting import (  # noqa: E402
     plot_accuracy_vs_params,
@@ -115,9 +116,10 @@ def test_provenance_reads_each_split_from_its_data_note(results_dir):
     assert "1,000 test (the data copy's own split, not the official one)" in text
     raw = grid()
     raw["dataset"] = "cifar10"
+    jpeg = JPEG_NOTE[0].upper() + JPEG_NOTE[1:]  # as the note of a split starts with it
     raw["data"]["note"] = (
-        "train: A class-balanced subset: the first 300 images of each class. Decoded from JPEG "
-        "copies: lossy. valid: Decoded from JPEG copies: lossy. test: Decoded from JPEG copies."
+        f"train: A class-balanced subset: the first 300 images of each class. {jpeg}. "
+        f"valid: {jpeg}. test: {jpeg}."
     )
     raw["data"]["valid_size"] = 5000
     write(results_dir / "cpu" / "cifar10.json", raw)

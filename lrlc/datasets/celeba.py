@@ -38,6 +38,7 @@ IMAGES, ZIP = "img_align_celeba", "img_align_celeba.zip"
 ATTRIBUTES, PARTITION = "list_attr_celeba.txt", "list_eval_partition.txt"
 PARTITION_CODES = {"train": 0, "valid": 1, "test": 2}
 OFFICIAL_ROWS = 202_599
+OWN_PARTITION_NOTE = "is not the official partition"  # in the note of a partition file's splits
 OFFICIAL_SIZE = (218, 178)  # (H, W) of the aligned-and-cropped images
 BOX = (40, 20, 138, 138)  # (top, left, height, width) on OFFICIAL_SIZE, as the official code
 IMAGE_SIZE = 32
@@ -225,7 +226,7 @@ def _read(images: Path, folder: Path, part: str) -> Part:
 
     official = len(partition) == OFFICIAL_ROWS
     note = (
-        f"{partition_path} is not the official partition ({len(partition):,} rows, official "
+        f"{partition_path} {OWN_PARTITION_NOTE} ({len(partition):,} rows, official "
         f"{OFFICIAL_ROWS:,}): results are not comparable with the paper's"
     )
     return Part(

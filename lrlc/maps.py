@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from torch import Tensor
 
-from lrlc.plotting import DEVIATION_CMAP, WEIGHT_CMAP
+from lrlc.plotting import DEVIATION_CMAP, OWNER_TITLE, WEIGHT_CMAP
 
 __all__ = [
     "PAPER_LAYER_DEPTH",
@@ -250,7 +250,7 @@ def _draw_row(axes, image, w, offset, style: _Style, titles: bool) -> object:
     if style.owner:
         _draw_owner(axes[rank + 1], image, w.argmax(axis=-1), rank, offset, style.alpha)
         if titles:
-            axes[rank + 1].set_title("owner (largest $w$)", fontsize=10)
+            axes[rank + 1].set_title(OWNER_TITLE, fontsize=10)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])

@@ -38,6 +38,7 @@ Array = Tensor | np.ndarray
 
 FILTER_CMAP = "RdBu_r"  # diverging: red positive, blue negative, white zero
 WEIGHT_CMAP = "viridis"  # combining weights lie in [0, 1]
+OWNER_TITLE = "owner (largest weight)"  # the panel that colours each position by its basis
 DEVIATION_CMAP = "RdBu_r"  # w - 1/K: red above the uniform share, blue below
 BASELINE_COLORS = {"conv": "C2", "lc": "C3", "wide_conv": "C4", "coordconv": "C5"}
 BASELINE_COLORS |= {"lrlc_input": "C6"}  # the same colour for a layer type in every plot
@@ -338,7 +339,7 @@ def plot_logit_ownership(row_logits: Array, col_logits: Array) -> Figure:
         owner, cmap=ListedColormap([f"C{b}" for b in range(k)]), vmin=-0.5, vmax=k - 0.5
     )
     fig.colorbar(im, ax=axes[0], ticks=range(k), format=lambda v, _: f"basis {int(v) + 1}")
-    axes[0].set(title="owner (largest weight)", xlabel="column $j$", ylabel="row $i$")
+    axes[0].set(title=OWNER_TITLE, xlabel="column $j$", ylabel="row $i$")
     for ax, logits, axis in ((axes[1], row, "row $i$"), (axes[2], col, "column $j$")):
         centred = logits - logits.mean(dim=1, keepdim=True)
         for b in range(k):

@@ -309,28 +309,41 @@ class Results:
         rows = [r for r in self.summary() if r["where"] == "all"]
         return [r for layer in BASELINES for r in rows if r["layer"] == layer]
 
-    def comparison(self) -> str:
-        """A printed comparison: the best variant on test accuracy, then every LRLC variant's
-        difference (points) to each baseline the grid ran (``baselines``), input-dependent LRLC
-        included, then the noise (``noise_note``, at the accuracy with the largest error)."""
-        rows = self.summary()
-        best = max(rows, key=lambda r: r["test_mean"])
-        lines = [
-            f"best variant: {variant_name(best['layer'], best['rank'], best['where'])}, "
-            f"{100 * best['test_mean']:.2f}% test accuracy"
-        ]
+    def comparison(self):
+        """A Markdown table (``IPython.display.Markdown``): one row per LRLC variant
+        (input-dependent included), one column per baseline the grid ran (``baselines``);
+        each cell is the variant minus the baseline in test points, with that pair's
+        threshold in brackets (``NOISE_MULTIPLE`` times ``difference_noise``, at the pair's
+        own accuracy), in bold where the difference is beyond it (``beyond_noise``). The
+        note above it names the best variant and says how to read a cell."""
+        from lrlc.widgets import markdown_table  # IPython display objects: only when drawn
+
+        rows, n = self.summary(), self.raw["data"]["test_size"]
         baselines = self.baselines()
+        best = max(rows, key=lambda r: r["test_mean"])
+        note = (
+            f"Best variant: {variant_name(best['layer'], best['rank'], best['where'])}, "
+            f"{100 * best['test_mean']:.2f}% test accuracy. Each cell: the row minus the "
+            "column, in test points, and in brackets the size a difference must pass to be "
+            f"more than noise ({NOISE_MULTIPLE}× the larger of the two variants' seed-to-seed "
+            "standard deviation and the test set's standard error of a difference, at the "
+            "pair's accuracy); **bold**: beyond it."
+        )
+        if not baselines:
+            return markdown_table(["LRLC variant"], [], note=note + " No baseline run yet.")
+        cells = []
         for r in rows:
             if r["layer"] not in ("lrlc", "lrlc_input"):
                 continue
-            vs = [
-                f"{100 * (r['test_mean'] - b['test_mean']):+.2f} vs {_short_name(b)}"
-                for b in baselines
-            ]
-            text = ", ".join(vs) or "no convolution or LC run in the grid yet"
-            lines.append(f"{variant_name(r['layer'], r['rank'], r['where'])}: {text} (points)")
-        lines.append(self.noise_note())
-        return "\n".join(lines)
+            row = [variant_name(r["layer"], r["rank"], r["where"])]
+            for b in baselines:
+                diff = 100 * (r["test_mean"] - b["test_mean"])
+                scale, _ = difference_noise(r, b, n)
+                text = f"{diff:+.2f} (±{NOISE_MULTIPLE * scale:.1f})"
+                row.append(f"**{text}**" if _beyond(diff, scale) else text)
+            cells.append(row)
+        header = ["LRLC variant"] + [f"vs {_short_name(b)}" for b in baselines]
+        return markdown_table(header, cells, note=note)
 
     def last_gain(self, layer: str, rank: int | None = None, where: str = "all") -> float:
         """Validation accuracy one variant gained over its last two epochs (points), mean
@@ -438,11 +451,19 @@ class Results:
         return list(dict.fromkeys(short)) or [self.raw["commit"][:10]]
 
     def _commits(self) -> str:
-        """ "Commit abc" or, for a grid run in several sittings, "Commits abc, def (...)"."""
+        """ "Commit abc"; for a grid run in a few sittings "Commits abc, def (...)", for more
+        "Runs from 7 commits, abc first and xyz last, ..." (the file lists them all)."""
         found = self._commit_list()
         if len(found) == 1:
             return f"Commit {found[0]}"
-        return f"Commits {', '.join(found)} (each run records its own)"
+        if len(found) <= 3:
+            return f"Commits {', '.join(found)} (each run records its own)"
+        dirty = sum(c.endswith("-dirty") for c in found)
+        marked = f", {dirty} marked -dirty (uncommitted changes in the checkout)" if dirty else ""
+        return (
+            f"Runs from {len(found)} commits, {found[0]} first and {found[-1]} last{marked}; "
+            "each run records its own"
+        )
 
     def _seeds_per_variant(self) -> str:
         """ "2 seeds (0, 1)", or, while a grid is under way, "1 to 2 seeds (of 0, 1)"."""
@@ -557,8 +578,8 @@ class Results:
         return [r for r in self.variant_runs("lrlc", rank, where) if r["seed"] == seed]
 
     def table(self, variants: list[tuple] | None = None, baseline: str = "conv"):
-        """A Markdown table: variant, parameters, test accuracy mean +- std (%), seeds, and the
-        difference to ``baseline``. variants: (layer, rank, where) triples to keep, in order."""
+        """A Markdown table: variant, parameters, test accuracy mean ± standard deviation over
+        seeds (%), seeds, and the difference to ``baseline`` (points). variants: (layer, rank, where) triples to keep, in order."""
         from lrlc.widgets import markdown_table  # IPython display objects: only when drawn
 
         rows = self.summary()
@@ -573,7 +594,9 @@ class Results:
             diff = "" if base is None else f"{100 * (r['test_mean'] - base['test_mean']):+.2f}"
             name = variant_name(r["layer"], r["rank"], r["where"])
             cells.append([name, f"{r['params']:,}", acc, diff, r["seeds"]])
-        header = ["variant", "parameters", "test accuracy (%)", f"vs {baseline}", "seeds"]
+        spread = any(r["seeds"] > 1 for r in rows)
+        accuracy = "test accuracy (%), mean ± s.d. over seeds" if spread else "test accuracy (%)"
+        header = ["variant", "parameters", accuracy, f"vs {baseline} (points)", "seeds"]
         return markdown_table(header, cells)
 
     def combining_weights(

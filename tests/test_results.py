@@ -156,7 +156,10 @@ def test_table_rows_and_difference_to_conv(results_dir):
     write(results_dir / "cpu" / "mnist.json", grid())
     table = results.load("mnist").table().data
     lines = table.splitlines()
-    assert lines[0].startswith("| variant | parameters | test accuracy (%) | vs conv")
+    assert lines[0] == (
+        "| variant | parameters | test accuracy (%), mean ± s.d. over seeds | vs conv (points) "
+        "| seeds |"
+    )
     assert "| convolution | 100 | 92.00 ± 2.83 | +0.00 | 2 |" in lines
     assert "| LRLC rank 2 | 200 | 95.00 | +3.00 | 1 |" in lines  # one seed: no ±
     assert "| LRLC rank 4 (last layer) | 100 | 91.00 | -1.00 | 1 |" in lines
@@ -396,6 +399,15 @@ def test_provenance_with_every_seed_and_with_runs_from_several_commits(results_d
     write(results_dir / "cpu" / "mnist.json", raw)
     text = results.load("mnist").provenance()
     assert "Commits 0123456789, fedcba9876, fedcba9876-dirty (each run" in text
+    # more than three: the first, the last and how many were dirty, not a wall of hashes
+    for i, commit in enumerate(("aaaaaaaaaa11", "bbbbbbbbbb22-dirty")):
+        raw["runs"].append(run("lc", None, 1 + i, 0.7, commit=commit))
+    write(results_dir / "cpu" / "mnist.json", raw)
+    text = results.load("mnist").provenance()
+    assert (
+        "Runs from 5 commits, 0123456789 first and bbbbbbbbbb-dirty last, 2 marked -dirty" in text
+    )
+    assert "fedcba9876" not in text
 
 
 def test_difference_noise_is_the_larger_of_test_and_seed_noise():
@@ -438,19 +450,25 @@ def test_comparison_puts_every_lrlc_variant_against_every_baseline_run(results_d
     write(results_dir / "cpu" / "mnist.json", raw)
     loaded = results.load("mnist")
     assert [r["layer"] for r in loaded.baselines()] == ["conv", "coordconv", "wide_conv", "lc"]
-    lines = loaded.comparison().splitlines()
-    assert lines[0] == "best variant: LRLC rank 4, 97.00% test accuracy"
-    # rank 2 scored 95%; conv 92 (mean of 90 and 94), CoordConv 91.5, wide 93, LC 70
-    assert lines[1] == (
-        "LRLC rank 2: +3.00 vs conv, +3.50 vs CoordConv, +2.00 vs wide conv (rank 4), "
-        "+25.00 vs LC (points)"
+    lines = loaded.comparison().data.splitlines()
+    assert lines[0].startswith("Best variant: LRLC rank 4, 97.00% test accuracy.")
+    assert lines[2] == "| LRLC variant | vs conv | vs CoordConv | vs wide conv (rank 4) | vs LC |"
+    # rank 2 scored 95% with one seed, so each threshold is the test set's noise at the
+    # pair's mean accuracy, 2 x 100 sqrt(2 p (1 - p) / 10,000): conv 92 (mean of 90, 94),
+    # CoordConv 91.5, wide 93, LC 70
+    t = [2 * 100 * math.sqrt(2 * p * (1 - p) / 10_000) for p in (0.935, 0.9325, 0.94, 0.825)]
+    assert lines[4] == (
+        f"| LRLC rank 2 | **+3.00 (±{t[0]:.1f})** | **+3.50 (±{t[1]:.1f})** "
+        f"| **+2.00 (±{t[2]:.1f})** | **+25.00 (±{t[3]:.1f})** |"
     )
-    assert lines[3].startswith("LRLC rank 4 (last layer): -1.00 vs conv")
-    assert lines[4].startswith("input-dependent LRLC rank 4: -2.00 vs conv, -1.50 vs CoordConv")
-    assert lines[5].startswith("test-set standard error at 70.0%")  # LC's: the largest
+    # rank 4 (97, 2 seeds, std 1.41) vs conv (2 seeds, std 2.83): +5.00 within 2 x 2.83
+    assert lines[5].startswith("| LRLC rank 4 | +5.00 (±5.7) |")
+    # 91 vs CoordConv 91.5: -0.50 is within the test set's noise at 91.25%
+    assert "| -0.50 (±0.8) |" in lines[6]
+    assert lines[7].startswith("| input-dependent LRLC rank 4 | **-2.00 (±")
     raw["runs"] = [r for r in raw["runs"] if r["layer"] == "lrlc"]
     write(results_dir / "cpu" / "mnist.json", raw)
-    assert "no convolution or LC run" in results.load("mnist").comparison().splitlines()[1]
+    assert "No baseline run yet." in results.load("mnist").comparison().data
 
 
 def test_lrlc_rows_by_kind_and_placement_in_rank_order(results_dir):

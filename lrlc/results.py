@@ -579,7 +579,9 @@ class Results:
 
     def table(self, variants: list[tuple] | None = None, baseline: str = "conv"):
         """A Markdown table: variant, parameters, test accuracy mean ± standard deviation over
-        seeds (%), seeds, and the difference to ``baseline`` (points). variants: (layer, rank, where) triples to keep, in order."""
+        seeds (%), seeds, and the difference to ``baseline`` (points).
+
+        variants: (layer, rank, where) triples to keep, in order."""
         from lrlc.widgets import markdown_table  # IPython display objects: only when drawn
 
         rows = self.summary()

@@ -40,8 +40,11 @@ FILTER_CMAP = "RdBu_r"  # diverging: red positive, blue negative, white zero
 WEIGHT_CMAP = "viridis"  # combining weights lie in [0, 1]
 OWNER_TITLE = "owner (largest weight)"  # the panel that colours each position by its basis
 DEVIATION_CMAP = "RdBu_r"  # w - 1/K: red above the uniform share, blue below
-BASELINE_COLORS = {"conv": "C2", "lc": "C3", "wide_conv": "C4", "coordconv": "C5"}
+BASELINE_COLORS = {"conv": "C2", "lc": "C3", "wide_conv": "C4", "coordconv": "C9"}
 BASELINE_COLORS |= {"lrlc_input": "C6"}  # the same colour for a layer type in every plot
+BASELINE_LINES = {"conv": (0, (6, 2)), "lc": "-.", "wide_conv": (0, (2, 1)), "coordconv": ":"}
+BASELINE_LINES |= {"lrlc_input": (0, (3, 1, 1, 1, 1, 1))}  # and its own line in the rank sweep
+RANK_MARKERS = ("o", "s", "^", "D", "v", "P")  # LRLC ranks, lowest first, in the curves
 PLACEMENTS = {"all": ("C0", "-", "LRLC, all three layers")}
 PLACEMENTS |= {"last": ("C1", "--", "LRLC, last layer only")}  # colour, line, label per where
 
@@ -372,14 +375,16 @@ def plot_rank_sweep(
 
     results: an ``lrlc.results.Results``. LRLC points are means over seeds with error bars
     of one standard deviation (none for a single seed); each baseline the grid ran is a
-    line (with a band of +- one standard deviation). Ranks are on a log2 axis; the legend
-    sits right of the axes, where it hides no point whatever the accuracies.
+    line of its own colour and dash (``BASELINE_COLORS``, ``BASELINE_LINES``) with a band of
+    +- one standard deviation, its accuracy in the legend. The y-axis holds every point
+    and every baseline except one far below the LRLC points (the legend says so). Ranks
+    are on a log2 axis; the legend sits below the axes, where it hides no point.
     """
     from lrlc.results import variant_name
 
     rows = results.summary()
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
+        fig, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
     fig = ax.figure
     ranks_seen: list[int] = []
     for where, marker in zip(wheres, ("o-", "s--"), strict=False):
@@ -392,10 +397,10 @@ def plot_rank_sweep(
         std = [100 * r["test_std"] for _, r in points]
         label = PLACEMENTS[where][2]
         ax.errorbar(ranks, mean, yerr=std, fmt=marker, capsize=3, label=label, zorder=3)
-    styles = iter([":", "-.", (0, (5, 2)), (0, (1, 1)), (0, (3, 1, 1, 1))])
     lrlc = [r for r in rows if r["layer"] == "lrlc"]
     lrlc_values = [100 * r["test_mean"] for r in lrlc]
-    # the accuracies the y-axis must hold: every LRLC error bar, and the baselines near them
+    # the accuracies the y-axis must hold: every LRLC error bar, and every baseline but
+    # one far below them (an LC that hardly trained would squash the rest flat)
     shown = [100 * (r["test_mean"] + s * r["test_std"]) for r in lrlc for s in (-1, 1)]
     for i, layer in enumerate(baselines):
         matches = [r for r in rows if r["layer"] == layer and r["where"] == "all"]
@@ -404,13 +409,12 @@ def plot_rank_sweep(
         r = matches[0]
         mean, std = 100 * r["test_mean"], 100 * r["test_std"]
         color = BASELINE_COLORS.get(layer, f"C{i + 2}")
-        label = variant_name(r["layer"], r["rank"])
-        if _far_from(mean, lrlc_values):  # off the axis, which would squash the rest flat
-            side = "below" if mean < min(lrlc_values) else "above"
-            label = f"{label}: {mean:.1f}%, {side} the axis"
+        label = f"{variant_name(r['layer'], r['rank'])} ({mean:.1f}%)"
+        if _far_from(mean, lrlc_values) and mean < min(lrlc_values):
+            label = f"{variant_name(r['layer'], r['rank'])}: {mean:.1f}%, below the axis"
         else:
             shown += [mean - std, mean + std]
-        ax.axhline(mean, color=color, ls=next(styles), label=label)
+        ax.axhline(mean, color=color, ls=BASELINE_LINES.get(layer, ":"), lw=1.6, label=label)
         if std > 0:
             ax.axhspan(mean - std, mean + std, color=color, alpha=0.12, lw=0)
     if shown:
@@ -423,7 +427,8 @@ def plot_rank_sweep(
         ax.set_xticks(ticks, [str(k) for k in ticks])
     ax.set(xlabel="rank $K$", ylabel="test accuracy (%)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
+    # below the axes, in two columns: the full width stays for the points
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2)
     ax.set_title(_with_grid_kind(title, results))
     return fig
 
@@ -440,13 +445,15 @@ def _far_from(value: float, values: Sequence[float]) -> bool:
 
 def _curve_style(layer: str, rank: int | None, where: str, ranks: list[int]) -> dict:
     """Line style of one variant in ``plot_valid_curves``: LRLC in blues (all three layers,
-    solid) or oranges (last layer, dashed), darker for higher ranks, as the rank sweep draws
-    them; every other layer type in its ``BASELINE_COLORS`` colour."""
+    solid) or oranges (last layer, dashed), darker for higher ranks, with a marker per rank
+    (``RANK_MARKERS``); every other layer type in its ``BASELINE_COLORS`` colour."""
     if layer != "lrlc":
-        return {"color": BASELINE_COLORS.get(layer, "k"), "ls": "-"}
-    shade = 0.45 + 0.5 * ranks.index(rank) / max(len(ranks) - 1, 1)
+        return {"color": BASELINE_COLORS.get(layer, "k"), "ls": "-", "marker": "."}
+    index = ranks.index(rank)
+    shade = 0.35 + 0.65 * index / max(len(ranks) - 1, 1)
     cmap = plt.get_cmap("Blues" if where == "all" else "Oranges")
-    return {"color": cmap(shade), "ls": "-" if where == "all" else "--"}
+    marker = RANK_MARKERS[index % len(RANK_MARKERS)]  # shades alone are hard to tell apart
+    return {"color": cmap(shade), "ls": "-" if where == "all" else "--", "marker": marker}
 
 
 def plot_valid_curves(
@@ -478,22 +485,23 @@ def plot_valid_curves(
         mean = 100 * np.mean(np.asarray(curves, dtype=np.float64), axis=0)
         style = _curve_style(layer, rank, where, ranks)
         epochs = np.arange(1, len(mean) + 1)
-        ax.plot(epochs, mean, marker=".", label=variant_name(layer, rank, where), **style)
+        ax.plot(epochs, mean, ms=5, label=variant_name(layer, rank, where), **style)
     ax.set(xlabel="epoch", ylabel="validation accuracy (%)")
     ax.grid(alpha=0.3)
     if legend == "below":
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
     else:
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
+        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     ax.set_title(_with_grid_kind(title, results))
     return fig
 
 
 def plot_valid_curve_panels(results, *, title: str | None = None) -> Figure:
-    """``plot_valid_curves`` for a whole grid, in three panels that stay readable with 15
-    variants: the baselines; LRLC in all three layers, one line per rank; LRLC in the last
-    layer only. Each panel repeats the convolution as the common reference, and the two
-    LRLC panels share their y-axis. A panel the grid has no variant for is left out."""
+    """``plot_valid_curves`` for a whole grid, in three panels one above the other (each
+    the width of the page, its legend at its right) that stay readable with 15 variants:
+    the baselines; LRLC in all three layers, one line per rank; LRLC in the last layer
+    only. Each panel repeats the convolution as the common reference, and the two LRLC
+    panels share their y-axis. A panel the grid has no variant for is left out."""
     rows = [(r["layer"], r["rank"], r["where"]) for r in results.summary()]
     conv = [v for v in rows if v[0] == "conv"]
     panels = {
@@ -503,12 +511,15 @@ def plot_valid_curve_panels(results, *, title: str | None = None) -> Figure:
     }
     panels = {name: shown for name, shown in panels.items() if len(shown) > len(conv)}
     fig, axes = plt.subplots(
-        1, len(panels), figsize=(4 * len(panels), 4.4), squeeze=False, layout="constrained"
-    )
+        len(panels), 1, figsize=(7.5, 2.9 * len(panels) + 0.4), squeeze=False,
+        sharex=True, layout="constrained",
+    )  # fmt: skip
     lrlc_axes = []
-    for ax, (name, shown) in zip(axes[0], panels.items(), strict=True):
-        plot_valid_curves(results, shown, ax=ax, legend="below")
-        ax.set_title(name, fontsize=10)
+    for ax, (name, shown) in zip(axes[:, 0], panels.items(), strict=True):
+        plot_valid_curves(results, shown, ax=ax, legend="right")
+        ax.set_title(name, fontsize=11)
+        if ax is not axes[-1, 0]:
+            ax.set_xlabel("")
         if name != "baselines":
             lrlc_axes.append(ax)
     for ax in lrlc_axes[1:]:

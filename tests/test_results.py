@@ -222,13 +222,15 @@ def test_rank_sweep_and_curves_draw_every_variant(results_dir):
     ax = fig.axes[0]
     assert ax.get_title() == "MNIST\n(CPU grid, 3,000 training images)"  # said even alone
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert sorted(labels) == ["LRLC, all three layers", "LRLC, last layer only", "convolution"]
+    assert sorted(labels) == [
+        "LRLC, all three layers", "LRLC, last layer only", "convolution (92.0%)"
+    ]  # fmt: skip
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "4"]
-    conv_line = [ln for ln in ax.get_lines() if ln.get_label() == "convolution"][0]
+    conv_line = [ln for ln in ax.get_lines() if ln.get_label() == "convolution (92.0%)"][0]
     assert conv_line.get_ydata()[0] == pytest.approx(92.0)
-    fig.canvas.draw()  # the legend sits right of the axes: it can hide no point
+    fig.canvas.draw()  # the legend sits below the axes: it can hide no point
     renderer = fig.canvas.get_renderer()
-    assert ax.get_legend().get_window_extent(renderer).x0 > ax.get_window_extent(renderer).x1
+    assert ax.get_legend().get_window_extent(renderer).y1 < ax.get_window_extent(renderer).y0
     plt.close(fig)
     fig = plot_valid_curves(loaded, [("conv", None, "all"), ("lrlc", 4, "all")])
     lines = fig.axes[0].get_lines()
@@ -238,17 +240,27 @@ def test_rank_sweep_and_curves_draw_every_variant(results_dir):
 
 
 def test_rank_sweep_keeps_its_axis_on_lrlc_when_a_baseline_is_far_below(results_dir):
-    """CIFAR-10's LC at 20% would squash LRLC's 45-48% into a sliver: it is drawn off the
-    axis, and its legend entry says where it is."""
+    """An LC at 20% would squash LRLC's 91-98% into a sliver: it is drawn off the axis, and
+    its legend entry says where it is. A baseline far above stays on the axis: the best
+    variant of a grid is never hidden."""
     raw = grid()
-    raw["runs"] += [run("lc", None, 0, 0.20), run("wide_conv", 4, 0, 0.97)]
+    raw["runs"] += [run("lc", None, 0, 0.20), run("coordconv", None, 0, 0.70)]
+    raw["runs"] += [run("wide_conv", 4, 0, 0.9999)]
+    for r in raw["runs"]:  # LRLC within a point: "far" is then anything 2 points away
+        r["test_accuracy"] = 0.97 if r["layer"] == "lrlc" else r["test_accuracy"]
     write(results_dir / "cpu" / "mnist.json", raw)
     fig = plot_rank_sweep(results.load("mnist"))
     ax = fig.axes[0]
     low, high = ax.get_ylim()
-    assert 20 < low < 90 and high > 98  # LRLC's 91-98% (error bars included) and wide conv
+    assert 92 < low < 97 and high > 99.99  # conv, CoordConv and LC below; wide conv on it
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "locally connected: 20.0%, below the axis" in labels and "convolution" in labels
+    assert "locally connected: 20.0%, below the axis" in labels
+    assert "CoordConv: 70.0%, below the axis" in labels
+    assert "convolution: 92.0%, below the axis" in labels
+    assert "wide convolution (widened for rank 4) (100.0%)" in labels
+    # every baseline its own colour and dash
+    baselines = [ln for ln in ax.get_lines() if "%" in ln.get_label()]
+    assert len({(ln.get_color(), str(ln.get_linestyle())) for ln in baselines}) == 4
     plt.close(fig)
 
 
@@ -261,7 +273,8 @@ def test_valid_curves_tell_placements_ranks_and_baselines_apart(results_dir):
     fig = plot_valid_curves(loaded, shown)
     conv, low, high, last = fig.axes[0].get_lines()
     sweep = plot_rank_sweep(loaded)
-    (conv_level,) = [ln for ln in sweep.axes[0].get_lines() if ln.get_label() == "convolution"]
+    lines = sweep.axes[0].get_lines()
+    (conv_level,) = [ln for ln in lines if ln.get_label().startswith("convolution")]
     assert conv.get_color() == conv_level.get_color()
     assert low.get_linestyle() == high.get_linestyle() == "-" and last.get_linestyle() == "--"
     assert sum(high.get_color()[:3]) < sum(low.get_color()[:3])  # higher rank, darker blue

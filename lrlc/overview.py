@@ -26,6 +26,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from lrlc.plotting import BASELINE_COLORS, PLACEMENTS
 from lrlc.results import (
     NOISE_MULTIPLE,
     Results,
@@ -191,6 +192,9 @@ def comparisons(grids: Grids, names: Mapping[str, str] = DATASETS) -> str:
 
 # What plot_gains_over_conv draws: headline_rows keys, with their labels.
 _GAINS = {"lc": "LC", "lrlc": "best LRLC rank", "lrlc_input": "input-dependent LRLC"}
+# each layer type in its colour of every other figure (LRLC: that of all three layers)
+_GAIN_COLORS = {"lc": BASELINE_COLORS["lc"], "lrlc": PLACEMENTS["all"][0]}
+_GAIN_COLORS |= {"lrlc_input": BASELINE_COLORS["lrlc_input"]}
 
 
 def plot_gains_over_conv(
@@ -205,7 +209,7 @@ def plot_gains_over_conv(
     the grid did not run is marked "not run"; a pending dataset (grid None), "pending".
     """
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
+        fig, ax = plt.subplots(figsize=(7, 3.8), layout="constrained")
     fig = ax.figure
     width = 0.8 / len(_GAINS)
     for k, (key, label) in enumerate(_GAINS.items()):
@@ -216,21 +220,21 @@ def plot_gains_over_conv(
             rows = headline_rows(grid)
             a, conv = rows[key], rows["conv"]
             if a is None or conv is None:
-                ax.text(x, 0, "not run", rotation=90, ha="center", va="bottom", fontsize=7)
+                ax.text(x, 0, "not\nrun", ha="center", va="bottom", fontsize=8, color="0.3")
                 continue
             height = 100 * (a["test_mean"] - conv["test_mean"])
             error = NOISE_MULTIPLE * difference_noise(a, conv, _test_size(grid))[0]
-            ax.bar(x, height, width, yerr=error, capsize=3, color=f"C{k + 1}")
-        ax.bar(np.nan, np.nan, width, color=f"C{k + 1}", label=label)  # legend entry
+            ax.bar(x, height, width, yerr=error, capsize=3, color=_GAIN_COLORS[key])
+        ax.bar(np.nan, np.nan, width, color=_GAIN_COLORS[key], label=label)  # legend entry
     for i, grid in enumerate(grids.values()):
         if grid is None:
             ax.text(i, 0, "pending", ha="center", va="bottom", fontsize=9, color="0.4")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xlim(-0.6, len(grids) - 0.4)
-    ax.set_xticks(np.arange(len(grids)), [names[n] for n in grids], fontsize=8)
-    ax.set_ylabel("test accuracy − convolution (points)")
+    ax.set_xticks(np.arange(len(grids)), [names[n] for n in grids], fontsize=10)
+    ax.set_ylabel("test accuracy − convolution\n(points)")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3)
     return fig
 
 

@@ -578,7 +578,7 @@ def plot_accuracy_vs_params(
         if r["layer"] == "lrlc":
             color, text = PLACEMENTS[r["where"]][0], str(r["rank"])
         else:
-            color, text = ("C3" if r["layer"] == "lrlc_input" else "C7"), _point_label(r)
+            color, text = BASELINE_COLORS.get(r["layer"], "C7"), _point_label(r)
         ax.errorbar(x, y, yerr=100 * r["test_std"], fmt="o", color=color, capsize=3, zorder=3)
         labels.append((x, y, 100 * r["test_std"], text))
     if notes:

@@ -153,11 +153,16 @@ def test_gains_over_the_convolution_as_bars_with_noise_error_bars(grids):
     assert segment[:, 1] == pytest.approx([2.0 - twice, 2.0 + twice])
     texts = sorted((t.get_text(), round(t.get_position()[0], 3)) for t in ax.texts)
     assert texts == [
-        ("not run", round(2 - width, 3)), ("not run", round(2 + width, 3)), ("pending", 1),
+        ("not\nrun", round(2 - width, 3)), ("not\nrun", round(2 + width, 3)), ("pending", 1),
     ]  # fmt: skip
     assert [t.get_text() for t in ax.get_xticklabels()] == ["MNIST", "CIFAR-10", "CelebA"]
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["LC", "best LRLC rank", "input-dependent LRLC"]
+    # each in its colour of the other figures: LC red, LRLC blue, input-dependent pink
+    colours = [h.get_facecolor() for h in ax.get_legend().legend_handles]
+    assert [matplotlib.colors.to_hex(c) for c in colours] == [
+        matplotlib.colors.to_hex(c) for c in ("C3", "C0", "C6")
+    ]
     plt.close(fig)
 
 

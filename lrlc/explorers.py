@@ -31,6 +31,7 @@ LAST = "features.6"
 """The module name of the last of the paper network's three layers (modules 0, 3 and 6)."""
 LAYER_NAMES = {"features.0": "the first layer", "features.3": "the second layer"}
 LAYER_NAMES |= {LAST: "the last layer"}
+INITIAL_RANK = 4  # the slider opens here when the grid has it
 
 
 def panel_grid(grid: Results, layer: str = LAST) -> tuple[int, int]:
@@ -79,7 +80,9 @@ def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[F
 def learned_weights_explorer(grid: Results, layer: str = LAST, dpi: float = 80) -> Any:
     """A static slider (``lrlc.widgets.static_slider``) over every rank of the grid whose
     weights of ``layer`` can be drawn (``Results.drawable_ranks``), one
-    ``learned_weights_view`` per rank; a "run pending" note when none above rank 1 is."""
+    ``learned_weights_view`` per rank, opening at ``INITIAL_RANK`` (the rank the chapters
+    draw; rank 1 would open on one flat map); a "run pending" note when none above rank 1
+    is."""
     ranks = grid.drawable_ranks((layer,))
     if not any(k > 1 for k in ranks):
         return pending(grid.name, "The learned LRLC weights", grid)
@@ -87,6 +90,7 @@ def learned_weights_explorer(grid: Results, layer: str = LAST, dpi: float = 80) 
     return static_slider(
         {k: learned_weights_view(grid, k, layer) for k in ranks},
         label="rank",
+        initial=INITIAL_RANK if INITIAL_RANK in ranks else ranks[-1],
         alt=lambda k: f"Learned combining weights of {where} at rank {k}, one panel per basis",
         dpi=dpi,
     )

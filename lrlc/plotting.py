@@ -141,7 +141,8 @@ def plot_windows(
 
     image: (H, W). positions: output positions ``(i, j)`` of a stride-1, unpadded layer,
     whose window covers rows ``i .. i + kh - 1`` and columns ``j .. j + kw - 1``.
-    labels: one text per window (for example ``"$W$"`` for a shared filter bank).
+    labels: one text per window (for example ``"$W$"`` for a shared filter bank), on a
+        white box above the window, or below it for a window at the top edge.
     same_color: draw every window in one colour (shared weights) instead of one colour each.
     """
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
@@ -153,8 +154,11 @@ def plot_windows(
         ax.add_patch(
             plt.Rectangle((j - 0.5, i - 0.5), kw, kh, fill=False, edgecolor=color, linewidth=2)
         )
-        if labels is not None:
-            ax.text(j + kw / 2 - 0.5, i - 1.2, labels[n], color=color, ha="center", va="bottom")
+        if labels is not None:  # above the window, or below it where the image ends
+            above = i - 1.2 >= 0
+            y, va = (i - 1.2, "bottom") if above else (i + kh - 0.3, "top")
+            box = {"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.5}
+            ax.text(j + kw / 2 - 0.5, y, labels[n], color=color, ha="center", va=va, bbox=box)
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -309,9 +313,10 @@ def plot_combining_weights(
         cmap, low, high, ticks = WEIGHT_CMAP, 0.0, 1.0, [0, 0.5, 1]
     for k, ax in zip(range(rank), axes.flat, strict=False):
         im = ax.imshow(w[:, :, k], cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
-        ax.set_title(f"$w_{{ij{k + 1}}}$", fontsize=10)
+        ax.set_title(f"$w_{{ij{k + 1}}}$", fontsize=12)
     if colorbar:
         bar = fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, ticks=ticks)
+        bar.set_label("$w_{ijk}$")
         if deviation:
             bar.ax.set_yticklabels([f"{t:+.3g}" if t else "0" for t in ticks])
             bar.set_label(f"$w_{{ijk}} - 1/{rank}$")

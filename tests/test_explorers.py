@@ -121,6 +121,8 @@ def test_explorer_has_a_view_per_drawable_rank(grid):
         f"Learned combining weights of the last layer at rank {k}, one panel per basis"
         for k in (1, 2)  # rank 4 recorded no weights
     ]
+    # it opens at rank 4 where it can, else at the largest rank: rank 1 is one flat map
+    assert re.search(r'<input [^>]*value="2"', page)
     note = learned_weights_explorer(loaded, layer="features.0").data
     assert "Run pending" in note and "results/cpu/mnist.json" in note
 

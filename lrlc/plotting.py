@@ -44,6 +44,7 @@ BASELINE_COLORS = {"conv": "C2", "lc": "C3", "wide_conv": "C4", "coordconv": "C9
 BASELINE_COLORS |= {"lrlc_input": "C6"}  # the same colour for a layer type in every plot
 BASELINE_LINES = {"conv": (0, (6, 2)), "lc": "-.", "wide_conv": (0, (2, 1)), "coordconv": ":"}
 BASELINE_LINES |= {"lrlc_input": (0, (3, 1, 1, 1, 1, 1))}  # and its own line in the rank sweep
+OTHER_COLORS = ("C5", "C8", "C7")  # for series that are no variant of the book
 RANK_MARKERS = ("o", "s", "^", "D", "v", "P")  # LRLC ranks, lowest first, in the curves
 PLACEMENTS = {"all": ("C0", "-", "LRLC, all three layers")}
 PLACEMENTS |= {"last": ("C1", "--", "LRLC, last layer only")}  # colour, line, label per where
@@ -641,6 +642,22 @@ def _place_labels(ax, labels: Sequence[tuple[float, float, float, str]]) -> None
         placed.append(box)
 
 
+def _variant_color(name: str, default: str) -> str:
+    """The colour of a variant named as ``lrlc.results.variant_name`` writes it
+    ("convolution", "LRLC rank 4", "LRLC rank 4 (last layer)", ...), as every figure
+    draws it; ``default`` for any other name."""
+    from lrlc.results import LAYER_NAMES
+
+    if name.startswith(LAYER_NAMES["lrlc_input"]):
+        return BASELINE_COLORS["lrlc_input"]
+    if name.startswith(LAYER_NAMES["lrlc"]):
+        return PLACEMENTS["last" if name.endswith("(last layer)") else "all"][0]
+    for layer, color in BASELINE_COLORS.items():
+        if name.startswith(LAYER_NAMES[layer]):
+            return color
+    return default
+
+
 def plot_attribute_gains(
     gains: dict[str, Array],
     names: Sequence[str],
@@ -653,7 +670,9 @@ def plot_attribute_gains(
 
     Args:
         gains: ``{variant name: (n_attributes,)}`` accuracy minus baseline as fractions,
-            e.g. ``grid.per_label("conv") - split.attribute_baselines()``.
+            e.g. ``grid.per_label("conv") - split.attribute_baselines()``; a name as
+            ``lrlc.results.variant_name`` writes it gets that variant's colour of the
+            other figures.
         names: the ``n_attributes`` attribute names (``ImageDataset.attribute_names``).
         reference: the variant whose gain orders the attributes, smallest at the bottom;
             default the first of ``gains``.
@@ -671,8 +690,9 @@ def plot_attribute_gains(
     y = np.arange(len(order))
     height = 0.8 / len(drawn)
     for n, (name, gain) in enumerate(drawn.items()):
-        ax.barh(y + n * height, 100 * gain[order], height=height, label=name)
-    ax.set_yticks(y + 0.4 - height / 2, [names[i] for i in order], fontsize=7)
+        color = _variant_color(name, default=OTHER_COLORS[n % len(OTHER_COLORS)])
+        ax.barh(y + n * height, 100 * gain[order], height=height, label=name, color=color)
+    ax.set_yticks(y + 0.4 - height / 2, [names[i] for i in order], fontsize=8)
     ax.axvline(0, color="black", lw=0.8)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")

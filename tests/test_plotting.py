@@ -151,3 +151,15 @@ def test_plot_attribute_gains_on_given_axes_by_another_reference():
     assert [bar.get_width() for bar in ax.containers[0]] == pytest.approx([20.0, 30.0, 10.0])
     with pytest.raises(ValueError, match=r"shape \(3,\)"):
         plot_attribute_gains({"x": torch.zeros(4)}, names)
+
+
+def test_plot_attribute_gains_draws_named_variants_in_their_colours_of_every_figure():
+    names = ["a", "b"]
+    gains = {n: torch.tensor([0.1, 0.2]) for n in ("convolution", "LRLC rank 4", "other")}
+    gains["LRLC rank 4 (last layer)"] = torch.tensor([0.1, 0.2])
+    ax = plot_attribute_gains(gains, names).axes[0]
+    colours = [matplotlib.colors.to_hex(c.patches[0].get_facecolor()) for c in ax.containers]
+    # convolution green and LRLC blue, as in the rank sweep; LRLC last layer orange; a name
+    # the book does not use gets a colour no variant has
+    assert colours == [matplotlib.colors.to_hex(c) for c in ("C2", "C0", "C8", "C1")]
+    plt.close("all")

@@ -642,10 +642,10 @@ def _place_labels(ax, labels: Sequence[tuple[float, float, float, str]]) -> None
         placed.append(box)
 
 
-def _variant_color(name: str, default: str) -> str:
+def _variant_color(name: str) -> str | None:
     """The colour of a variant named as ``lrlc.results.variant_name`` writes it
     ("convolution", "LRLC rank 4", "LRLC rank 4 (last layer)", ...), as every figure
-    draws it; ``default`` for any other name."""
+    draws it; None for any other name."""
     from lrlc.results import LAYER_NAMES
 
     if name.startswith(LAYER_NAMES["lrlc_input"]):
@@ -655,7 +655,7 @@ def _variant_color(name: str, default: str) -> str:
     for layer, color in BASELINE_COLORS.items():
         if name.startswith(LAYER_NAMES[layer]):
             return color
-    return default
+    return None
 
 
 def plot_attribute_gains(
@@ -689,8 +689,9 @@ def plot_attribute_gains(
     fig = ax.figure
     y = np.arange(len(order))
     height = 0.8 / len(drawn)
+    others = iter(OTHER_COLORS)
     for n, (name, gain) in enumerate(drawn.items()):
-        color = _variant_color(name, default=OTHER_COLORS[n % len(OTHER_COLORS)])
+        color = _variant_color(name) or next(others, "C7")
         ax.barh(y + n * height, 100 * gain[order], height=height, label=name, color=color)
     ax.set_yticks(y + 0.4 - height / 2, [names[i] for i in order], fontsize=8)
     ax.axvline(0, color="black", lw=0.8)

@@ -161,5 +161,5 @@ def test_plot_attribute_gains_draws_named_variants_in_their_colours_of_every_fig
     colours = [matplotlib.colors.to_hex(c.patches[0].get_facecolor()) for c in ax.containers]
     # convolution green and LRLC blue, as in the rank sweep; LRLC last layer orange; a name
     # the book does not use gets a colour no variant has
-    assert colours == [matplotlib.colors.to_hex(c) for c in ("C2", "C0", "C8", "C1")]
+    assert colours == [matplotlib.colors.to_hex(c) for c in ("C2", "C0", "C5", "C1")]
     plt.close("all")

@@ -70,9 +70,9 @@ def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[F
     caption = (
         f"<b>rank {rank}</b>: test accuracy {100 * row['test_mean']:.2f}% (mean over "
         f"{counted(row['seeds'], 'seed')}); mean largest combining weight {largest:.3f} (uniform "
-        f"1/{rank} = {1 / rank:.4g}); {params:,} parameters ({params / conv_params:.2f}x the "
+        f"1/{rank} = {1 / rank:.4g}); {params:,} parameters ({params / conv_params:.2f}× the "
         f"convolutional network); LRLC layers {flops / 1e6:.1f} MFLOPs per example "
-        f"({flops / conv_flops:.2f}x its convolutions); {grid.grid_kind()}"
+        f"({flops / conv_flops:.2f}× its convolutions); {grid.grid_kind()}"
     )
     return fig, HTML(caption)
 

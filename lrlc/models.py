@@ -306,12 +306,12 @@ def cost_table(dataset: str, variants: list[Variant], title: str | None = None):
         [
             variant_name(*v),
             f"{p:,}",
-            f"{p / conv_params:.2f}x",
+            f"{p / conv_params:.2f}×",
             f"{f / 1e6:.1f}",
-            f"{f / conv_flops:.2f}x",
+            f"{f / conv_flops:.2f}×",
         ]
         for v in dict.fromkeys(variants)
         for p, f in [costs[v]]
     ]
-    header = [title or f"{dataset} network", "parameters", "/ conv", "MFLOPs per example"]
-    return markdown_table([*header, "/ conv"], rows)
+    header = [title or f"{dataset} network", "parameters", "× conv", "MFLOPs per example"]
+    return markdown_table([*header, "× conv"], rows)

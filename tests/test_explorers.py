@@ -75,8 +75,8 @@ def test_view_draws_the_learned_weights_with_the_networks_numbers(grid):
     assert "test accuracy 80.00% (mean over 1 seed)" in text
     assert f"mean largest combining weight {weights.max(dim=-1).values.mean():.3f}" in text
     assert "(uniform 1/2 = 0.5)" in text
-    assert f"({ratio:.2f}x the convolutional network)" in text
-    assert f"({flops:.2f}x its convolutions); CPU grid, 30 training images" in text
+    assert f"({ratio:.2f}× the convolutional network)" in text
+    assert f"({flops:.2f}× its convolutions); CPU grid, 30 training images" in text
     fig, caption = learned_weights_view(loaded, 1)  # rank 1: one basis, weight 1
     assert "60.00% (mean over 2 seeds)" in caption.data and "uniform 1/1 = 1)" in caption.data
     plt.close(fig)

@@ -23,6 +23,7 @@ import torch
 
 from lrlc import data
 from lrlc.counting import count_parameters
+from lrlc.datasets.cifar10 import JPEG_NOTE
 from lrlc.layers import LowRankLocallyConnected2d
 from lrlc.misaligned import MisalignedLoader, base_dataset
 from lrlc.models import paper_network
@@ -243,9 +244,23 @@ def learned_combining_logits(model: torch.nn.Module) -> dict[str, dict[str, list
 
 def _same_data(a: dict | None, b: dict) -> bool:
     """The same splits, whatever spelling of the data root reached them: the sizes and
-    subset flag agree (notes and paths may name the root differently)."""
+    subset flag agree, the data was read in the same layout (the kind before the ": " of
+    ``source``: official CIFAR-10 pickles are not its JPEG copy of the same sizes), and
+    both or neither were decoded from lossy copies (paths may name the root differently)."""
     keys = ("train_size", "valid_size", "test_size", "is_subset")
-    return a is not None and all(a.get(k) == b.get(k) for k in keys)
+    if a is None or any(a.get(k) != b.get(k) for k in keys):
+        return False
+    return _layout(a) == _layout(b) and _lossy(a) == _lossy(b)
+
+
+def _layout(record: dict) -> str:
+    """How a data record's splits were read: "idx", "pickle", "images", "folder", ..."""
+    return record.get("source", "").split(": ", 1)[0]
+
+
+def _lossy(record: dict) -> bool:
+    """Whether a data record's note says its images were decoded from JPEG copies."""
+    return JPEG_NOTE.casefold() in record.get("note", "").casefold()
 
 
 def _write(path: Path, results: dict) -> None:
@@ -454,7 +469,7 @@ def _check_resumable(out: Path, previous: dict, config: dict, data_record: dict)
     changed = [k for k in dict.fromkeys([*config, *previous.get("config", {})])
                if previous.get("config", {}).get(k) != config.get(k)]  # fmt: skip
     if not _same_data(previous.get("data"), data_record):
-        changed.append("data (split sizes or subset)")
+        changed.append("data (split sizes, subset, layout or JPEG copy)")
     if changed:
         raise ValueError(
             f"{out} holds runs made with other settings ({', '.join(changed)}); they are "

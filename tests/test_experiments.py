@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from lrlc import experiments
+from lrlc.datasets.cifar10 import JPEG_NOTE
 from lrlc.experiments import Grid, Variant, parse_variants, run_grid, summarize
 from lrlc.misaligned import MisalignedLoader, place_in_noise
 
@@ -248,3 +249,17 @@ def test_every_command_line_option_says_what_it_does():
     text = parser.format_help()
     for name, grid in experiments.GRIDS.items():
         assert f"{name} {grid.epochs}" in " ".join(text.split())
+
+
+def test_a_results_file_is_resumed_only_with_the_same_copy_of_the_data():
+    """Official CIFAR-10 pickles and the JPEG copy have the same split sizes: a grid begun
+    on one must not take runs on the other. Another spelling of the root is the same data."""
+    jpeg = {"source": "images: $LRLC_DATA/cifar10-jpeg.tar.gz", "train_size": 45000,
+            "valid_size": 5000, "test_size": 10000, "is_subset": False,
+            "note": f"test: {JPEG_NOTE[0].upper()}{JPEG_NOTE[1:]}."}  # fmt: skip
+    official = {**jpeg, "source": "pickle: $LRLC_DATA/cifar-10-batches-py", "note": ""}
+    assert experiments._same_data(jpeg, {**jpeg, "source": "images: /elsewhere/c.tar.gz"})
+    assert not experiments._same_data(jpeg, official)
+    assert not experiments._same_data(jpeg, {**jpeg, "note": ""})  # a lossless image tree
+    assert not experiments._same_data(jpeg, {**jpeg, "test_size": 1000})
+    assert not experiments._same_data(None, jpeg)

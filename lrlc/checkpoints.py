@@ -14,7 +14,7 @@ __all__ = ["save_checkpoint", "load_checkpoint"]
 def save_checkpoint(
     path: str | Path, model: SimpleNetwork, history: dict | None = None, **info
 ) -> Path:
-    """Write ``model``'s weights, its ``NetworkConfig`` and optional history/info to ``path``.
+    """Write ``model``'s weights, its :class:`.NetworkConfig` and optional history/info to ``path``.
 
     The file is written to a temporary name first, so an interrupted save leaves no
     half-written checkpoint behind.

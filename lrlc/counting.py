@@ -47,7 +47,8 @@ def lc2d_params(
     padding: Size2 | str = 0,
     bias: bool = True,
 ) -> int:
-    """Parameters of ``LocallyConnected2d``: one conv filter bank (and bias) per output position."""
+    """Parameters of :class:`.LocallyConnected2d`: one conv filter bank (and bias) per output
+    position."""
     h_out, w_out = conv_output_size(input_size, kernel_size, stride, padding)
     return h_out * w_out * conv2d_params(in_channels, out_channels, kernel_size, bias)
 
@@ -78,7 +79,7 @@ def lrlc2d_params(
     share_combining_weights: bool | None = None,
     spatial_bias: bool = True,
 ) -> int:
-    """Parameters of ``LowRankLocallyConnected2d`` with the same arguments.
+    """Parameters of :class:`.LowRankLocallyConnected2d` with the same arguments.
 
     ``rank`` bases, plus combining logits (``rank * (H_out + W_out)`` shared,
     ``rank * H_out * W_out`` unshared, none at rank 1 or when input-dependent, which adds
@@ -118,7 +119,7 @@ def lc2d_flops(
     stride: Size2 = 1,
     padding: Size2 | str = 0,
 ) -> int:
-    """FLOPs of one example through ``LocallyConnected2d``: the same as the convolution."""
+    """FLOPs of one example through :class:`.LocallyConnected2d`: the same as the convolution."""
     return conv2d_flops(in_channels, out_channels, kernel_size, input_size, stride, padding)
 
 
@@ -132,7 +133,7 @@ def lrlc2d_flops(
     padding: Size2 | str = 0,
     input_dependent: bool = False,
 ) -> int:
-    """FLOPs of one example through ``LowRankLocallyConnected2d``.
+    """FLOPs of one example through :class:`.LowRankLocallyConnected2d`.
 
     A convolution with ``rank * out`` outputs, plus the weighted sum over ranks
     (``2 * rank * out * H_out * W_out``) when ``rank > 1``, plus the 1x1 and depthwise
@@ -157,7 +158,7 @@ def lrlc2d_flops(
 
 def network_flops(net: nn.Module, input_size: Size2 | None = None) -> dict[str, int]:
     """FLOPs per example of each spatial layer (Conv2d, LC, LRLC) of a paper network
-    (``lrlc.models.SimpleNetwork``), by module name; BatchNorm, ReLU and the head are left
+    (:class:`lrlc.models.SimpleNetwork`), by module name; BatchNorm, ReLU and the head are left
     out. input_size: default ``net.config.input_size``. Layers are 'valid', stride 1."""
     from lrlc.layers import LocallyConnected2d, LowRankLocallyConnected2d  # (layers import us)
 

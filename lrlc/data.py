@@ -1,5 +1,7 @@
 """Real data for every chapter: MNIST, CIFAR-10 and CelebA, online and offline.
 
+For example::
+
     from lrlc import data
 
     train = data.load("cifar10", "train")        # an ImageDataset: uint8 tensors on the CPU
@@ -13,14 +15,14 @@ Where the data comes from:
 - Missing MNIST and CIFAR-10 are downloaded with torchvision unless ``download=False`` or
   ``LRLC_OFFLINE=1``. CelebA is never downloaded: the error says where to get it.
 - ``LRLC_QUICK=1`` (or ``quick=True``) serves small, fixed, class-balanced subsets for CI:
-  the first images of every class in file order, ``QUICK_SIZES`` per split.
+  the first images of every class in file order, :data:`QUICK_SIZES` per split.
 - Decoded splits are cached in ``$LRLC_CACHE`` (default ``~/.cache/lrlc``): the second
   load of a split reads one file.
 
 Preprocessing follows the official ``data_provider.py``: the validation split is the first
 8% (MNIST) or 10% (CIFAR-10) of the training file, CelebA uses its partition file; CelebA is
 cropped to the official box and resized to 32x32 once, at load. Images stay uint8; the
-``DeviceLoader`` normalises batches on the device (MNIST to [-1, 1], CIFAR-10 and CelebA
+:class:`DeviceLoader` normalises batches on the device (MNIST to [-1, 1], CIFAR-10 and CelebA
 to [0, 1]; no mean/std) and augments only when asked (the paper uses no augmentation).
 """
 
@@ -65,12 +67,12 @@ __all__ = [
 ]
 
 DATASETS = ("mnist", "cifar10", "celeba")
-"""The datasets ``load`` reads."""
+"""The datasets :func:`load` reads."""
 SPLITS = ("train", "valid", "test")
 """The splits every dataset has (MNIST and CIFAR-10 hold ``valid`` out of their official
 training split; CelebA has its own)."""
 QUICK_SIZES = {"train": 2000, "valid": 500, "test": 500}
-"""Images per split in quick mode (``LRLC_QUICK=1``, see ``quick_mode``)."""
+"""Images per split in quick mode (``LRLC_QUICK=1``, see :func:`quick_mode`)."""
 COMPLETE_NOTE = "The complete official split."  # the note of a split nothing is known against
 BALANCED_NOTE = "A class-balanced subset"  # how the note of a ``subset(size)`` starts
 cache_dir = _cache.cache_dir
@@ -112,7 +114,8 @@ _SPECS = {
     ),
 }
 NORMALIZATION = {name: spec.normalization for name, spec in _SPECS.items()}
-"""Each dataset's per-channel ``Normalization`` (mean and standard deviation)."""
+"""Each dataset's :class:`Normalization`, one scale and shift for every channel that map
+uint8 pixels to [-1, 1] (MNIST) or [0, 1] (CIFAR-10, CelebA); no mean/std normalisation."""
 OFFICIAL_SIZES = {name: dict(spec.sizes) for name, spec in _SPECS.items()}
 """Images per split of each complete dataset, e.g. ``OFFICIAL_SIZES["mnist"]["valid"]``."""
 
@@ -209,8 +212,8 @@ class ImageDataset:
         return torch.maximum(present, 1 - present)
 
     def subset(self, size: int) -> ImageDataset:
-        """The first ``size // len(classes)`` images of every class (``balanced_first``), as a
-        new ``ImageDataset`` marked as a subset, with the note saying so. A ``size`` of at
+        """The first ``size // len(classes)`` images of every class (:func:`balanced_first`), as a
+        new :class:`ImageDataset` marked as a subset, with the note saying so. A ``size`` of at
         least ``len(self)`` returns ``self``."""
         if size < len(self.classes):
             raise ValueError(f"subset size must be at least {len(self.classes)}, got {size}")
@@ -251,10 +254,10 @@ class ImageDataset:
         targets: str = "labels",
         dtype: torch.dtype = torch.float32,
     ) -> DeviceLoader:
-        """A ``DeviceLoader`` over this split: yields (x, y) batches made on ``device``.
+        """A :class:`DeviceLoader` over this split: yields (x, y) batches made on ``device``.
 
         targets: "labels" (y: (B,) int64) or, for CelebA, "attributes" (y: (B, 40) float).
-        device: default CUDA if available. See ``DeviceLoader`` for the other arguments.
+        device: default CUDA if available. See :class:`DeviceLoader` for the other arguments.
         """
         if targets not in ("labels", "attributes"):
             raise ValueError(f"targets must be 'labels' or 'attributes', got {targets!r}")
@@ -400,7 +403,7 @@ def load(
     source: str | None = None,
     cache: bool = True,
 ) -> ImageDataset:
-    """Load one split of "mnist", "cifar10" or "celeba" as an ``ImageDataset``.
+    """Load one split of "mnist", "cifar10" or "celeba" as an :class:`ImageDataset`.
 
     Args:
         name: "mnist", "cifar10" or "celeba".
@@ -409,7 +412,7 @@ def load(
         root: the data root; default ``$LRLC_DATA``, else ``./data``.
         download: download MNIST or CIFAR-10 when missing; default True unless
             ``LRLC_OFFLINE=1``. CelebA is never downloaded.
-        quick: small class-balanced subsets (``QUICK_SIZES``); default ``$LRLC_QUICK``.
+        quick: small class-balanced subsets (:data:`QUICK_SIZES`); default ``$LRLC_QUICK``.
         source: which layout to read when several are present: CIFAR-10 "pickle" or
             "images" (an image tree or its tarball), CelebA "folder" or "zip"; default: the
             best present (CIFAR-10: complete pickles, else images, else partial pickles).

@@ -108,7 +108,7 @@ def load_splits(
     quick=None,
     sizes: dict[str, int | None] | None = None,
 ) -> dict:
-    """The train, valid and test ``ImageDataset``s of a dataset (CPU, uint8).
+    """The train, valid and test splits of a dataset, as ``ImageDataset`` objects (CPU, uint8).
 
     sizes: e.g. {"train": 3000}: class-balanced subsets of those splits (for CPU runs).
     """
@@ -294,7 +294,7 @@ def run_grid(
     The order gives a usable grid early: each family is tuned and its variants trained
     with the first seed, family after family; then the other seeds, seed after seed.
 
-    task: "label" or, for CelebA, "attributes" (see ``train_variant``).
+    task: "label" or, for CelebA, "attributes" (see :func:`train_variant`).
     train_size, valid_size: class-balanced subsets of those splits (the test split stays whole).
     time_limit: seconds from the call; no run is started that is expected to end later
     (judged by how long its variant, else its family, took per epoch in ``out`` and in
@@ -591,6 +591,14 @@ def grid_of(args: argparse.Namespace) -> Grid:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Run ``python -m lrlc.experiments`` with the arguments ``argv`` (default: the
+    command line's): train the dataset's grid with :func:`run_grid`, write it to ``--out``
+    (default ``results/<dataset>.json``, ``results/<dataset>-attributes.json`` with
+    ``--attributes``), print the summary table and return the results.
+
+    A bad setting or missing data exits with ``SystemExit("error: ...")``, not a traceback.
+    The options are described in Appendix A and by ``python -m lrlc.experiments --help``.
+    """
     args = build_parser().parse_args(argv)
     grid = grid_of(args)
     variants = parse_variants(args.dataset, args.layers, args.ranks)

@@ -1,12 +1,15 @@
 """The rank explorer of the experiment chapters: a grid's learned combining weights, by rank.
 
+For example::
+
     from lrlc import results
     from lrlc.explorers import learned_weights_explorer, learned_weights_view
     from lrlc.widgets import live_slider
 
     grid = results.load("mnist")
-    learned_weights_explorer(grid)  # a static slider: works in the rendered book too
-    live_slider(lambda k: learned_weights_view(grid, k), values=grid.drawable_ranks())
+    learned_weights_explorer(grid)  # a static slider: works in the book too
+    # a live slider, each view made on demand (needs a running kernel):
+    live_slider(lambda k: learned_weights_view(grid, k), grid.drawable_ranks())
 
 Every view is the grid's LRLC network of one rank with LRLC in all three layers (its
 lowest seed): the combining weights of one layer, one panel per basis, and a caption with
@@ -46,7 +49,7 @@ def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[F
 
     The figure draws the learned combining weights (H_out, W_out, rank) of ``layer`` (a
     module name: "features.0", "features.3", "features.6") on one panel grid for every rank
-    of the grid (``panel_grid``: 2 x 4 up to rank 8, then rows of 8), so the page does not
+    of the grid (:func:`panel_grid`: 2 x 4 up to rank 8, then rows of 8), so the page does not
     jump as the slider moves; rank 1 is one basis with weight 1 everywhere. Raises
     ``KeyError`` naming the missing run when the grid has no LRLC run of this rank, or one
     that recorded no combining weights.
@@ -78,9 +81,9 @@ def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[F
 
 
 def learned_weights_explorer(grid: Results, layer: str = LAST, dpi: float = 80) -> Any:
-    """A static slider (``lrlc.widgets.static_slider``) over every rank of the grid whose
-    weights of ``layer`` can be drawn (``Results.drawable_ranks``), one
-    ``learned_weights_view`` per rank, opening at ``INITIAL_RANK`` (the rank the chapters
+    """A static slider (:func:`lrlc.widgets.static_slider`) over every rank of the grid whose
+    weights of ``layer`` can be drawn (:meth:`.Results.drawable_ranks`), one
+    :func:`learned_weights_view` per rank, opening at ``INITIAL_RANK`` (the rank the chapters
     draw; rank 1 would open on one flat map); a "run pending" note when none above rank 1
     is."""
     ranks = grid.drawable_ranks((layer,))

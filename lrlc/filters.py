@@ -20,8 +20,8 @@ def effective_filters(
     layer, which needs its input x: (batch, in_channels, H, W), one bank per example:
     (batch, H_out, W_out, out_channels, in_channels, kh, kw).
 
-    - ``LocallyConnected2d``: its weight.
-    - ``LowRankLocallyConnected2d``: ``sum_k w[i, j, k] * basis_k`` at each position.
+    - :class:`.LocallyConnected2d`: its weight.
+    - :class:`.LowRankLocallyConnected2d`: ``sum_k w[i, j, k] * basis_k`` at each position.
     - ``nn.Conv2d`` (with ``input_size``): the same filters at every position.
 
     This materialises every position's filters: use it to look at a layer, never in a

@@ -94,8 +94,10 @@ class LocallyConnected2d(nn.Module):
         out_channels: channels of the output.
         kernel_size: ``kh`` or ``(kh, kw)``.
         input_size: the spatial size ``(H, W)`` of the inputs this layer accepts.
-        stride, padding: as in ``nn.Conv2d``: zero padding, ints or ``"valid"`` or ``"same"``
-            (odd kernels at stride 1).
+        stride: ``s`` or ``(sh, sw)``, as in ``nn.Conv2d``.
+        padding: zeros added on each side, as in ``nn.Conv2d``: ``p``, ``(ph, pw)``,
+            ``"valid"`` (none) or ``"same"`` (the output as large as the input; odd kernels
+            at stride 1 only).
         bias: add a learned bias per output channel and position.
 
     Shapes:
@@ -285,13 +287,14 @@ class LowRankLocallyConnected2d(nn.Module):
     runs one convolution with ``rank * out_channels`` outputs and takes the weighted sum
     over ``k``.
 
-    Combining weights (softmax over ``k`` of logits):
-      - spatial, shared (default, the official default): ``logits[i, j, k] = row[i, k] +
-        col[j, k]``, ``rank * (H_out + W_out)`` parameters;
-      - spatial, unshared (``share_combining_weights=False``): one logit per position and
-        rank, ``(H_out, W_out, rank)``;
-      - input-dependent (``input_dependent=True``): predicted per example from the layer's
-        input by :class:`InputDependentCombiningWeights`.
+    The combining weights are the softmax of the logits over ``k``; the logits are
+
+    - spatial, shared (default, the official default): ``logits[i, j, k] = row[i, k] +
+      col[j, k]``, ``rank * (H_out + W_out)`` parameters;
+    - spatial, unshared (``share_combining_weights=False``): one logit per position and
+      rank, ``(H_out, W_out, rank)``;
+    - input-dependent (``input_dependent=True``): predicted per example from the layer's
+      input by :class:`InputDependentCombiningWeights`.
 
     Logits start at zero, so every position starts at exactly ``1 / rank``: the layer starts
     as a convolution with the mean of the bases. With ``rank=1`` the only combining weight
@@ -304,10 +307,15 @@ class LowRankLocallyConnected2d(nn.Module):
     bias). Both start at zero.
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding: as ``nn.Conv2d`` (zero
-            padding, ints or ``"valid"`` or ``"same"``, the latter for odd kernels at stride 1).
+        in_channels: channels of the input.
+        out_channels: channels of the output.
+        kernel_size: ``kh`` or ``(kh, kw)``.
         input_size: the spatial size ``(H, W)`` of the inputs this layer accepts.
         rank: the number of basis filter banks, ``1 <= rank <= H_out * W_out``.
+        stride: ``s`` or ``(sh, sw)``, as in ``nn.Conv2d``.
+        padding: zeros added on each side, as in ``nn.Conv2d``: ``p``, ``(ph, pw)``,
+            ``"valid"`` (none) or ``"same"`` (the output as large as the input; odd kernels
+            at stride 1 only).
         bias: per-channel bias.
         input_dependent: predict combining weights from the input.
         share_combining_weights: spatial mode only: row + column logits (True, default) or

@@ -24,10 +24,11 @@ def default_device() -> torch.device:
 
 @dataclass(frozen=True)
 class Normalization:
-    """uint8 pixels p -> floats x = p * scale + shift; ``denormalize`` goes back to [0, 1].
+    """uint8 pixels p -> floats x = p * scale + shift; :meth:`denormalize` goes back to [0, 1].
 
-    MNIST: scale 2/255, shift -1 (x in [-1, 1]); CIFAR-10 and CelebA: scale 1/255, shift 0
-    (x in [0, 1]), as the official ``data_provider.py``; no mean/std normalisation.
+    One scale and one shift for every channel. MNIST: scale 2/255, shift -1 (x in
+    [-1, 1]); CIFAR-10 and CelebA: scale 1/255, shift 0 (x in [0, 1]), as the official
+    ``data_provider.py``; no mean/std normalisation.
     """
 
     scale: float
@@ -92,13 +93,13 @@ class DeviceLoader:
         device: where the data lives and batches are made; default CUDA if available.
         shuffle: a fresh ``torch.randperm`` order every epoch (iteration).
         drop_last: drop the last, incomplete batch.
-        augment: False, True (``Augment()``: pad-4 random crop + flip) or an ``Augment``.
+        augment: False, True (``Augment()``: pad-4 random crop + flip) or an :class:`Augment`.
         seed: seeds this loader's own generator (shuffling and augmentation); None draws a
             seed from torch's global generator, so ``torch.manual_seed`` makes runs repeat,
             and lets ``fit(..., seed=...)`` re-seed it (``explicit_seed`` is then False).
         dtype: dtype of x (and of float targets).
         float_targets: yield y as ``dtype`` (multi-label attributes for BCE), not int64.
-        dataset: what the batches come from (an ``ImageDataset``), kept as ``.dataset`` so
+        dataset: what the batches come from (an :class:`.ImageDataset`), kept as ``.dataset`` so
             its ``is_subset`` and ``note`` travel with the loader; optional.
 
     Yields:

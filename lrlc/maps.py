@@ -55,7 +55,8 @@ __all__ = [
 Array = Tensor | np.ndarray
 
 PAPER_LAYER_DEPTH = {"features.0": 1, "features.3": 2, "features.6": 3}
-"""The spatial layers of ``lrlc.models.paper_network``: module name -> depth (1 to 3)."""
+"""The depth (1 to 3) of each spatial layer of :func:`lrlc.models.paper_network`, by module
+name."""
 
 
 def owner_colors(rank: int) -> list[tuple[float, float, float]]:
@@ -328,18 +329,25 @@ def overlay_on_image(
 ) -> Figure:
     """Draw an image, then each basis's combining-weight map over it, then the owner map.
 
-    image: (C, H, W) tensor or (H, W[, 3]) array, uint8 or in [0, 1] (e.g. a mean face).
-
-    weights: (H_out, W_out, rank) of a layer whose output ``(i, j)`` is centred on input
-        pixel ``(i + offset, j + offset)`` (see ``centre_offset``: 3 for the last of three
-        'valid' 3x3 layers); ``H_out + 2 * offset`` must equal the image's ``H``.
-
     Panel ``k + 1`` shows ``weights[:, :, k]`` (0 to 1, viridis) over the image in gray; the
-    last panel (``owner=True``) colours each position by its largest weight (``owner_map``).
+    last panel (``owner=True``) colours each position by its largest weight
+    (:func:`owner_map`).
 
-    deviation: draw ``weights - 1 / rank`` instead, on a scale centred on zero (red: more
-        than the uniform share, blue: less), which shows small departures from the
-        initial ``1 / rank``; the limit is the largest departure.
+    Args:
+        image: ``(C, H, W)`` tensor or ``(H, W[, 3])`` array, uint8 or in [0, 1] (e.g. a
+            mean face).
+        weights: ``(H_out, W_out, rank)`` of a layer whose output ``(i, j)`` is centred on
+            input pixel ``(i + offset, j + offset)``.
+        offset: the layer's centre offset (:func:`centre_offset`: 3 for the last of three
+            'valid' 3x3 layers); ``H_out + 2 * offset`` must equal the image's ``H``.
+        owner: add the owner-map panel.
+        alpha: the opacity of the maps drawn over the image.
+        deviation: draw ``weights - 1 / rank`` instead, on a scale centred on zero (red:
+            more than the uniform share, blue: less), which shows small departures from the
+            initial ``1 / rank``; the limit is the largest departure.
+        size: the side of one panel in inches.
+        title: a title over the figure.
+        colorbar: draw one colour bar for the weight panels.
     """
     img, w = _display_image(image), _numpy(weights)
     _check_weights(w, img, offset)
@@ -358,10 +366,15 @@ def overlay_layers(
     title: str | None = None,
     colorbar: bool = True,
 ) -> Figure:
-    """``overlay_on_image`` for several layers of one network: one row per layer.
+    """:func:`overlay_on_image` for several layers of one network: one row per layer.
 
-    weights: layer name -> (H_out, W_out, rank), all of one rank. offsets: layer name ->
-        centre offset; default ``layer_offset(name)`` (the paper network's module names).
+    The other arguments are those of :func:`overlay_on_image`; with ``deviation`` every row
+    shares one colour scale.
+
+    Args:
+        weights: layer name -> ``(H_out, W_out, rank)``, all of one rank.
+        offsets: layer name -> centre offset; default :func:`layer_offset` of the name
+            (for the paper network's module names).
     """
     img = _display_image(image)
     rows = []
@@ -388,14 +401,17 @@ def overlay_per_image(
     title: str | None = None,
     colorbar: bool = True,
 ) -> Figure:
-    """``overlay_on_image`` for input-dependent combining weights: one row per image.
+    """:func:`overlay_on_image` for input-dependent combining weights: one row per image.
 
-    images: (n, C, H, W) tensor or n images.
+    The other arguments are those of :func:`overlay_on_image`; with ``deviation`` every row
+    shares one colour scale.
 
-    weights: (n, H_out, W_out, rank), row ``m`` drawn over image ``m`` (as
-        ``layer.combining_weights(x)`` returns for a batch).
-
-    labels: n row labels.
+    Args:
+        images: ``(n, C, H, W)`` tensor or ``n`` images.
+        weights: ``(n, H_out, W_out, rank)``, row ``m`` drawn over image ``m`` (as
+            ``layer.combining_weights(x)`` returns for a batch).
+        offset: the layer's centre offset, as in :func:`overlay_on_image`.
+        labels: ``n`` row labels.
     """
     w = _numpy(weights)
     if w.ndim != 4:
@@ -421,12 +437,19 @@ def plot_owner_maps(
     size: float = 2.0,
     title: str | None = None,
 ) -> Figure:
-    """The owner map (``owner_map``) of several layers over one image, one panel per layer.
+    """The owner map (:func:`owner_map`) of several layers over one image, one panel per layer.
 
-    weights: panel title (a layer name) -> (H_out, W_out, rank), all of one rank.
-    offsets: title -> centre offset; default ``layer_offset(title)`` (paper network names).
     Each position is coloured by the basis with the largest weight there; a legend names
-    the bases. Unlike ``overlay_layers`` the figure's size does not grow with the rank.
+    the bases. Unlike :func:`overlay_layers` the figure's size does not grow with the rank.
+
+    Args:
+        image: as in :func:`overlay_on_image`.
+        weights: panel title (a layer name) -> ``(H_out, W_out, rank)``, all of one rank.
+        offsets: title -> centre offset; default :func:`layer_offset` of the title (for the
+            paper network's module names).
+        alpha: the opacity of the maps drawn over the image.
+        size: the side of one panel in inches.
+        title: a title over the figure.
     """
     img = _display_image(image)
     maps = {name: _numpy(w) for name, w in weights.items()}

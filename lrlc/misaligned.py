@@ -48,8 +48,18 @@ def place_in_noise(x: Tensor, canvas: int = 48, generator: torch.Generator | Non
 class MisalignedLoader:
     """Wrap a loader of (x, y) face batches (pixels in [0, 1]) to serve misaligned faces.
 
-    x: (batch, 3, 32, 32) -> (batch, 3, canvas, canvas); y unchanged. ``seed`` fixes the
-    offsets and noise, so an evaluation loader serves the same images every pass.
+    x: (batch, 3, 32, 32) -> (batch, 3, canvas, canvas); y unchanged.
+
+    Args:
+        loader: yields ``(x, y)`` batches, e.g. a :class:`~lrlc.data.DeviceLoader`.
+        canvas: the side of the noise canvas, larger than the images.
+        seed: seeds the generator of the offsets and noise (one generator on the device
+            of the batches), so the first pass is the same for the same seed and batches.
+            Without ``fixed`` later passes continue from where the last one stopped: fresh
+            offsets and noise every epoch, as a training loader needs.
+        fixed: start every pass again from ``seed`` (after a complete pass), so that an
+            evaluation loader serves the same images every pass, provided ``loader`` yields
+            the same batches in the same order.
     """
 
     def __init__(self, loader, canvas: int = 48, seed: int = 0, fixed: bool = False) -> None:

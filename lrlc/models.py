@@ -35,8 +35,8 @@ __all__ = [
 ]
 
 LAYER_TYPES = ("conv", "lc", "lrlc", "lrlc_input", "wide_conv")
-"""The types a ``NetworkConfig`` layer can have (CoordConv is ``coord_conv=True`` on
-convolutions; ``paper_network`` also takes ``"coordconv"``)."""
+"""The types a :class:`NetworkConfig` layer can have (CoordConv is ``coord_conv=True`` on
+convolutions; :func:`paper_network` also takes ``"coordconv"``)."""
 LC_INITS = ("fan_in", "keras")
 DATASET_SHAPES = {  # in_channels, input_size, num_classes
     "mnist": (1, (28, 28), 10),
@@ -51,9 +51,9 @@ BN_MOMENTUM, BN_EPS = 0.1, 1e-5
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """Everything that defines a ``SimpleNetwork``; saved with checkpoints.
+    """Everything that defines a :class:`SimpleNetwork`; saved with checkpoints.
 
-    layer_types: one of ``LAYER_TYPES`` per layer.
+    layer_types: one of :data:`LAYER_TYPES` per layer.
 
     rank: the rank of the LRLC layers (and the width factor of ``wide_conv``).
 
@@ -61,7 +61,7 @@ class NetworkConfig:
     ``LocallyConnected2D`` computes the fan-in over all positions, so its initial filters
     are ``sqrt(H_out * W_out)`` times smaller than a convolution's; ``"fan_in"``
     initialises each LC position like a convolution (He-uniform, fan-in ``in * kh * kw``,
-    the default of a ``LocallyConnected2d`` built on its own). In this network the scale
+    the default of a :class:`.LocallyConnected2d` built on its own). In this network the scale
     matters although BatchNorm follows every layer: BatchNorm makes the output blind to
     the weights' scale, so a step of SGD moves small weights further (relative to their
     size) than large ones, and each LC filter gets the gradient of one position only,
@@ -283,8 +283,8 @@ CONV: Variant = ("conv", None, "all")  # the network every cost is compared with
 
 def network_costs(dataset: str, variants: list[Variant]) -> dict[Variant, tuple[int, int]]:
     """(parameters, FLOPs per example) of the paper network of each (layer, rank, where)
-    variant on ``dataset``: ``count_parameters`` of the built network, and the FLOPs of its
-    three spatial layers (``network_flops``; BatchNorm, pooling and the classifier are
+    variant on ``dataset``: :func:`.count_parameters` of the built network, and the FLOPs of its
+    three spatial layers (:func:`.network_flops`; BatchNorm, pooling and the classifier are
     negligible)."""
     costs = {}
     for layer, rank, where in variants:
@@ -294,7 +294,7 @@ def network_costs(dataset: str, variants: list[Variant]) -> dict[Variant, tuple[
 
 
 def cost_table(dataset: str, variants: list[Variant], title: str | None = None):
-    """A Markdown table of ``network_costs``: parameters and MFLOPs per example of every
+    """A Markdown table of :func:`network_costs`: parameters and MFLOPs per example of every
     variant, each also as a multiple of the convolutional network's. title: the first
     column's header (default: the dataset's name)."""
     from lrlc.results import variant_name

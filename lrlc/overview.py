@@ -9,11 +9,11 @@
     overview.plot_gains_over_conv(grids)  # the same as bars
 
 Every function takes ``grids``, ``{dataset: Results or None}`` in the order to show them,
-and ``names``, the dataset names to print (default ``DATASETS``). A grid of None has no
+and ``names``, the dataset names to print (default :data:`DATASETS`). A grid of None has no
 results file yet: the headline table and the figure show it as *pending*, the other tables
 and lines leave it out. Accuracies are test accuracies in percent, mean over seeds; the
-best LRLC rank is the one with the best *validation* accuracy (``Results.best_lrlc``);
-each difference is judged against its noise scale (``lrlc.results.judge``).
+best LRLC rank is the one with the best *validation* accuracy (:meth:`.Results.best_lrlc`);
+each difference is judged against its noise scale (:func:`lrlc.results.judge`).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def headline_rows(grid: Results) -> dict[str, dict | None]:
     """The summary rows a dataset is judged by, each None when the grid did not run it.
 
     Keys: ``conv`` (the convolution), ``lc`` (locally connected), ``lrlc`` (the LRLC rank in
-    all three layers with the best validation accuracy, ``Results.best_lrlc``) and
+    all three layers with the best validation accuracy, :meth:`.Results.best_lrlc`) and
     ``lrlc_input`` (input-dependent LRLC at its lowest rank).
     """
     dependent = grid.lrlc_rows("lrlc_input")  # by rank
@@ -131,9 +131,9 @@ def _how_made(grid: Results) -> str:
 
 
 def headline_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
-    """The cross-dataset table (``markdown_table``), one row per dataset.
+    """The cross-dataset table (:func:`.markdown_table`), one row per dataset.
 
-    Columns: the dataset; the test accuracy (``accuracy``) of the convolution, of LC, of
+    Columns: the dataset; the test accuracy (:func:`accuracy`) of the convolution, of LC, of
     the best LRLC rank on validation and of input-dependent LRLC (these two name their
     rank); the fewest and most seeds behind the row; how the grid was made (CPU or GPU,
     subsets or full data, epochs, tuned or not). A pending dataset (grid None) says
@@ -172,7 +172,7 @@ def headline_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
 def comparisons(grids: Grids, names: Mapping[str, str] = DATASETS) -> str:
     """Printed lines per dataset with results: the best LRLC rank minus the convolution and
     minus LC, and input-dependent LRLC minus the convolution, each with its verdict
-    (``lrlc.results.judge``), or "not both run"."""
+    (:func:`lrlc.results.judge`), or "not both run"."""
     lines = []
     for name, grid in grids.items():
         if grid is None:
@@ -203,10 +203,11 @@ def plot_gains_over_conv(
     """Test accuracy minus the convolution's (points) of LC, the best LRLC rank and
     input-dependent LRLC, as grouped bars, one group per dataset.
 
-    Each error bar spans ``NOISE_MULTIPLE`` times the noise scale of its difference
-    (``difference_noise``) on either side: a bar whose error bar crosses zero is within the
-    noise by the book's rule (``beyond_noise``), one whose error bar clears it is not. A variant
-    the grid did not run is marked "not run"; a pending dataset (grid None), "pending".
+    Each error bar spans :data:`.NOISE_MULTIPLE` times the noise scale of its difference
+    (:func:`.difference_noise`) on either side: a bar whose error bar crosses zero is within
+    the noise by the book's rule (:func:`.beyond_noise`), one whose error bar clears it is
+    not. A variant the grid did not run is marked "not run"; a pending dataset (grid None),
+    "pending".
     """
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 3.8), layout="constrained")
@@ -239,7 +240,7 @@ def plot_gains_over_conv(
 
 
 def rank_table(grids: Grids, names: Mapping[str, str] = DATASETS, where: str = "all") -> Any:
-    """The rank dial per dataset with results (``markdown_table``), one column per dataset
+    """The rank dial per dataset with results (:func:`.markdown_table`), one column per dataset
     and one row per rank, so that more ranks make the table longer, not wider: the
     convolution's test accuracy, then LRLC's at every rank any grid ran, "–" where a grid
     did not run that rank. ``where``: LRLC in ``"all"`` three layers, or in the ``"last"``
@@ -280,7 +281,7 @@ def _with_params(row: dict | None) -> str:
 
 
 def controls_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
-    """The control baselines per dataset of ``with_controls`` (``markdown_table``): test
+    """The control baselines per dataset of :func:`with_controls` (:func:`.markdown_table`): test
     accuracy and parameters of the convolution, CoordConv, the wide convolution and the best
     LRLC rank on validation."""
     table = []
@@ -295,9 +296,9 @@ def controls_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
 
 
 def control_verdicts(grids: Grids, names: Mapping[str, str] = DATASETS) -> str:
-    """Printed lines per dataset of ``with_controls``: the best LRLC rank minus the wide
+    """Printed lines per dataset of :func:`with_controls`: the best LRLC rank minus the wide
     convolution and minus CoordConv, CoordConv minus the convolution, and (when the best
-    rank is above 1) the best rank minus rank 1, each judged (``lrlc.results.judge``)."""
+    rank is above 1) the best rank minus rank 1, each judged (:func:`lrlc.results.judge`)."""
     lines = []
     for name in with_controls(grids):
         grid = grids[name]
@@ -327,7 +328,7 @@ def _step(a: dict | None, b: dict | None, test_size: int) -> str:
 
 def steps_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
     """The question of the paper in three steps per dataset with results
-    (``markdown_table``): the best LRLC rank on validation minus the convolution, LRLC rank
+    (:func:`.markdown_table`): the best LRLC rank on validation minus the convolution, LRLC rank
     1 minus the convolution, and the best rank minus rank 1 (a dash when rank 1 is best),
     each difference in test points with whether it clears the noise."""
     table = []

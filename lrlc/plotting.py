@@ -89,11 +89,19 @@ def plot_images(
 ) -> Figure:
     """Draw 2-D maps side by side, on one shared colour scale.
 
-    images: (n, height, width), or a sequence of n arrays of shape (height, width); the
-        sizes may differ between panels.
-    titles: n panel titles.
-    symmetric: centre the colour scale on zero (use with a diverging ``cmap``).
-    size: the side of one panel in inches.
+    Args:
+        images: ``(n, height, width)``, or a sequence of ``n`` arrays of shape
+            ``(height, width)``; the sizes may differ between panels.
+        titles: ``n`` panel titles.
+        cmap: the matplotlib colormap.
+        symmetric: centre the colour scale on zero (use with a diverging ``cmap``);
+            ``vmin`` and ``vmax`` are then ignored.
+        vmin: the bottom of the colour scale; default the smallest value of all maps.
+        vmax: the top of the colour scale; default the largest value of all maps.
+        ncols: panels per row; default ``min(n, 4)``.
+        size: the side of one panel in inches.
+        colorbar: draw one colour bar for all panels.
+        suptitle: a title over the whole figure.
     """
     maps = [_numpy(m) for m in images]
     if any(m.ndim != 2 for m in maps):
@@ -140,11 +148,18 @@ def plot_windows(
 ) -> Figure:
     """Draw an image with the input window that some output positions of a layer look at.
 
-    image: (H, W). positions: output positions ``(i, j)`` of a stride-1, unpadded layer,
-    whose window covers rows ``i .. i + kh - 1`` and columns ``j .. j + kw - 1``.
-    labels: one text per window (for example ``"$W$"`` for a shared filter bank), on a
-        white box above the window, or below it for a window at the top edge.
-    same_color: draw every window in one colour (shared weights) instead of one colour each.
+    Args:
+        image: ``(H, W)``.
+        positions: output positions ``(i, j)`` of a stride-1, unpadded layer, whose window
+            covers rows ``i .. i + kh - 1`` and columns ``j .. j + kw - 1``.
+        kernel_size: ``kh`` or ``(kh, kw)``.
+        labels: one text per window (for example ``"$W$"`` for a shared filter bank), on a
+            white box above the window, or below it for a window at the top edge.
+        same_color: draw every window in one colour (shared weights) instead of one colour
+            each.
+        size: the side of the figure in inches.
+        title: the axes' title.
+        cmap: the matplotlib colormap of the image.
     """
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     fig, ax = plt.subplots(figsize=(size, size), layout="constrained")
@@ -177,9 +192,14 @@ def plot_filter_bank(
 ) -> Figure:
     """Draw a filter bank as a grid: one row per output channel, one column per input channel.
 
-    filters: (out_channels, in_channels, kh, kw), as ``nn.Conv2d.weight``; at most
-        ``max_out`` rows and ``max_in`` columns are drawn. Red is positive, blue negative,
-        on one colour scale centred on zero.
+    Red is positive, blue negative, on one colour scale centred on zero.
+
+    Args:
+        filters: ``(out_channels, in_channels, kh, kw)``, as ``nn.Conv2d.weight``.
+        max_out: draw at most this many rows (the first output channels).
+        max_in: draw at most this many columns (the first input channels).
+        title: a title over the figure.
+        size: the side of one panel in inches.
     """
     w = _numpy(filters)
     if w.ndim != 4:
@@ -208,11 +228,17 @@ def plot_filters_at_positions(
 ) -> Figure:
     """Draw the filters a layer applies at a few output positions.
 
-    filters: (H_out, W_out, out_channels, in_channels, kh, kw), as returned by
-        :func:`lrlc.effective_filters`.
-    positions: the output positions ``(i, j)`` to draw, one row each.
-    out_channels, in_channel: which filters ``filters[i, j, o, in_channel]`` to draw, one
-        column per ``o``. All panels share one colour scale centred on zero.
+    All panels share one colour scale centred on zero.
+
+    Args:
+        filters: ``(H_out, W_out, out_channels, in_channels, kh, kw)``, as returned by
+            :func:`lrlc.effective_filters`.
+        positions: the output positions ``(i, j)`` to draw, one row each.
+        out_channels: which filters ``filters[i, j, o, in_channel]`` to draw, one column
+            per ``o``.
+        in_channel: the input channel drawn.
+        size: the side of one panel in inches.
+        title: a title over the figure.
     """
     w = _numpy(filters)
     if w.ndim != 6:
@@ -284,13 +310,20 @@ def plot_combining_weights(
 ) -> Figure:
     """Draw combining weights as images over the output grid, one panel per basis.
 
-    weights: (H_out, W_out, rank), as ``LowRankLocallyConnected2d.combining_weights()``;
-        panel k shows ``weights[:, :, k]`` on a fixed colour scale from 0 to 1.
-    ncols, nrows: the panel grid; give both to keep the figure size fixed whatever the
-        rank (panels beyond the rank are left blank).
-    deviation: draw ``weights - 1/rank`` instead, on a red-blue scale centred on zero and
-        as wide as the largest departure (red: more than the uniform share, blue: less),
-        which shows the pattern of weights that stayed near uniform.
+    Args:
+        weights: ``(H_out, W_out, rank)``, as
+            :meth:`.LowRankLocallyConnected2d.combining_weights` returns; panel ``k`` shows
+            ``weights[:, :, k]`` on a fixed colour scale from 0 to 1.
+        ncols: panels per row of the grid; default ``min(rank, 4)``, or as many as
+            ``nrows`` rows need. Give both ``ncols`` and ``nrows`` to keep the figure size
+            fixed whatever the rank (panels beyond the rank are left blank).
+        nrows: rows of the grid; default as many as the rank needs.
+        size: the side of one panel in inches.
+        title: a title over the figure.
+        colorbar: draw one colour bar for all panels.
+        deviation: draw ``weights - 1/rank`` instead, on a red-blue scale centred on zero
+            and as wide as the largest departure (red: more than the uniform share, blue:
+            less), which shows the pattern of weights that stayed near uniform.
     """
     w = _numpy(weights)
     if w.ndim != 3:
@@ -364,7 +397,7 @@ def plot_logit_ownership(row_logits: Array, col_logits: Array) -> Figure:
 
 def _with_grid_kind(title: str | None, results) -> str:
     """The title with what kind of grid drew it (``Results.grid_kind``), so a figure seen
-    alone still says it: "MNIST\n(CPU grid, 3,000 training images)"."""
+    alone still says it: ``"MNIST\\n(CPU grid, 3,000 training images)"``."""
     kind = results.grid_kind()
     return f"{title}\n({kind})" if title else kind
 
@@ -379,7 +412,7 @@ def plot_rank_sweep(
 ) -> Figure:
     """Test accuracy (%) against rank for LRLC, with the baselines as horizontal lines.
 
-    results: an ``lrlc.results.Results``. LRLC points are means over seeds with error bars
+    results: an :class:`lrlc.results.Results`. LRLC points are means over seeds with error bars
     of one standard deviation (none for a single seed); each baseline the grid ran is a
     line of its own colour and dash (``BASELINE_COLORS``, ``BASELINE_LINES``) with a band of
     +- one standard deviation, its accuracy in the legend. The y-axis holds every point
@@ -503,7 +536,7 @@ def plot_valid_curves(
 
 
 def plot_valid_curve_panels(results, *, title: str | None = None) -> Figure:
-    """``plot_valid_curves`` for a whole grid, in three panels one above the other (each
+    """:func:`plot_valid_curves` for a whole grid, in three panels one above the other (each
     the width of the page, its legend at its right) that stay readable with 15 variants:
     the baselines; LRLC in all three layers, one line per rank; LRLC in the last layer
     only. Each panel repeats the convolution as the common reference, and the two LRLC
@@ -555,9 +588,9 @@ def plot_accuracy_vs_params(
 ) -> Figure:
     """Test accuracy (%) of every variant against its parameter count (log axis).
 
-    results: an ``lrlc.results.Results``. Each variant is a point (mean over seeds, error bar
+    results: an :class:`lrlc.results.Results`. Each variant is a point (mean over seeds, error bar
     of one standard deviation). The LRLC ranks are joined by a line, blue and solid in all
-    three layers, orange and dashed in the last layer only (as in ``plot_rank_sweep``), and
+    three layers, orange and dashed in the last layer only (as in :func:`plot_rank_sweep`), and
     labelled with their rank; every other point is labelled with its name. So a reader sees
     whether accuracy follows the parameters (the wide convolution) or the position
     dependence (CoordConv, LRLC) at equal size. Layers in ``off_chart`` (LC, hundreds of
@@ -671,7 +704,7 @@ def plot_attribute_gains(
     Args:
         gains: ``{variant name: (n_attributes,)}`` accuracy minus baseline as fractions,
             e.g. ``grid.per_label("conv") - split.attribute_baselines()``; a name as
-            ``lrlc.results.variant_name`` writes it gets that variant's colour of the
+            :func:`lrlc.results.variant_name` writes it gets that variant's colour of the
             other figures.
         names: the ``n_attributes`` attribute names (``ImageDataset.attribute_names``).
         reference: the variant whose gain orders the attributes, smallest at the bottom;

@@ -1,11 +1,13 @@
 """The experiment grids' results, as the chapters read them: tables, provenance, maps.
 
+For example::
+
     from lrlc import results
 
-    mnist = results.load("mnist")   # results/mnist.json, else results/cpu/mnist.json
-    print(mnist.provenance())       # where, on what data, how long, which commit
-    mnist.table()                   # mean +- std test accuracy per variant (Markdown)
-    print(mnist.findings())         # the comparisons in words, each judged against the noise
+    mnist = results.load("mnist")  # results/mnist.json or results/cpu/mnist.json
+    print(mnist.provenance())      # where, on what data, how long, which commit
+    mnist.table()                  # Markdown table of test accuracy, mean +- std
+    print(mnist.findings())        # the comparisons, each judged against the noise
 
 ``results/<dataset>.json`` holds a reference grid (``python -m lrlc.experiments DATASET``);
 ``results/cpu/<dataset>.json`` a smaller grid run on the CPU, on subsets, which a chapter
@@ -52,7 +54,7 @@ __all__ = [
 ]
 
 RESULTS_URL = "https://raw.githubusercontent.com/lrlc-book/lrlc-book/main/results"
-"""Where ``load`` fetches a results file that is not in the checkout (e.g. in Colab)."""
+"""Where :func:`load` fetches a results file that is not in the checkout (e.g. in Colab)."""
 KINDS = ("", "cpu")  # results/<name>.json (reference grid), then results/cpu/<name>.json
 
 LAYER_NAMES = {
@@ -170,7 +172,9 @@ def _test_noise_of_difference(p: float, test_size: int) -> float:
     return 100 * math.sqrt(2 * p * (1 - p) / test_size)
 
 
-NOISE_MULTIPLE = 2  # a difference beyond this many noise scales counts as more than noise
+#: A difference beyond this many noise scales (:func:`difference_noise`) counts as more
+#: than noise (:func:`beyond_noise`, :func:`judge`).
+NOISE_MULTIPLE = 2
 
 
 def _beyond(difference: float, scale: float) -> bool:
@@ -179,7 +183,7 @@ def _beyond(difference: float, scale: float) -> bool:
 
 
 def difference_noise(a: dict, b: dict, test_size: int) -> tuple[float, str]:
-    """The noise scale (points) of the difference of two ``summarize`` rows' test accuracies,
+    """The noise scale (points) of the difference of two :func:`summarize` rows' test accuracies,
     and how it was estimated.
 
     The larger of two estimates: the test set's, the binomial standard error of a
@@ -196,15 +200,15 @@ def difference_noise(a: dict, b: dict, test_size: int) -> tuple[float, str]:
 
 
 def beyond_noise(a: dict, b: dict, test_size: int) -> bool:
-    """Whether row ``a`` minus row ``b`` (``summarize`` rows) is larger than the noise:
-    beyond twice ``difference_noise``, a rule of thumb, not a significance test."""
+    """Whether row ``a`` minus row ``b`` (:func:`summarize` rows) is larger than the noise:
+    beyond twice :func:`difference_noise`, a rule of thumb, not a significance test."""
     scale, _ = difference_noise(a, b, test_size)
     return _beyond(100 * (a["test_mean"] - b["test_mean"]), scale)
 
 
 def judge(a: dict, b: dict, test_size: int) -> str:
-    """Row ``a`` minus row ``b`` (``summarize`` rows) in test points, with its verdict
-    (``beyond_noise``): "+6.12 points (larger than the noise; noise scale 1.01: seed std
+    """Row ``a`` minus row ``b`` (:func:`summarize` rows) in test points, with its verdict
+    (:func:`beyond_noise`): "+6.12 points (larger than the noise; noise scale 1.01: seed std
     1.01, test 0.41)"."""
     diff = 100 * (a["test_mean"] - b["test_mean"])
     scale, how = difference_noise(a, b, test_size)
@@ -238,7 +242,7 @@ class Results:
         return bool(self.raw.get("tuning"))
 
     def summary(self) -> list[dict]:
-        """One row per variant (see ``summarize``)."""
+        """One row per variant (see :func:`summarize`)."""
         return summarize(self.raw)
 
     def row(self, layer: str, rank: int | None = None, where: str = "all") -> dict | None:
@@ -273,7 +277,7 @@ class Results:
         """Two lines for a printed comparison: the test set's noise at ``accuracy`` (default:
         the variant accuracy nearest 50%, whose test-set error is the largest of the grid)
         with the difference it can resolve there (twice the noise scale of
-        ``difference_noise``; ``judge`` uses each pair's own accuracy, so it can call a
+        :func:`difference_noise`; :func:`judge` uses each pair's own accuracy, so it can call a
         smaller difference between accuracies nearer 100% more than noise), and the
         seed-to-seed spread of the variants that have several seeds."""
         rows, n = self.summary(), self.raw["data"]["test_size"]
@@ -311,10 +315,10 @@ class Results:
 
     def comparison(self):
         """A Markdown table (``IPython.display.Markdown``): one row per LRLC variant
-        (input-dependent included), one column per baseline the grid ran (``baselines``);
+        (input-dependent included), one column per baseline the grid ran (:meth:`baselines`);
         each cell is the variant minus the baseline in test points, with that pair's
-        threshold in brackets (``NOISE_MULTIPLE`` times ``difference_noise``, at the pair's
-        own accuracy), in bold where the difference is beyond it (``beyond_noise``). The
+        threshold in brackets (:data:`NOISE_MULTIPLE` times :func:`difference_noise`, at the pair's
+        own accuracy), in bold where the difference is beyond it (:func:`beyond_noise`). The
         note above it names the best variant and says how to read a cell."""
         from lrlc.widgets import markdown_table  # IPython display objects: only when drawn
 
@@ -375,7 +379,7 @@ class Results:
         only against all three, rank by rank, and its best rank against its rank 1;
         input-dependent against spatial LRLC; how far the learned combining weights moved
         from uniform; and which curves were still climbing. Each difference carries its
-        verdict against the noise (``judge``)."""
+        verdict against the noise (:func:`judge`)."""
         rows, n = self.summary(), self.raw["data"]["test_size"]
         name = lambda r: variant_name(r["layer"], r["rank"], r["where"])  # noqa: E731
         top = max(rows, key=lambda r: r["test_mean"])

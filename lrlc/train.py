@@ -56,11 +56,20 @@ def set_seed(seed: int) -> None:
 
 @dataclass
 class History:
-    """Per-epoch records of a ``fit`` run (accuracies in [0, 1], None where not measured).
+    """Per-epoch records of a :func:`fit` run (accuracies in [0, 1], None where not measured).
 
-    train_loss is the mean loss per example; with a multi-label head it is the binary
-    cross-entropy summed over the labels (not averaged), and train_accuracy the mean over
-    examples and labels.
+    Every list has one entry per epoch; ``epochs`` is their length and ``to_dict()`` the
+    lists as a dict.
+
+    Attributes:
+        train_loss: the mean loss per training example; with a multi-label head the binary
+            cross-entropy summed over the labels (not averaged).
+        train_accuracy: on the training batches during the epoch (in training mode); with
+            a multi-label head the mean over examples and labels.
+        valid_accuracy: after the epoch, on ``valid``.
+        test_accuracy: after the epoch, on ``test``.
+        seconds: the wall-clock time of the epoch's training, evaluation excluded.
+        images_per_second: training images per second in the epoch.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -119,7 +128,7 @@ def evaluate(
 
     Returns ``{"loss", "accuracy"}``, the loss a mean per example; with a multi-label head
     (e.g. CelebA's 40 attributes) the loss is the binary cross-entropy summed over the
-    labels (as ``fit`` trains), the accuracy the mean over all attributes, and
+    labels (as :func:`fit` trains), the accuracy the mean over all attributes, and
     ``"per_label"`` lists each one's.
     """
     device = auto_device(device) if device is not None else next(model.parameters()).device
@@ -182,16 +191,16 @@ def fit(
     every epoch when given. On CUDA, bf16 autocast and channels_last are on by default
     (``amp``, ``channels_last``); ``compile=True`` wraps the model in ``torch.compile``.
     Weight decay is applied to weights, not to biases, BatchNorm parameters or LRLC
-    combining logits. Returns the per-epoch ``History``; the model is trained in place.
+    combining logits. Returns the per-epoch :class:`History`; the model is trained in place.
 
     Multi-label heads (``multi_label``, default ``model.config.multi_label``; e.g. CelebA's
     40 attributes) train on the binary cross-entropy summed over the labels and averaged
     over the examples: each attribute's gradient has the weight of a single-label task's,
     not 1 / labels of it (the stored CelebA attribute results were trained this way).
 
-    seed: when given, seeds what ``fit`` draws: torch's global generator (the order of a
+    seed: when given, seeds what :func:`fit` draws: torch's global generator (the order of a
     ``DataLoader`` without a generator of its own, dropout and any other randomness in the
-    model's forward pass) and, if ``train`` is a ``DeviceLoader`` built without a ``seed``
+    model's forward pass) and, if ``train`` is a :class:`.DeviceLoader` built without a ``seed``
     (``explicit_seed`` False), its generator (shuffle order and augmentation). A loader
     built with ``seed=`` keeps its own sequence, as does a ``DataLoader`` with its own
     ``generator``; valid and test loaders are not touched. The model's initial weights are

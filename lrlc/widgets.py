@@ -45,6 +45,9 @@ class _SupportsHTML(Protocol):
 
 Image = Figure | bytes
 Caption = str | _SupportsHTML | None
+#: One view of a slider, ``(image, caption)``, the image a matplotlib ``Figure`` or PNG
+#: bytes, the caption a string, an object with ``_repr_html_`` (such as
+#: ``IPython.display.HTML``) or None.
 View = tuple[Image, Caption]
 Alt = str | Callable[[Any], str]
 
@@ -178,26 +181,28 @@ def static_slider(
 ) -> Any:
     """A slider over precomputed views that works without a kernel (static HTML + inline JS).
 
-    views: value -> (image, caption), in slider order (ints, or any labels). image is a
-    matplotlib ``Figure`` (rendered to PNG at ``dpi`` and closed) or PNG bytes; caption
-    is a plain string (escaped), an object with ``_repr_html_`` such as
-    ``IPython.display.HTML`` (inserted as HTML), or None.
+    Ints in equal steps (such as 1, 2, 3 or 2, 4, 6) become the slider's own min/max/step;
+    other values (1, 2, 4, 8, or strings) run the slider over their positions 0 .. n - 1
+    and show the value as text. Without JavaScript (an untrusted notebook) the initial view
+    stays shown.
 
-    label: the name shown next to the slider (escaped).
+    Args:
+        views: value -> (image, caption), in slider order (ints, or any labels). image is
+            a matplotlib ``Figure`` (rendered to PNG at ``dpi`` and closed) or PNG bytes;
+            caption is a plain string (escaped), an object with ``_repr_html_`` such as
+            ``IPython.display.HTML`` (inserted as HTML), or None.
+        label: the name shown next to the slider (escaped).
+        initial: the value shown first; the first value by default.
+        alt: the alt text of every image: a template with ``{label}`` and ``{value}``, or
+            a function of the value (escaped).
+        dpi: the resolution figures are rendered at; default matplotlib's
+            ``savefig.dpi`` (the figure's own unless set).
+        element_id: the id of the outer element; every other id starts with it. By
+            default a fresh one per call, so several sliders can share a page.
 
-    initial: the value shown first; the first value by default.
-
-    alt: the alt text of every image: a template with ``{label}`` and ``{value}``, or a
-    function of the value (escaped).
-
-    element_id: the id of the outer element; every other id starts with it. By default a
-    fresh one per call, so several sliders can share a page.
-
-    Returns ``IPython.display.HTML``: make it the last expression of a cell, or
-    ``display()`` it. Ints in equal steps (such as 1, 2, 3 or 2, 4, 6) become the slider's
-    own min/max/step; other values (1, 2, 4, 8, or strings) run the slider over their
-    positions 0 .. n - 1 and show the value as text. Without JavaScript (an untrusted
-    notebook) the initial view stays shown.
+    Returns:
+        ``IPython.display.HTML``: make it the last expression of a cell, or ``display()``
+        it.
     """
     values = list(views)
     if not values:
@@ -285,7 +290,8 @@ def live_slider(
 
     Needs a running kernel with ipywidgets (Jupyter, Colab); returns an ``ipywidgets.VBox``
     holding the slider (``.children[0]``) and the view (``.children[1]``, an
-    ``ipywidgets.HTML``). Views are cached, so moving back is instant.
+    ``ipywidgets.HTML``). Views are cached, so moving back is instant. ``values`` are the
+    slider's values in order; the other arguments are those of :func:`static_slider`.
     """
     import ipywidgets
 

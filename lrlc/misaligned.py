@@ -3,9 +3,11 @@
 Each 32x32 face is placed at a random offset inside a 48x48 canvas of uniform noise, so
 the face's parts no longer sit at fixed positions: the case where a fixed spatial prior
 (spatial combining weights) should stop helping and input-dependent weights should not.
-As the official ``_random_translate``: the offset is drawn anew every time an image is
-served, in every split, uniform over ``1 .. canvas - size`` pixels along each axis, and
-the noise is U(0, 1) in [0, 1] pixel units.
+As the official ``_random_translate``: the offset is uniform over ``1 .. canvas - size``
+pixels along each axis, and the noise is U(0, 1) in [0, 1] pixel units. The official code
+draws both anew every time an image is served, in every split; the book's experiments do
+so for training only and give validation and test fixed draws (``MisalignedLoader`` with
+``fixed=True``), so every evaluation scores the same images.
 """
 
 from __future__ import annotations

@@ -37,20 +37,28 @@ LAYER_NAMES |= {LAST: "the last layer"}
 INITIAL_RANK = 4  # the slider opens here when the grid has it
 
 
-def panel_grid(grid: Results, layer: str = LAST) -> tuple[int, int]:
-    """(nrows, ncols) with room for the largest rank of ``grid`` whose weights of ``layer``
-    can be drawn: (2, 4) up to rank 8, then rows of 8 panels ((2, 8) for rank 16)."""
+def panel_grid(rank: int) -> tuple[int, int]:
+    """(nrows, ncols) of one explorer view: one row up to rank 4, then two rows."""
+    nrows = 1 if rank <= 4 else 2
+    return nrows, -(-rank // nrows)
+
+
+def view_size(grid: Results, layer: str = LAST) -> tuple[float, float]:
+    """The figure size (inches) of every view of ``grid``'s explorer: one size for all
+    ranks, so the page does not jump as the slider moves; lower for a grid whose largest
+    rank needs two rows of 8 small panels."""
     largest = max(grid.drawable_ranks((layer,)), default=1)
-    return (2, 4) if largest <= 8 else (-(-largest // 8), 8)
+    return (7.2, 3.0) if largest <= 8 else (7.2, 2.4)
 
 
 def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[Figure, Any]:
     """One view of the explorer: (figure, caption as ``IPython.display.HTML``).
 
     The figure draws the learned combining weights (H_out, W_out, rank) of ``layer`` (a
-    module name: "features.0", "features.3", "features.6") on one panel grid for every rank
-    of the grid (:func:`panel_grid`: 2 x 4 up to rank 8, then rows of 8), so the page does not
-    jump as the slider moves; rank 1 is one basis with weight 1 everywhere. Raises
+    module name: "features.0", "features.3", "features.6"), one row of panels up to rank 4
+    and two above (:func:`panel_grid`), in a figure of one size for every rank of the grid
+    (:func:`view_size`), so the page does not jump as the slider moves; rank 1 is one basis
+    with weight 1 everywhere. Raises
     ``KeyError`` naming the missing run when the grid has no LRLC run of this rank, or one
     that recorded no combining weights.
     """
@@ -61,11 +69,12 @@ def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[F
         raise KeyError(f"{grid.origin} has no LRLC rank {rank} run (all three layers)")
     dataset = grid.raw["dataset"]
     weights = grid.combining_weights(rank, layer=layer)  # rank 1: weight 1 everywhere
-    nrows, ncols = panel_grid(grid, layer)
-    size = 1.5 if ncols == 4 else 1.1  # 8 columns: smaller panels, about the same width
+    nrows, ncols = panel_grid(rank)
     # minus 1/K, centred on zero: learned weights that stay near uniform would all look
     # alike on the 0-1 scale
-    fig = plot_combining_weights(weights, nrows=nrows, ncols=ncols, size=size, deviation=True)
+    fig = plot_combining_weights(
+        weights, nrows=nrows, ncols=ncols, deviation=True, figsize=view_size(grid, layer)
+    )
     costs = network_costs(dataset, [("lrlc", rank, "all"), CONV])
     (_, flops), (conv_params, conv_flops) = costs["lrlc", rank, "all"], costs[CONV]
     params = row["params"]  # as the results file recorded it
@@ -80,7 +89,7 @@ def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[F
     return fig, HTML(caption)
 
 
-def learned_weights_explorer(grid: Results, layer: str = LAST, dpi: float = 80) -> Any:
+def learned_weights_explorer(grid: Results, layer: str = LAST, dpi: float = 100) -> Any:
     """A static slider (:func:`lrlc.widgets.static_slider`) over every rank of the grid whose
     weights of ``layer`` can be drawn (:meth:`.Results.drawable_ranks`), one
     :func:`learned_weights_view` per rank, opening at ``INITIAL_RANK`` (the rank the chapters

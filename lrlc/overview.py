@@ -4,8 +4,7 @@
 
     grids = {name: results.load_or_none(name) for name in overview.DATASETS}
     overview.headline_table(grids)        # one row per dataset (Markdown)
-    # the best LRLC rank against conv and LC, judged against the noise:
-    print(overview.comparisons(grids))
+    overview.comparisons(grids)           # the best LRLC rank against conv and LC
     overview.plot_gains_over_conv(grids)  # the same as bars
 
 Every function takes ``grids``, ``{dataset: Results or None}`` in the order to show them,
@@ -13,11 +12,12 @@ and ``names``, the dataset names to print (default :data:`DATASETS`). A grid of 
 results file yet: the headline table and the figure show it as *pending*, the other tables
 and lines leave it out. Accuracies are test accuracies in percent, mean over seeds; the
 best LRLC rank is the one with the best *validation* accuracy (:meth:`.Results.best_lrlc`);
-each difference is judged against its noise scale (:func:`lrlc.results.judge`).
+each difference is shown with its noise threshold (:func:`lrlc.results.format_difference`).
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,12 +28,12 @@ from matplotlib.figure import Figure
 
 from lrlc.plotting import BASELINE_COLORS, PLACEMENTS
 from lrlc.results import (
+    DIFFERENCE_NOTE,
     NOISE_MULTIPLE,
     Results,
-    beyond_noise,
     counted,
     difference_noise,
-    judge,
+    format_difference,
     variant_name,
 )
 from lrlc.widgets import markdown_table
@@ -104,17 +104,6 @@ def _best_name(best: dict | None) -> str:
     return "LRLC" if best is None else variant_name("lrlc", best["rank"])
 
 
-def _versus(a: dict | None, b: dict | None, test_size: int) -> str:
-    """``judge(a, b, test_size)``, or ``"not both run"`` when either row is None."""
-    return "not both run" if a is None or b is None else judge(a, b, test_size)
-
-
-def _lines(name: str, grid: Results, verdicts: Mapping[str, str]) -> list[str]:
-    """``"MNIST (10,000 test images):"``, then ``"  what: verdict"`` for each verdict."""
-    head = f"{name} ({_test_size(grid):,} test images):"
-    return [head] + [f"  {what}: {text}" for what, text in verdicts.items()]
-
-
 def _markdown(text: str) -> Any:
     """``IPython.display.Markdown(text)``: what a table cell shows when there is no table."""
     from IPython.display import Markdown  # as in lrlc.widgets: only when drawn
@@ -169,25 +158,31 @@ def headline_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
     return markdown_table(header, table)
 
 
-def comparisons(grids: Grids, names: Mapping[str, str] = DATASETS) -> str:
-    """Printed lines per dataset with results: the best LRLC rank minus the convolution and
-    minus LC, and input-dependent LRLC minus the convolution, each with its verdict
-    (:func:`lrlc.results.judge`), or "not both run"."""
-    lines = []
+def comparisons(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
+    """The headline differences as a table (:func:`.markdown_table`), one row per dataset
+    with results: the best LRLC rank on validation, it minus the convolution and minus LC,
+    and input-dependent LRLC minus the convolution; each cell as
+    :func:`lrlc.results.format_difference` writes it (bold beyond its threshold), or
+    "not run"."""
+    table = []
     for name, grid in grids.items():
         if grid is None:
             continue
         rows, n_test = headline_rows(grid), _test_size(grid)
-        best, label = rows["lrlc"], _best_name(rows["lrlc"])
-        verdicts = {
-            f"{label} vs convolution": _versus(best, rows["conv"], n_test),
-            f"{label} vs LC": _versus(best, rows["lc"], n_test),
-            "input-dependent LRLC vs convolution": _versus(
-                rows["lrlc_input"], rows["conv"], n_test
-            ),
-        }
-        lines += _lines(names[name], grid, verdicts)
-    return "\n".join(lines) or "No results file yet: nothing to compare."
+        best = rows["lrlc"]
+        table.append(
+            [
+                names[name],
+                "–" if best is None else f"rank {best['rank']}",
+                _difference(best, rows["conv"], n_test),
+                _difference(best, rows["lc"], n_test),
+                _difference(rows["lrlc_input"], rows["conv"], n_test),
+            ]
+        )
+    if not table:
+        return _markdown("No results file yet: nothing to compare.")
+    header = ["dataset", "best LRLC", "best − convolution", "best − LC"]
+    return markdown_table(header + ["input-dependent − convolution"], table, note=DIFFERENCE_NOTE)
 
 
 # What plot_gains_over_conv draws: headline_rows keys, with their labels.
@@ -232,10 +227,11 @@ def plot_gains_over_conv(
             ax.text(i, 0, "pending", ha="center", va="bottom", fontsize=9, color="0.4")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xlim(-0.6, len(grids) - 0.4)
-    ax.set_xticks(np.arange(len(grids)), [names[n] for n in grids], fontsize=10)
+    labels = [textwrap.fill(names[n], 16) for n in grids]  # "CelebA (misaligned, ...)"
+    ax.set_xticks(np.arange(len(grids)), labels, fontsize=10)
     ax.set_ylabel("test accuracy − convolution\n(points)")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3)
+    ax.legend(fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.01), ncols=3)  # above
     return fig
 
 
@@ -295,35 +291,36 @@ def controls_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
     return markdown_table(header, table)
 
 
-def control_verdicts(grids: Grids, names: Mapping[str, str] = DATASETS) -> str:
-    """Printed lines per dataset of :func:`with_controls`: the best LRLC rank minus the wide
-    convolution and minus CoordConv, CoordConv minus the convolution, and (when the best
-    rank is above 1) the best rank minus rank 1, each judged (:func:`lrlc.results.judge`)."""
-    lines = []
+def control_verdicts(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
+    """The controls as a table (:func:`.markdown_table`), one row per dataset of
+    :func:`with_controls`: the best LRLC rank minus the wide convolution and minus
+    CoordConv, CoordConv minus the convolution, and the best rank minus LRLC rank 1 (the
+    spatial biases with shared filters; a dash when rank 1 is best); cells as
+    :func:`lrlc.results.format_difference` writes them, or "not run"."""
+    table = []
     for name in with_controls(grids):
         grid = grids[name]
         coord, wide = _controls(grid)
         best, n_test = grid.best_lrlc(), _test_size(grid)
-        label = _best_name(best)
-        verdicts = {
-            f"{label} vs wide convolution": _versus(best, wide, n_test),
-            f"{label} vs CoordConv": _versus(best, coord, n_test),
-            "CoordConv vs convolution": _versus(coord, grid.row("conv"), n_test),
-        }
-        if best is not None and best["rank"] > 1:
-            what = f"{label} vs LRLC rank 1 (spatial biases, shared filters)"
-            verdicts[what] = _versus(best, grid.row("lrlc", 1), n_test)
-        lines += _lines(names[name], grid, verdicts)
-    return "\n".join(lines)
+        one = grid.row("lrlc", 1)
+        table.append(
+            [
+                names[name],
+                "–" if best is None else f"rank {best['rank']}",
+                _difference(best, wide, n_test),
+                _difference(best, coord, n_test),
+                _difference(coord, grid.row("conv"), n_test),
+                "–" if best is None or best["rank"] == 1 else _difference(best, one, n_test),
+            ]
+        )
+    header = ["dataset", "best LRLC", "best − wide conv", "best − CoordConv"]
+    header += ["CoordConv − convolution", "best − rank 1"]
+    return markdown_table(header, table, note=DIFFERENCE_NOTE)
 
 
-def _step(a: dict | None, b: dict | None, test_size: int) -> str:
-    """``judge`` in short: ``"+6.12 (beyond the noise)"``, ``"+0.40 (within)"``; or
-    ``"not run"`` when either row is None."""
-    if a is None or b is None:
-        return "not run"
-    verdict = " (beyond the noise)" if beyond_noise(a, b, test_size) else " (within)"
-    return f"{100 * (a['test_mean'] - b['test_mean']):+.2f}" + verdict
+def _difference(a: dict | None, b: dict | None, test_size: int) -> str:
+    """:func:`lrlc.results.format_difference`, or ``"not run"`` when either row is None."""
+    return "not run" if a is None or b is None else format_difference(a, b, test_size)
 
 
 def steps_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
@@ -345,12 +342,12 @@ def steps_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
             [
                 names[name],
                 "–" if best is None else f"rank {best['rank']}",
-                _step(best, conv, n_test),
-                _step(one, conv, n_test),
-                "–" if best is None or best["rank"] == 1 else _step(best, one, n_test),
+                _difference(best, conv, n_test),
+                _difference(one, conv, n_test),
+                "–" if best is None or best["rank"] == 1 else _difference(best, one, n_test),
             ]
         )
     if not table:
         return _markdown("No results file yet.")
     header = ["dataset", "best LRLC", "best − convolution", "rank 1 − convolution"]
-    return markdown_table(header + ["best − rank 1"], table)
+    return markdown_table(header + ["best − rank 1"], table, note=DIFFERENCE_NOTE)

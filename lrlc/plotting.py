@@ -173,7 +173,7 @@ def plot_windows(
         if labels is not None:  # above the window, or below it where the image ends
             above = i - 1.2 >= 0
             y, va = (i - 1.2, "bottom") if above else (i + kh - 0.3, "top")
-            box = {"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.5}
+            box = {"facecolor": "white", "edgecolor": color, "linewidth": 1, "pad": 1.5}
             ax.text(j + kw / 2 - 0.5, y, labels[n], color=color, ha="center", va=va, bbox=box)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -307,6 +307,7 @@ def plot_combining_weights(
     title: str | None = None,
     colorbar: bool = True,
     deviation: bool = False,
+    figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Draw combining weights as images over the output grid, one panel per basis.
 
@@ -324,6 +325,8 @@ def plot_combining_weights(
         deviation: draw ``weights - 1/rank`` instead, on a red-blue scale centred on zero
             and as wide as the largest departure (red: more than the uniform share, blue:
             less), which shows the pattern of weights that stayed near uniform.
+        figsize: the figure's size in inches, instead of one from ``size`` (views of a
+            slider that must all be the same size).
     """
     w = _numpy(weights)
     if w.ndim != 3:
@@ -333,7 +336,8 @@ def plot_combining_weights(
     fig, axes = plt.subplots(
         nrows,
         ncols,
-        figsize=(size * ncols + (0.8 if colorbar else 0), size * nrows + (0.4 if title else 0)),
+        figsize=figsize
+        or (size * ncols + (0.8 if colorbar else 0), size * nrows + (0.4 if title else 0)),
         squeeze=False,
         layout="constrained",
     )
@@ -349,11 +353,13 @@ def plot_combining_weights(
         im = ax.imshow(w[:, :, k], cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
         ax.set_title(f"$w_{{ij{k + 1}}}$", fontsize=12)
     if colorbar:
-        bar = fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, ticks=ticks)
-        bar.set_label("$w_{ijk}$")
+        drawn = axes.ravel().tolist()[:rank]  # beside the panels, not the blank slots
+        bar = fig.colorbar(im, ax=drawn, shrink=0.8, ticks=ticks)
+        bar.ax.tick_params(labelsize=10)
+        label = "$w_{ijk}$" if not deviation else f"$w_{{ijk}} - 1/{rank}$"
+        bar.set_label(label, fontsize=11)
         if deviation:
             bar.ax.set_yticklabels([f"{t:+.3g}" if t else "0" for t in ticks])
-            bar.set_label(f"$w_{{ijk}} - 1/{rank}$")
     if title:
         fig.suptitle(title)
     return fig
@@ -426,12 +432,14 @@ def plot_rank_sweep(
         fig, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
     fig = ax.figure
     ranks_seen: list[int] = []
-    for where, marker in zip(wheres, ("o-", "s--"), strict=False):
+    for n, (where, marker) in enumerate(zip(wheres, ("o-", "s--"), strict=False)):
         points = [(r["rank"], r) for r in results.lrlc_rows(where=where)]
         if not points:
             continue
-        ranks = [k for k, _ in points]
-        ranks_seen += ranks
+        ranks_seen += [k for k, _ in points]
+        # the placements side by side at each rank (a few % on the log axis), so that
+        # equal accuracies do not hide one marker behind the other
+        ranks = [k * 2 ** (0.06 * (n - (len(wheres) - 1) / 2)) for k, _ in points]
         mean = [100 * r["test_mean"] for _, r in points]
         std = [100 * r["test_std"] for _, r in points]
         label = PLACEMENTS[where][2]
@@ -455,7 +463,7 @@ def plot_rank_sweep(
             shown += [mean - std, mean + std]
         ax.axhline(mean, color=color, ls=BASELINE_LINES.get(layer, ":"), lw=1.6, label=label)
         if std > 0:
-            ax.axhspan(mean - std, mean + std, color=color, alpha=0.12, lw=0)
+            ax.axhspan(mean - std, mean + std, color=color, alpha=0.07, lw=0)
     if shown:
         low, high = min(shown), max(shown)
         pad = 0.08 * (high - low) + 0.1
@@ -528,7 +536,7 @@ def plot_valid_curves(
     ax.set(xlabel="epoch", ylabel="validation accuracy (%)")
     ax.grid(alpha=0.3)
     if legend == "below":
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
+        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=3)
     else:
         ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     ax.set_title(_with_grid_kind(title, results))
@@ -539,8 +547,8 @@ def plot_valid_curve_panels(results, *, title: str | None = None) -> Figure:
     """:func:`plot_valid_curves` for a whole grid, in three panels one above the other (each
     the width of the page, its legend at its right) that stay readable with 15 variants:
     the baselines; LRLC in all three layers, one line per rank; LRLC in the last layer
-    only. Each panel repeats the convolution as the common reference, and the two LRLC
-    panels share their y-axis. A panel the grid has no variant for is left out."""
+    only. Each panel repeats the convolution as the common reference. A panel the grid has
+    no variant for is left out."""
     rows = [(r["layer"], r["rank"], r["where"]) for r in results.summary()]
     conv = [v for v in rows if v[0] == "conv"]
     panels = {
@@ -550,19 +558,13 @@ def plot_valid_curve_panels(results, *, title: str | None = None) -> Figure:
     }
     panels = {name: shown for name, shown in panels.items() if len(shown) > len(conv)}
     fig, axes = plt.subplots(
-        len(panels), 1, figsize=(7.5, 2.9 * len(panels) + 0.4), squeeze=False,
-        sharex=True, layout="constrained",
+        len(panels), 1, figsize=(7.5, 3.7 * len(panels) + 0.4), squeeze=False,
+        sharex=True, sharey=True, layout="constrained",
     )  # fmt: skip
-    lrlc_axes = []
     for ax, (name, shown) in zip(axes[:, 0], panels.items(), strict=True):
-        plot_valid_curves(results, shown, ax=ax, legend="right")
+        plot_valid_curves(results, shown, ax=ax, legend="below")
         ax.set_title(name, fontsize=11)
-        if ax is not axes[-1, 0]:
-            ax.set_xlabel("")
-        if name != "baselines":
-            lrlc_axes.append(ax)
-    for ax in lrlc_axes[1:]:
-        ax.sharey(lrlc_axes[0])
+        ax.xaxis.set_tick_params(labelbottom=True)  # every panel keeps its epochs
     fig.suptitle(_with_grid_kind(title, results))
     return fig
 
@@ -584,7 +586,12 @@ def _point_label(row: dict) -> str:
 
 
 def plot_accuracy_vs_params(
-    results, *, ax=None, off_chart: Sequence[str] = ("lc",), title: str | None = None
+    results,
+    *,
+    ax=None,
+    off_chart: Sequence[str] = ("lc",),
+    title: str | None = None,
+    legend: bool = True,
 ) -> Figure:
     """Test accuracy (%) of every variant against its parameter count (log axis).
 
@@ -595,6 +602,8 @@ def plot_accuracy_vs_params(
     whether accuracy follows the parameters (the wide convolution) or the position
     dependence (CoordConv, LRLC) at equal size. Layers in ``off_chart`` (LC, hundreds of
     times larger) are named in a corner note instead of stretching both axes.
+    ``legend=False`` leaves the legend out (panels of one figure that share one legend,
+    ``fig.legend(*ax.get_legend_handles_labels())``).
     """
     rows = results.summary()
     notes = [
@@ -623,7 +632,7 @@ def plot_accuracy_vs_params(
     if notes:
         note = "\n".join(notes) + " (off the chart)"
         ax.text(0.98, 0.03, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
-    if ax.get_legend_handles_labels()[0]:
+    if legend and ax.get_legend_handles_labels()[0]:
         ax.legend(
             fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False,
             title="LRLC points are labelled with their rank", title_fontsize=7,

@@ -207,13 +207,45 @@ def beyond_noise(a: dict, b: dict, test_size: int) -> bool:
 
 
 def judge(a: dict, b: dict, test_size: int) -> str:
-    """Row ``a`` minus row ``b`` (:func:`summarize` rows) in test points, with its verdict
-    (:func:`beyond_noise`): "+6.12 points (larger than the noise; noise scale 1.01: seed std
-    1.01, test 0.41)"."""
+    """Row ``a`` minus row ``b`` (``summarize`` rows) in test points, with its verdict
+    (:func:`beyond_noise`) and the threshold it was judged against: "+6.12 points (larger
+    than the noise: beyond ±2.02, twice the larger of seed std 1.01 and test 0.41)"."""
     diff = 100 * (a["test_mean"] - b["test_mean"])
     scale, how = difference_noise(a, b, test_size)
-    verdict = "larger than the noise" if _beyond(diff, scale) else "within the noise"
-    return f"{diff:+.2f} points ({verdict}; noise scale {scale:.2f}: {how})"
+    verdict = "larger than the noise: beyond" if _beyond(diff, scale) else "within the noise:"
+    shown, threshold = _as_text(diff, NOISE_MULTIPLE * scale)
+    if "; one seed" in how:  # "test 0.41; one seed, so seed noise unknown"
+        basis = f"twice the test set's {how}"
+    else:
+        basis = f"twice the larger of {how.replace(', test', ' and test')}"
+    return f"{shown} points ({verdict} ±{threshold}, {basis})"
+
+
+def _as_text(difference: float, threshold: float) -> tuple[str, str]:
+    """A difference (signed) and its threshold with two decimals, or three where both round
+    to the same two, so that a difference never reads as its own threshold."""
+    digits = 3 if f"{abs(difference):.2f}" == f"{threshold:.2f}" else 2
+    return f"{difference:+.{digits}f}", f"{threshold:.{digits}f}"
+
+
+def format_difference(a: dict, b: dict, test_size: int) -> str:
+    """Row ``a`` minus row ``b`` for a table cell: the difference in test points and, in
+    brackets, its threshold (``NOISE_MULTIPLE`` times :func:`difference_noise`), in bold
+    when beyond it: ``"**+6.12 (±2.02)**"``. Where both round to the same two decimals,
+    three are shown, so that a cell never reads as its own threshold."""
+    diff = 100 * (a["test_mean"] - b["test_mean"])
+    scale, _ = difference_noise(a, b, test_size)
+    shown, threshold = _as_text(diff, NOISE_MULTIPLE * scale)
+    text = f"{shown} (±{threshold})"
+    return f"**{text}**" if _beyond(diff, scale) else text
+
+
+DIFFERENCE_NOTE = (
+    "Each cell: the difference in test points and, in brackets, the size it must pass to be "
+    f"more than noise ({NOISE_MULTIPLE}× the larger of the two variants' seed-to-seed "
+    "standard deviation and the test set's standard error of a difference, at the pair's "
+    "accuracy); **bold**: beyond it."
+)
 
 
 @dataclass(frozen=True)
@@ -327,26 +359,17 @@ class Results:
         best = max(rows, key=lambda r: r["test_mean"])
         note = (
             f"Best variant: {variant_name(best['layer'], best['rank'], best['where'])}, "
-            f"{100 * best['test_mean']:.2f}% test accuracy. Each cell: the row minus the "
-            "column, in test points, and in brackets the size a difference must pass to be "
-            f"more than noise ({NOISE_MULTIPLE}× the larger of the two variants' seed-to-seed "
-            "standard deviation and the test set's standard error of a difference, at the "
-            "pair's accuracy); **bold**: beyond it."
+            f"{100 * best['test_mean']:.2f}% test accuracy. Rows minus columns. " + DIFFERENCE_NOTE
         )
         if not baselines:
             return markdown_table(["LRLC variant"], [], note=note + " No baseline run yet.")
-        cells = []
-        for r in rows:
-            if r["layer"] not in ("lrlc", "lrlc_input"):
-                continue
-            row = [variant_name(r["layer"], r["rank"], r["where"])]
-            for b in baselines:
-                diff = 100 * (r["test_mean"] - b["test_mean"])
-                scale, _ = difference_noise(r, b, n)
-                text = f"{diff:+.2f} (±{NOISE_MULTIPLE * scale:.1f})"
-                row.append(f"**{text}**" if _beyond(diff, scale) else text)
-            cells.append(row)
-        header = ["LRLC variant"] + [f"vs {_short_name(b)}" for b in baselines]
+        cells = [
+            [variant_name(r["layer"], r["rank"], r["where"])]
+            + [format_difference(r, b, n) for b in baselines]
+            for r in rows
+            if r["layer"] in ("lrlc", "lrlc_input")
+        ]
+        header = ["LRLC variant, minus:"] + [_short_name(b) for b in baselines]
         return markdown_table(header, cells, note=note)
 
     def last_gain(self, layer: str, rank: int | None = None, where: str = "all") -> float:

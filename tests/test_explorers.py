@@ -18,6 +18,7 @@ from lrlc.explorers import (  # noqa: E402
     learned_weights_explorer,
     learned_weights_view,
     panel_grid,
+    view_size,
 )
 from lrlc.models import paper_network  # noqa: E402
 from lrlc.plotting import plot_logit_ownership  # noqa: E402
@@ -82,27 +83,29 @@ def test_view_draws_the_learned_weights_with_the_networks_numbers(grid):
     plt.close(fig)
 
 
-def test_every_view_has_room_for_the_largest_rank(grid, tmp_path):
-    """Rank 16 needs 16 panels: the panel grid grows to 2 x 8 for every view of such a grid
-    (so the slider's figures keep one size), and stays 2 x 4 up to rank 8."""
+def test_views_fill_one_row_up_to_rank_4_and_keep_one_size(grid, tmp_path):
+    """Rank 4 in one row (a 2 x 4 grid left an empty row beside a tall colour bar), two
+    rows above; every view of one grid has the same size, so the slider's page does not
+    jump, and a grid reaching rank 16 gets flatter views for its two rows of 8."""
     loaded, _ = grid
-    assert panel_grid(loaded) == (2, 4)
+    assert [panel_grid(k) for k in (1, 2, 4, 8, 16)] == [(1, 1), (1, 2), (1, 4), (2, 4), (2, 8)]
+    assert view_size(loaded) == (7.2, 3.0)
     logits = {"features.6": {"row": torch.randn(22, 16).tolist(),
                              "col": torch.randn(22, 16).tolist()}}  # fmt: skip
     raw = json.loads(json.dumps(loaded.raw))
     raw["runs"].append(run(16, 0, 0.9, logits))
     (tmp_path / "results" / "cpu" / "mnist.json").write_text(json.dumps(raw))
     bigger = results.load("mnist")
-    assert panel_grid(bigger) == (2, 8)
+    assert view_size(bigger) == (7.2, 2.4)
     shapes = []
     for rank in (2, 16):
         fig, caption = learned_weights_view(bigger, rank)
         # 1/16 in full: rounded to 0.062 it read as below the uniform share
         assert rank == 2 or "(uniform 1/16 = 0.0625)" in caption.data
         assert sum(1 for ax in fig.axes if ax.images) == rank
-        shapes.append((len(fig.axes), tuple(fig.get_size_inches())))
+        shapes.append(tuple(fig.get_size_inches()))
         plt.close(fig)
-    assert shapes[0] == shapes[1]
+    assert shapes == [(7.2, 2.4), (7.2, 2.4)]
 
 
 def test_view_names_a_missing_run(grid):

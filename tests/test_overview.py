@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
 from test_results import grid, run  # noqa: E402  (the fake grids of tests/test_results.py)
 
-from lrlc import overview  # noqa: E402
+from lrlc import overview, results  # noqa: E402
 from lrlc.results import Results  # noqa: E402
 
 NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "celeba": "CelebA"}
@@ -56,6 +56,11 @@ def grids() -> dict[str, Results | None]:
 
 def lines_of(table) -> list[str]:
     return table.data.splitlines()
+
+
+def table_rows(table) -> list[str]:
+    """The lines of a Markdown table, without the note above it."""
+    return [line for line in table.data.splitlines() if line.startswith("|")]
 
 
 def test_accuracy_is_mean_and_std_over_seeds_in_percent():
@@ -109,28 +114,24 @@ def test_headline_table_says_once_how_every_grid_was_made(grids):
 
 
 def test_comparisons_judge_each_difference_against_its_noise(grids):
-    lines = overview.comparisons(grids, NAMES).splitlines()
-    assert lines[0] == "MNIST (10,000 test images):"
-    # 94 - 92 = +2.00 points; one side has one seed, so the test noise at p = 0.93 decides
-    scale = noise(0.93, 10_000)
-    assert 2.0 > 2 * scale  # 0.36: so the verdict below is "larger than the noise"
-    assert lines[1] == (
-        f"  LRLC rank 2 vs convolution: +2.00 points (larger than the noise; noise scale "
-        f"{scale:.2f}: test {scale:.2f}; one seed, so seed noise unknown)"
+    text = overview.comparisons(grids, NAMES).data
+    assert text.startswith(results.DIFFERENCE_NOTE)
+    lines = table_rows(overview.comparisons(grids, NAMES))
+    assert lines[0] == (
+        "| dataset | best LRLC | best − convolution | best − LC | input-dependent − convolution |"
     )
-    assert lines[2].startswith("  LRLC rank 2 vs LC: +24.00 points (larger than the noise")
-    assert lines[3].startswith("  input-dependent LRLC vs convolution: +3.00 points (larger")
-    # faces: +1.00 point on 1,000 images is within twice the noise (1.77 points)
+    # MNIST: 94 - 92 = +2.00 points; one side has one seed, so the test noise at p = 0.93
+    # decides, 2 x 0.36: beyond it, so bold
+    t = 2 * noise(0.93, 10_000)
+    assert 2.0 > t
+    assert lines[2].startswith(f"| MNIST | rank 2 | **+2.00 (±{t:.2f})** | **+24.00 (±")
+    assert lines[2].endswith(f"| **+3.00 (±{2 * noise(0.935, 10_000):.2f})** |")
+    # faces: +1.00 point on 1,000 images is within twice the noise (2 x 1.77 points)
     assert noise(0.805, 1000) == pytest.approx(1.77, abs=0.01)
-    scale = noise(0.805, 1000)
-    assert lines[4:] == [
-        "CelebA (1,000 test images):",
-        f"  LRLC rank 1 vs convolution: +1.00 points (within the noise; noise scale {scale:.2f}: "
-        f"test {scale:.2f}; one seed, so seed noise unknown)",
-        "  LRLC rank 1 vs LC: not both run",
-        "  input-dependent LRLC vs convolution: not both run",
-    ]
-    assert overview.comparisons({"mnist": None}) == "No results file yet: nothing to compare."
+    t = 2 * noise(0.805, 1000)
+    assert lines[3] == f"| CelebA | rank 1 | +1.00 (±{t:.2f}) | not run | not run |"
+    assert len(lines) == 4  # CIFAR-10 is pending: left out
+    assert overview.comparisons({"mnist": None}).data == "No results file yet: nothing to compare."
 
 
 def test_gains_over_the_convolution_as_bars_with_noise_error_bars(grids):
@@ -198,34 +199,30 @@ def test_controls_table_and_verdicts(grids):
         "| MNIST | 92.00\u00a0±\u00a02.83 (75k) | 91.00 (76k) | 96.00 (471k) "
         "| rank 2: 94.00 (150k) |"
     ]
-    verdicts = overview.control_verdicts(grids, NAMES).splitlines()
-    assert verdicts[0] == "MNIST (10,000 test images):"
-    assert [line.split(" (")[0] for line in verdicts[1:]] == [
-        "  LRLC rank 2 vs wide convolution: -2.00 points",  # 94 - 96
-        "  LRLC rank 2 vs CoordConv: +3.00 points",  # 94 - 91
-        "  CoordConv vs convolution: -1.00 points",  # 91 - 92
-        "  LRLC rank 2 vs LRLC rank 1",  # 94 - 93 = +1.00: what position-dependent filters add
-    ]
-    scale = noise(0.935, 10_000)
-    assert verdicts[4].endswith(
-        f"shared filters): +1.00 points (larger than the noise; noise scale {scale:.2f}: "
-        f"test {scale:.2f}; one seed, so seed noise unknown)"
+    verdicts = table_rows(overview.control_verdicts(grids, NAMES))
+    assert verdicts[0] == (
+        "| dataset | best LRLC | best − wide conv | best − CoordConv | CoordConv − convolution "
+        "| best − rank 1 |"
     )
+    # 94 - 96, 94 - 91, 91 - 92, and 94 - 93 = +1.00: what position-dependent filters add
+    cells = [c.strip() for c in verdicts[2].strip("|").split("|")]
+    assert [c.strip("*").split(" (")[0] for c in cells] == [
+        "MNIST", "rank 2", "-2.00", "+3.00", "-1.00", "+1.00"
+    ]  # fmt: skip
+    assert cells[5] == f"**+1.00 (±{2 * noise(0.935, 10_000):.2f})**"
     assert overview.with_controls({"mnist": None, "celeba": faces()}) == []
 
 
 def test_three_steps_best_minus_conv_rank_one_minus_conv_best_minus_rank_one(grids):
-    lines = lines_of(overview.steps_table(grids, NAMES))
+    lines = table_rows(overview.steps_table(grids, NAMES))
     assert lines[0] == (
         "| dataset | best LRLC | best − convolution | rank 1 − convolution | best − rank 1 |"
     )
     # MNIST: 94 - 92, 93 - 92 and 94 - 93, each more than twice its noise (0.36 to 0.37)
     assert 1.0 > 2 * max(noise(0.925, 10_000), noise(0.935, 10_000))
-    assert lines[2] == (
-        "| MNIST | rank 2 | +2.00 (beyond the noise) | +1.00 (beyond the noise) "
-        "| +1.00 (beyond the noise) |"
-    )
+    assert [c.strip().startswith("**+") for c in lines[2].strip("|").split("|")[2:]] == [True] * 3
     # faces: rank 1 is the best rank, so there is no step beyond it; +1 is within 2 x 1.77
-    assert lines[3] == "| CelebA | rank 1 | +1.00 (within) | +1.00 (within) | – |"
+    t = 2 * noise(0.805, 1000)
+    assert lines[3] == f"| CelebA | rank 1 | +1.00 (±{t:.2f}) | +1.00 (±{t:.2f}) | – |"
     assert len(lines) == 4  # CIFAR-10 is pending: left out
     assert overview.steps_table({"mnist": None}).data == "No results file yet."

@@ -163,3 +163,19 @@ def test_plot_attribute_gains_draws_named_variants_in_their_colours_of_every_fig
     # the book does not use gets a colour no variant has
     assert colours == [matplotlib.colors.to_hex(c) for c in ("C2", "C0", "C5", "C1")]
     plt.close("all")
+
+
+def test_combining_weights_colour_bar_sits_beside_the_drawn_panels_only():
+    """Rank 4 on a fixed 2 x 4 grid: the bar spanned the empty second row too."""
+    fig = plot_combining_weights(torch.full((5, 5, 4), 0.25), nrows=2, ncols=4)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.images and ax.get_label() != "<colorbar>"]
+    (bar,) = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    second_row_top = min(ax.get_window_extent(renderer).y0 for ax in panels)
+    assert bar.get_window_extent(renderer).y0 >= second_row_top - 1
+    assert tuple(plot_combining_weights(torch.rand(5, 5, 2), figsize=(6, 2)).get_size_inches()) == (
+        6,
+        2,
+    )
+    plt.close("all")

@@ -465,19 +465,19 @@ def test_comparison_puts_every_lrlc_variant_against_every_baseline_run(results_d
     assert [r["layer"] for r in loaded.baselines()] == ["conv", "coordconv", "wide_conv", "lc"]
     lines = loaded.comparison().data.splitlines()
     assert lines[0].startswith("Best variant: LRLC rank 4, 97.00% test accuracy.")
-    assert lines[2] == "| LRLC variant | vs conv | vs CoordConv | vs wide conv (rank 4) | vs LC |"
+    assert lines[2] == "| LRLC variant, minus: | conv | CoordConv | wide conv (rank 4) | LC |"
     # rank 2 scored 95% with one seed, so each threshold is the test set's noise at the
     # pair's mean accuracy, 2 x 100 sqrt(2 p (1 - p) / 10,000): conv 92 (mean of 90, 94),
     # CoordConv 91.5, wide 93, LC 70
     t = [2 * 100 * math.sqrt(2 * p * (1 - p) / 10_000) for p in (0.935, 0.9325, 0.94, 0.825)]
     assert lines[4] == (
-        f"| LRLC rank 2 | **+3.00 (±{t[0]:.1f})** | **+3.50 (±{t[1]:.1f})** "
-        f"| **+2.00 (±{t[2]:.1f})** | **+25.00 (±{t[3]:.1f})** |"
+        f"| LRLC rank 2 | **+3.00 (±{t[0]:.2f})** | **+3.50 (±{t[1]:.2f})** "
+        f"| **+2.00 (±{t[2]:.2f})** | **+25.00 (±{t[3]:.2f})** |"
     )
     # rank 4 (97, 2 seeds, std 1.41) vs conv (2 seeds, std 2.83): +5.00 within 2 x 2.83
-    assert lines[5].startswith("| LRLC rank 4 | +5.00 (±5.7) |")
+    assert lines[5].startswith("| LRLC rank 4 | +5.00 (±5.66) |")
     # 91 vs CoordConv 91.5: -0.50 is within the test set's noise at 91.25%
-    assert "| -0.50 (±0.8) |" in lines[6]
+    assert "| -0.50 (±0.80) |" in lines[6]
     assert lines[7].startswith("| input-dependent LRLC rank 4 | **-2.00 (±")
     raw["runs"] = [r for r in raw["runs"] if r["layer"] == "lrlc"]
     write(results_dir / "cpu" / "mnist.json", raw)
@@ -518,16 +518,31 @@ def test_drawable_ranks_need_recorded_logits_for_every_layer(results_dir):
     assert loaded.drawable_ranks(("features.0", "features.6")) == [1, 8]
 
 
-def test_judge_states_the_difference_and_its_verdict():
+def test_judge_states_the_difference_its_verdict_and_threshold():
     a = {"test_mean": 0.95, "test_std": 0.01, "seeds": 3}
     b = {"test_mean": 0.92, "test_std": 0.005, "seeds": 3}
-    # noise scale: max(seed std 1.0, test 100 * sqrt(2 * 0.935 * 0.065 / 10000) = 0.35)
+    # threshold: twice max(seed std 1.0, test 100 * sqrt(2 * 0.935 * 0.065 / 10000) = 0.35)
     assert results.judge(a, b, 10_000) == (
-        "+3.00 points (larger than the noise; noise scale 1.00: seed std 1.00, test 0.35)"
+        "+3.00 points (larger than the noise: beyond ±2.00, twice the larger of seed std "
+        "1.00 and test 0.35)"
     )
     assert results.judge(b, a, 10_000).startswith("-3.00 points (larger than the noise")
     close = {**a, "test_mean": 0.935}  # 1.5 points: less than twice the scale of 1.0
-    assert results.judge(close, b, 10_000).startswith("+1.50 points (within the noise")
+    assert results.judge(close, b, 10_000).startswith("+1.50 points (within the noise: ±2.00")
+    one = {**a, "seeds": 1}
+    assert results.judge(one, b, 10_000).endswith(
+        "twice the test set's test 0.35; one seed, so seed noise unknown)"
+    )
+
+
+def test_format_difference_bold_beyond_its_threshold_and_never_equal_to_it():
+    a = {"test_mean": 0.95, "test_std": 0.01, "seeds": 3}
+    b = {"test_mean": 0.92, "test_std": 0.005, "seeds": 3}
+    assert results.format_difference(a, b, 10_000) == "**+3.00 (±2.00)**"
+    assert results.format_difference({**a, "test_mean": 0.935}, b, 10_000) == "+1.50 (±2.00)"
+    # 1.999 points against a threshold of 2.000: to two decimals both read 2.00
+    near = {**a, "test_mean": 0.93999}
+    assert results.format_difference(near, b, 10_000) == "+1.999 (±2.000)"
 
 
 def test_last_gain_is_the_mean_gain_over_the_last_two_epochs(results_dir):
@@ -631,3 +646,25 @@ def test_beyond_noise_is_judges_verdict():
     for x, y in ((a, b), (close, b)):
         verdict = results.judge(x, y, 1_000)
         assert ("larger than the noise" in verdict) == results.beyond_noise(x, y, 1_000)
+
+
+def test_rank_sweep_sets_the_placements_side_by_side_and_curve_panels_share_one_axis(
+    results_dir,
+):
+    write(results_dir / "cpu" / "mnist.json", grid())
+    loaded = results.load("mnist")
+    ax = plot_rank_sweep(loaded).axes[0]
+    xs = [list(c.lines[0].get_xdata()) for c in ax.containers]  # one per placement
+    # rank 4 exists in both placements: the markers sit apart, on either side of 4
+    points = [x for values in xs for x in values if 3.5 < x < 4.5]
+    assert len(points) == 2 and points[0] != points[1]
+    assert min(points) < 4 < max(points)
+    plt.close("all")
+    fig = plot_valid_curve_panels(loaded)
+    limits = {ax.get_ylim() for ax in fig.axes if ax.get_lines()}
+    assert len(limits) == 1  # one y-axis for every panel
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:  # each legend below its own panel
+        assert ax.get_legend().get_window_extent(renderer).y1 < ax.get_window_extent(renderer).y0
+    plt.close(fig)

@@ -28,7 +28,7 @@ from lrlc.plotting import plot_combining_weights
 from lrlc.results import Results, counted, pending
 from lrlc.widgets import static_slider
 
-__all__ = ["LAST", "learned_weights_view", "learned_weights_explorer", "panel_grid"]
+__all__ = ["LAST", "learned_weights_view", "learned_weights_explorer", "panel_grid", "view_size"]
 
 LAST = "features.6"
 """The module name of the last of the paper network's three layers (modules 0, 3 and 6)."""

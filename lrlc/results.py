@@ -49,6 +49,9 @@ __all__ = [
     "difference_noise",
     "beyond_noise",
     "judge",
+    "format_difference",
+    "DIFFERENCE_NOTE",
+    "NOISE_MULTIPLE",
     "variant_name",
     "RESULTS_URL",
 ]
@@ -240,6 +243,7 @@ def format_difference(a: dict, b: dict, test_size: int) -> str:
     return f"**{text}**" if _beyond(diff, scale) else text
 
 
+#: The sentence above a table of :func:`format_difference` cells that says how to read one.
 DIFFERENCE_NOTE = (
     "Each cell: the difference in test points and, in brackets, the size it must pass to be "
     f"more than noise ({NOISE_MULTIPLE}× the larger of the two variants' seed-to-seed "

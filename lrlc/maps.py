@@ -247,11 +247,11 @@ def _draw_row(axes, image, w, offset, style: _Style, titles: bool) -> object:
         if titles:
             name = f"w_{{ij{k + 1}}}"
             name = name if style.deviation is None else f"{name} - 1/{rank}"
-            axes[k + 1].set_title(f"${name}$", fontsize=10)
+            axes[k + 1].set_title(f"${name}$", fontsize=12)
     if style.owner:
         _draw_owner(axes[rank + 1], image, w.argmax(axis=-1), rank, offset, style.alpha)
         if titles:
-            axes[rank + 1].set_title(OWNER_TITLE, fontsize=10)
+            axes[rank + 1].set_title(OWNER_TITLE, fontsize=11)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -267,7 +267,7 @@ def _owner_legend(fig: Figure, rank: int) -> None:
     rows = math.ceil(rank / 8)
     while True:
         ncols = math.ceil(rank / rows)
-        legend = fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize=8)
+        legend = fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize=10)
         if ncols == 1 or legend.get_window_extent(renderer).width <= fig.bbox.width:
             break
         legend.remove()
@@ -304,10 +304,11 @@ def _grid_figure(
     for r, (image, w, offset, label) in enumerate(rows):
         im = _draw_row(axes[r], image, w, offset, style, titles=r == 0)
         if label:
-            axes[r, 0].set_ylabel(label, fontsize=9)
+            axes[r, 0].set_ylabel(label, fontsize=11)
     if colorbar and im is not None:
         ticks = [0, 0.5, 1] if limit is None else None
-        fig.colorbar(im, ax=axes[:, 1 : rank + 1].ravel().tolist(), shrink=0.8, ticks=ticks)
+        bar = fig.colorbar(im, ax=axes[:, 1 : rank + 1].ravel().tolist(), shrink=0.8, ticks=ticks)
+        bar.ax.tick_params(labelsize=10)
     if owner:
         _owner_legend(fig, rank)
     if title:

@@ -313,5 +313,6 @@ def cost_table(dataset: str, variants: list[Variant], title: str | None = None):
         for v in dict.fromkeys(variants)
         for p, f in [costs[v]]
     ]
-    header = [title or f"{dataset} network", "parameters", "× conv", "MFLOPs per example"]
-    return markdown_table([*header, "× conv"], rows)
+    times = "×\u00a0conv"  # one line: "×" alone above "conv" in a narrow column
+    header = [title or f"{dataset} network", "parameters", times, "MFLOPs per example"]
+    return markdown_table([*header, times], rows)

@@ -339,7 +339,9 @@ def plot_combining_weights(
         figsize=figsize
         or (size * ncols + (0.8 if colorbar else 0), size * nrows + (0.4 if title else 0)),
         squeeze=False,
-        layout="constrained",
+        # a given figsize leaves room around the square panels: "compressed" closes it
+        # up and sizes the colour bar to the panels
+        layout="compressed" if figsize else "constrained",
     )
     for ax in axes.flat:
         ax.set_axis_off()
@@ -370,9 +372,9 @@ def plot_logit_ownership(row_logits: Array, col_logits: Array) -> Figure:
 
     row_logits: (H_out, rank), col_logits: (W_out, rank), the learned ``r_ik`` and ``c_jk``
     of an LRLC layer (its ``combining_row`` and ``combining_col``). Left: the argmax over k
-    of ``r_ik + c_jk`` (the softmax keeps the argmax), one colour per basis. Middle and
-    right: each row's and each column's logits minus their mean over k, which the softmax
-    ignores, one line per basis.
+    of ``r_ik + c_jk`` (the softmax keeps the argmax), one colour per basis. Right, one
+    above the other: each row's and each column's logits minus their mean over k, which
+    the softmax ignores, one line per basis.
     """
     row, col = torch.as_tensor(_numpy(row_logits)), torch.as_tensor(_numpy(col_logits))
     if row.ndim != 2 or col.ndim != 2 or row.shape[1] != col.shape[1]:
@@ -382,22 +384,31 @@ def plot_logit_ownership(row_logits: Array, col_logits: Array) -> Figure:
         )
     k = row.shape[1]
     owner = (row[:, None, :] + col[None, :, :]).argmax(dim=-1).numpy()
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3), layout="constrained")
+    # the map on the left, the two logit plots stacked on its right: three panels in a
+    # row were too small to read at the width of a page
+    fig, named = plt.subplot_mosaic(
+        [["owner", "row"], ["owner", "col"]], figsize=(7.5, 4.6), layout="constrained"
+    )
+    axes = [named["owner"], named["row"], named["col"]]
     im = axes[0].imshow(
         owner, cmap=ListedColormap([f"C{b}" for b in range(k)]), vmin=-0.5, vmax=k - 0.5
     )
-    fig.colorbar(im, ax=axes[0], ticks=range(k), format=lambda v, _: f"basis {int(v) + 1}")
+    bar = fig.colorbar(
+        im, ax=axes[0], ticks=range(k), format=lambda v, _: f"basis {int(v) + 1}",
+        location="bottom", shrink=0.9,
+    )  # fmt: skip
+    bar.ax.tick_params(labelsize=9, rotation=0)
     axes[0].set(title=OWNER_TITLE, xlabel="column $j$", ylabel="row $i$")
     for ax, logits, axis in ((axes[1], row, "row $i$"), (axes[2], col, "column $j$")):
         centred = logits - logits.mean(dim=1, keepdim=True)
         for b in range(k):
             ax.plot(centred[:, b].numpy(), color=f"C{b}", label=f"basis {b + 1}")
-        ax.set(xlabel=axis, ylabel="logit minus mean over $k$")
+        ax.set(xlabel=axis, ylabel="logit − mean\nover $k$")
         ax.grid(alpha=0.3)
     axes[1].set_title("row logits $r_{ik}$")
     axes[2].set_title("column logits $c_{jk}$")
-    # beside the panels, not on them: inside, it covered a basis's curve
-    axes[2].legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    # below the panels, not on them: inside, it covered a basis's curve
+    axes[2].legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncols=min(k, 4))
     return fig
 
 
@@ -631,11 +642,11 @@ def plot_accuracy_vs_params(
         labels.append((x, y, 100 * r["test_std"], text))
     if notes:
         note = "\n".join(notes) + " (off the chart)"
-        ax.text(0.98, 0.03, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
+        ax.text(0.98, 0.03, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=8)
     if legend and ax.get_legend_handles_labels()[0]:
         ax.legend(
-            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False,
-            title="LRLC points are labelled with their rank", title_fontsize=7,
+            fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False,
+            title="LRLC points are labelled with their rank", title_fontsize=8,
         )  # fmt: skip
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1, 2, 5)))
@@ -671,7 +682,7 @@ def _place_labels(ax, labels: Sequence[tuple[float, float, float, str]]) -> None
     for x, y, _, text in labels:
         for dx, dy in _LABEL_OFFSETS:
             note = ax.annotate(
-                text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7,
+                text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=8.5,
                 ha="left" if dx > 0 else "right",
             )  # fmt: skip
             box = note.get_window_extent(renderer)

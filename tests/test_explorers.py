@@ -141,11 +141,11 @@ def test_logit_ownership_marks_the_basis_with_the_largest_logit_sum():
     assert owner.tolist() == expected
     centred = fig.axes[1].get_lines()[1].get_ydata()  # basis 2's row logits minus the mean
     assert list(centred) == pytest.approx([0.5, -1.0, 0.0])
-    # the legend sits beside the column panel, covering none of its curves
+    # the legend sits below the column panel, covering none of its curves, on the figure
     fig.canvas.draw()
     legend = fig.axes[2].get_legend().get_window_extent()
-    assert legend.x0 >= fig.axes[2].get_window_extent().x1
-    assert legend.x1 <= fig.bbox.x1
+    assert legend.y1 <= fig.axes[2].get_window_extent().y0
+    assert legend.y0 >= fig.bbox.y0 and legend.x1 <= fig.bbox.x1
     plt.close(fig)
     with pytest.raises(ValueError, match="same rank"):
         plot_logit_ownership(row, col[:, :1])

@@ -165,7 +165,10 @@ def test_network_costs_and_their_table():
     assert conv_f == lc_f == 2 * conv_macs
     assert lc_p == count_parameters(paper_network("lc", None, "mnist"))
     lines = cost_table("mnist", variants[1:], title="MNIST network").data.splitlines()
-    assert lines[0] == "| MNIST network | parameters | × conv | MFLOPs per example | × conv |"
+    assert (
+        lines[0]
+        == "| MNIST network | parameters | ×\u00a0conv | MFLOPs per example | ×\u00a0conv |"
+    )
     assert lines[2].startswith(f"| LRLC rank 1 | {rank1_p:,} | {rank1_p / conv_p:.2f}× |")
     assert lines[3].endswith(f"| {lc_f / 1e6:.1f} | 1.00× |")
 

@@ -244,8 +244,8 @@ def learned_combining_logits(model: torch.nn.Module) -> dict[str, dict[str, list
 
 def _same_data(a: dict | None, b: dict) -> bool:
     """The same splits, whatever spelling of the data root reached them: the sizes and
-    subset flag agree, the data was read in the same layout (the kind before the ": " of
-    ``source``: official CIFAR-10 pickles are not its JPEG copy of the same sizes), and
+    subset flag agree, the data was read in the same layout (:func:`_layout`: official
+    CIFAR-10 pickles are not its JPEG copy of the same sizes), and
     both or neither were decoded from lossy copies (paths may name the root differently)."""
     keys = ("train_size", "valid_size", "test_size", "is_subset")
     if a is None or any(a.get(k) != b.get(k) for k in keys):
@@ -254,8 +254,11 @@ def _same_data(a: dict | None, b: dict) -> bool:
 
 
 def _layout(record: dict) -> str:
-    """How a data record's splits were read: "idx", "pickle", "images", "folder", ..."""
-    return record.get("source", "").split(": ", 1)[0]
+    """How a data record's splits were read, as far as it changes the data: "idx" (MNIST),
+    "pickle" (official CIFAR-10 batches, in their own order), or "image files" (a folder,
+    a zip or a tarball of images: CelebA's folder and zip hold the same JPEGs)."""
+    kind = record.get("source", "").split(": ", 1)[0]
+    return kind if kind in ("idx", "pickle") else "image files"
 
 
 def _lossy(record: dict) -> bool:

@@ -34,7 +34,6 @@ from lrlc.results import (
     counted,
     difference_noise,
     format_difference,
-    variant_name,
 )
 from lrlc.widgets import markdown_table
 
@@ -97,11 +96,6 @@ def _test_size(grid: Results) -> int:
 def _with_rank(row: dict | None, text: str) -> str:
     """``"rank 4: <text>"`` for an LRLC row; ``text`` itself for None."""
     return text if row is None else f"rank {row['rank']}: {text}"
-
-
-def _best_name(best: dict | None) -> str:
-    """The best LRLC rank as a comparison line names it: ``"LRLC rank 4"``."""
-    return "LRLC" if best is None else variant_name("lrlc", best["rank"])
 
 
 def _markdown(text: str) -> Any:

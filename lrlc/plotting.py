@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib import ticker
-from matplotlib.colors import ListedColormap
+from matplotlib.colors import ListedColormap, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 from torch import Tensor
@@ -32,6 +32,7 @@ __all__ = [
     "plot_accuracy_vs_params",
     "plot_attribute_gains",
     "plot_pending",
+    "variant_color",
 ]
 
 Array = Tensor | np.ndarray
@@ -44,7 +45,6 @@ BASELINE_COLORS = {"conv": "C2", "lc": "C3", "wide_conv": "C4", "coordconv": "C9
 BASELINE_COLORS |= {"lrlc_input": "C6"}  # the same colour for a layer type in every plot
 BASELINE_LINES = {"conv": (0, (6, 2)), "lc": "-.", "wide_conv": (0, (2, 1)), "coordconv": ":"}
 BASELINE_LINES |= {"lrlc_input": (0, (3, 1, 1, 1, 1, 1))}  # and its own line in the rank sweep
-OTHER_COLORS = ("C5", "C8", "C7")  # for series that are no variant of the book
 RANK_MARKERS = ("o", "s", "^", "D", "v", "P")  # LRLC ranks, lowest first, in the curves
 PLACEMENTS = {"all": ("C0", "-", "LRLC, all three layers")}
 PLACEMENTS |= {"last": ("C1", "--", "LRLC, last layer only")}  # colour, line, label per where
@@ -443,14 +443,14 @@ def plot_rank_sweep(
         fig, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
     fig = ax.figure
     ranks_seen: list[int] = []
-    for n, (where, marker) in enumerate(zip(wheres, ("o-", "s--"), strict=False)):
+    drawn = [w for w in wheres if results.lrlc_rows(where=w)]
+    for n, where in enumerate(drawn):
+        marker = "o-" if where == "all" else "s--"
         points = [(r["rank"], r) for r in results.lrlc_rows(where=where)]
-        if not points:
-            continue
         ranks_seen += [k for k, _ in points]
         # the placements side by side at each rank (a few % on the log axis), so that
-        # equal accuracies do not hide one marker behind the other
-        ranks = [k * 2 ** (0.06 * (n - (len(wheres) - 1) / 2)) for k, _ in points]
+        # equal accuracies do not hide one marker behind the other; one alone on its tick
+        ranks = [k * 2 ** (0.06 * (n - (len(drawn) - 1) / 2)) for k, _ in points]
         mean = [100 * r["test_mean"] for _, r in points]
         std = [100 * r["test_std"] for _, r in points]
         label = PLACEMENTS[where][2]
@@ -695,20 +695,15 @@ def _place_labels(ax, labels: Sequence[tuple[float, float, float, str]]) -> None
         placed.append(box)
 
 
-def _variant_color(name: str) -> str | None:
-    """The colour of a variant named as ``lrlc.results.variant_name`` writes it
-    ("convolution", "LRLC rank 4", "LRLC rank 4 (last layer)", ...), as every figure
-    draws it; None for any other name."""
-    from lrlc.results import LAYER_NAMES
-
-    if name.startswith(LAYER_NAMES["lrlc_input"]):
-        return BASELINE_COLORS["lrlc_input"]
-    if name.startswith(LAYER_NAMES["lrlc"]):
-        return PLACEMENTS["last" if name.endswith("(last layer)") else "all"][0]
-    for layer, color in BASELINE_COLORS.items():
-        if name.startswith(LAYER_NAMES[layer]):
-            return color
-    return None
+def variant_color(layer: str, rank: int | None = None, where: str = "all") -> tuple:
+    """The colour (RGBA) of a variant as the book's figures draw it: a baseline in its
+    ``BASELINE_COLORS`` colour; LRLC blue in all three layers, orange in the last layer
+    only, darker for higher ranks (1 to 16), as :func:`plot_valid_curves` shades them."""
+    if layer != "lrlc":
+        return to_rgba(BASELINE_COLORS.get(layer, "C7"))
+    cmap = plt.get_cmap("Blues" if where == "all" else "Oranges")
+    shade = 0.35 + 0.65 * min(math.log2(rank or 1), 4) / 4
+    return cmap(shade)
 
 
 def plot_attribute_gains(
@@ -717,6 +712,7 @@ def plot_attribute_gains(
     *,
     reference: str | None = None,
     ax=None,
+    colors: Sequence | None = None,
 ) -> Figure:
     """Test accuracy minus the majority-class baseline (points) of every attribute, as
     horizontal bars, one per variant, the attributes sorted by one variant's gain.
@@ -730,6 +726,8 @@ def plot_attribute_gains(
         reference: the variant whose gain orders the attributes, smallest at the bottom;
             default the first of ``gains``.
         ax: the axes to draw on; default a new 7x9-inch figure.
+        colors: one colour per series of ``gains``, in order (e.g. :func:`variant_color`
+            of each variant); default the colour cycle's.
     """
     drawn = {name: _numpy(gain) for name, gain in gains.items()}
     if any(g.shape != (len(names),) for g in drawn.values()):
@@ -742,9 +740,10 @@ def plot_attribute_gains(
     fig = ax.figure
     y = np.arange(len(order))
     height = 0.8 / len(drawn)
-    others = iter(OTHER_COLORS)
-    for n, (name, gain) in enumerate(drawn.items()):
-        color = _variant_color(name) or next(others, "C7")
+    colors = list(colors) if colors is not None else [f"C{n}" for n in range(len(drawn))]
+    if len(colors) != len(drawn):
+        raise ValueError(f"colors needs one colour per series ({len(drawn)}), got {len(colors)}")
+    for n, ((name, gain), color) in enumerate(zip(drawn.items(), colors, strict=True)):
         ax.barh(y + n * height, 100 * gain[order], height=height, label=name, color=color)
     ax.set_yticks(y + 0.4 - height / 2, [names[i] for i in order], fontsize=8)
     ax.axvline(0, color="black", lw=0.8)

@@ -185,6 +185,14 @@ def _beyond(difference: float, scale: float) -> bool:
     return abs(difference) > NOISE_MULTIPLE * scale
 
 
+def _noise_parts(a: dict, b: dict, test_size: int) -> tuple[float, float | None]:
+    """(test noise, seed noise or None) of :func:`difference_noise`, in points."""
+    test_noise = _test_noise_of_difference((a["test_mean"] + b["test_mean"]) / 2, test_size)
+    if a["seeds"] > 1 and b["seeds"] > 1:
+        return test_noise, 100 * max(a["test_std"], b["test_std"])
+    return test_noise, None
+
+
 def difference_noise(a: dict, b: dict, test_size: int) -> tuple[float, str]:
     """The noise scale (points) of the difference of two :func:`summarize` rows' test accuracies,
     and how it was estimated.
@@ -193,18 +201,19 @@ def difference_noise(a: dict, b: dict, test_size: int) -> tuple[float, str]:
     difference of two independent accuracies at their mean ``p``,
     ``100 * sqrt(2 p (1 - p) / test_size)`` (conservative: both are scored on the same
     images); and, when both rows have several seeds, the larger of their seed-to-seed
-    standard deviations. A difference beyond about twice this scale is more than noise.
+    standard deviations. A difference beyond :data:`NOISE_MULTIPLE` times this scale is
+    more than noise.
     """
-    test_noise = _test_noise_of_difference((a["test_mean"] + b["test_mean"]) / 2, test_size)
-    if a["seeds"] > 1 and b["seeds"] > 1:
-        seed_noise = 100 * max(a["test_std"], b["test_std"])
+    test_noise, seed_noise = _noise_parts(a, b, test_size)
+    if seed_noise is not None:
         return max(test_noise, seed_noise), f"seed std {seed_noise:.2f}, test {test_noise:.2f}"
     return test_noise, f"test {test_noise:.2f}; one seed, so seed noise unknown"
 
 
 def beyond_noise(a: dict, b: dict, test_size: int) -> bool:
     """Whether row ``a`` minus row ``b`` (:func:`summarize` rows) is larger than the noise:
-    beyond twice :func:`difference_noise`, a rule of thumb, not a significance test."""
+    beyond :data:`NOISE_MULTIPLE` times :func:`difference_noise`, a rule of thumb, not a
+    significance test."""
     scale, _ = difference_noise(a, b, test_size)
     return _beyond(100 * (a["test_mean"] - b["test_mean"]), scale)
 
@@ -212,30 +221,37 @@ def beyond_noise(a: dict, b: dict, test_size: int) -> bool:
 def judge(a: dict, b: dict, test_size: int) -> str:
     """Row ``a`` minus row ``b`` (``summarize`` rows) in test points, with its verdict
     (:func:`beyond_noise`) and the threshold it was judged against: "+6.12 points (larger
-    than the noise: beyond ±2.02, twice the larger of seed std 1.01 and test 0.41)"."""
+    than the noise: beyond ±2.02, 2× the larger of seed std 1.01 and test 0.41)"."""
     diff = 100 * (a["test_mean"] - b["test_mean"])
-    scale, how = difference_noise(a, b, test_size)
+    scale, _ = difference_noise(a, b, test_size)
+    test_noise, seed_noise = _noise_parts(a, b, test_size)
     verdict = "larger than the noise: beyond" if _beyond(diff, scale) else "within the noise:"
     shown, threshold = _as_text(diff, NOISE_MULTIPLE * scale)
-    if "; one seed" in how:  # "test 0.41; one seed, so seed noise unknown"
-        basis = f"twice the test set's {how}"
+    if seed_noise is None:
+        basis = f"{NOISE_MULTIPLE}× the test set's {test_noise:.2f}; one seed, so no seed noise"
     else:
-        basis = f"twice the larger of {how.replace(', test', ' and test')}"
+        basis = (
+            f"{NOISE_MULTIPLE}× the larger of seed std {seed_noise:.2f} and test {test_noise:.2f}"
+        )
     return f"{shown} points ({verdict} ±{threshold}, {basis})"
 
 
 def _as_text(difference: float, threshold: float) -> tuple[str, str]:
-    """A difference (signed) and its threshold with two decimals, or three where both round
-    to the same two, so that a difference never reads as its own threshold."""
-    digits = 3 if f"{abs(difference):.2f}" == f"{threshold:.2f}" else 2
-    return f"{difference:+.{digits}f}", f"{threshold:.{digits}f}"
+    """A difference (signed) and its threshold with two decimals, or as many more (up to
+    six) as it takes for them to differ, so that a difference never reads as its own
+    threshold."""
+    for digits in range(2, 7):
+        shown, limit = f"{difference:+.{digits}f}", f"{threshold:.{digits}f}"
+        if shown.lstrip("+-") != limit:
+            break
+    return shown, limit
 
 
 def format_difference(a: dict, b: dict, test_size: int) -> str:
     """Row ``a`` minus row ``b`` for a table cell: the difference in test points and, in
     brackets, its threshold (``NOISE_MULTIPLE`` times :func:`difference_noise`), in bold
     when beyond it: ``"**+6.12 (±2.02)**"``. Where both round to the same two decimals,
-    three are shown, so that a cell never reads as its own threshold."""
+    more are shown, so that a cell never reads as its own threshold."""
     diff = 100 * (a["test_mean"] - b["test_mean"])
     scale, _ = difference_noise(a, b, test_size)
     shown, threshold = _as_text(diff, NOISE_MULTIPLE * scale)
@@ -248,7 +264,7 @@ DIFFERENCE_NOTE = (
     "Each cell: the difference in test points and, in brackets, the size it must pass to be "
     f"more than noise ({NOISE_MULTIPLE}× the larger of the two variants' seed-to-seed "
     "standard deviation and the test set's standard error of a difference, at the pair's "
-    "accuracy); **bold**: beyond it."
+    "accuracy; the test set's alone when either variant has one seed); **bold**: beyond it."
 )
 
 
@@ -310,9 +326,9 @@ class Results:
         ]
 
     def noise_note(self, accuracy: float | None = None) -> str:
-        """Two lines for a printed comparison: the test set's noise at ``accuracy`` (default:
+        """Two lines on the grid's noise: the test set's noise at ``accuracy`` (default:
         the variant accuracy nearest 50%, whose test-set error is the largest of the grid)
-        with the difference it can resolve there (twice the noise scale of
+        with the difference it can resolve there (NOISE_MULTIPLE times the noise scale of
         :func:`difference_noise`; :func:`judge` uses each pair's own accuracy, so it can call a
         smaller difference between accuracies nearer 100% more than noise), and the
         seed-to-seed spread of the variants that have several seeds."""
@@ -323,9 +339,10 @@ class Results:
         se = of_difference / math.sqrt(2)  # of one accuracy
         lines = [
             f"test-set standard error at {100 * accuracy:.1f}% on {n:,} test images: "
-            f"{se:.2f} points, so differences below about {2 * of_difference:.1f} points "
-            "between accuracies near it are within the test set's own noise (nearer 100% "
-            "it is smaller: each comparison is judged at its own pair's accuracy)"
+            f"{se:.2f} points, so differences below about "
+            f"{NOISE_MULTIPLE * of_difference:.1f} points between accuracies near it are "
+            "within the test set's own noise (nearer 100% it is smaller: each comparison is "
+            "judged at its own pair's accuracy)"
         ]
         several = [r for r in rows if r["seeds"] > 1]
         if several:
@@ -333,7 +350,7 @@ class Results:
             line = (
                 f"seed-to-seed standard deviation, mean over the {len(several)} variants with "
                 f"several seeds: {spread:.2f} points, so differences below about "
-                f"{2 * spread:.1f} points are within the seeds' noise"
+                f"{NOISE_MULTIPLE * spread:.1f} points are within the seeds' noise"
             )
             if len(several) < len(rows):
                 single = len(rows) - len(several)

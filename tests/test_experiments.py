@@ -261,5 +261,10 @@ def test_a_results_file_is_resumed_only_with_the_same_copy_of_the_data():
     assert experiments._same_data(jpeg, {**jpeg, "source": "images: /elsewhere/c.tar.gz"})
     assert not experiments._same_data(jpeg, official)
     assert not experiments._same_data(jpeg, {**jpeg, "note": ""})  # a lossless image tree
+    # the layout alone: pickles order the splits otherwise, even with the same note
+    assert not experiments._same_data(jpeg, {**jpeg, "source": "pickle: $LRLC_DATA/c"})
+    # CelebA's folder and zip hold the same JPEGs: one copy of the data
+    folder = {**jpeg, "source": "folder: $LRLC_DATA/celeba/img_align_celeba", "note": ""}
+    assert experiments._same_data(folder, {**folder, "source": "zip: $LRLC_DATA/celeba/a.zip"})
     assert not experiments._same_data(jpeg, {**jpeg, "test_size": 1000})
     assert not experiments._same_data(None, jpeg)

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from lrlc import count_parameters, network_flops, results  # noqa: E402
+from lrlc import count_parameters, explorers, network_flops, results  # noqa: E402
 from lrlc.explorers import (  # noqa: E402
     learned_weights_explorer,
     learned_weights_view,
@@ -114,6 +114,12 @@ def test_view_names_a_missing_run(grid):
         learned_weights_view(loaded, 8)
     with pytest.raises(KeyError, match="no combining logits"):
         learned_weights_view(loaded, 4)
+
+
+def test_explorer_opens_at_its_initial_rank_when_the_grid_has_it(grid, monkeypatch):
+    loaded, _ = grid
+    monkeypatch.setattr(explorers, "INITIAL_RANK", 1)  # the fixture draws ranks 1 and 2
+    assert re.search(r'<input [^>]*value="1"', learned_weights_explorer(loaded).data)
 
 
 def test_explorer_has_a_view_per_drawable_rank(grid):

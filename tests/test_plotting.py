@@ -20,6 +20,7 @@ from lrlc.plotting import (  # noqa: E402
     plot_filters_at_positions,
     plot_images,
     plot_windows,
+    variant_color,
 )
 
 
@@ -153,15 +154,19 @@ def test_plot_attribute_gains_on_given_axes_by_another_reference():
         plot_attribute_gains({"x": torch.zeros(4)}, names)
 
 
-def test_plot_attribute_gains_draws_named_variants_in_their_colours_of_every_figure():
+def test_plot_attribute_gains_draws_each_series_in_its_given_colour():
     names = ["a", "b"]
-    gains = {n: torch.tensor([0.1, 0.2]) for n in ("convolution", "LRLC rank 4", "other")}
-    gains["LRLC rank 4 (last layer)"] = torch.tensor([0.1, 0.2])
-    ax = plot_attribute_gains(gains, names).axes[0]
-    colours = [matplotlib.colors.to_hex(c.patches[0].get_facecolor()) for c in ax.containers]
-    # convolution green and LRLC blue, as in the rank sweep; LRLC last layer orange; a name
-    # the book does not use gets a colour no variant has
-    assert colours == [matplotlib.colors.to_hex(c) for c in ("C2", "C0", "C5", "C1")]
+    gains = {n: torch.tensor([0.1, 0.2]) for n in ("convolution", "LRLC rank 4", "LRLC rank 2")}
+    colours = [variant_color("conv"), variant_color("lrlc", 4), variant_color("lrlc", 2)]
+    ax = plot_attribute_gains(gains, names, colors=colours).axes[0]
+    drawn = [c.patches[0].get_facecolor() for c in ax.containers]
+    assert drawn == [pytest.approx(c) for c in colours]
+    # the book's colours: convolution green, LRLC blue and darker at a higher rank
+    assert matplotlib.colors.to_hex(colours[0]) == matplotlib.colors.to_hex("C2")
+    assert sum(colours[1][:3]) < sum(colours[2][:3]) and colours[1][2] > colours[1][0]
+    assert variant_color("lrlc", 4, "last")[0] > variant_color("lrlc", 4, "last")[2]  # orange
+    with pytest.raises(ValueError, match="one colour per series"):
+        plot_attribute_gains(gains, names, colors=colours[:2])
     plt.close("all")
 
 

@@ -523,15 +523,15 @@ def test_judge_states_the_difference_its_verdict_and_threshold():
     b = {"test_mean": 0.92, "test_std": 0.005, "seeds": 3}
     # threshold: twice max(seed std 1.0, test 100 * sqrt(2 * 0.935 * 0.065 / 10000) = 0.35)
     assert results.judge(a, b, 10_000) == (
-        "+3.00 points (larger than the noise: beyond ±2.00, twice the larger of seed std "
-        "1.00 and test 0.35)"
+        "+3.00 points (larger than the noise: beyond ±2.00, 2× the larger of seed std 1.00 "
+        "and test 0.35)"
     )
     assert results.judge(b, a, 10_000).startswith("-3.00 points (larger than the noise")
     close = {**a, "test_mean": 0.935}  # 1.5 points: less than twice the scale of 1.0
     assert results.judge(close, b, 10_000).startswith("+1.50 points (within the noise: ±2.00")
     one = {**a, "seeds": 1}
     assert results.judge(one, b, 10_000).endswith(
-        "twice the test set's test 0.35; one seed, so seed noise unknown)"
+        "2× the test set's 0.35; one seed, so no seed noise)"
     )
 
 
@@ -543,6 +543,9 @@ def test_format_difference_bold_beyond_its_threshold_and_never_equal_to_it():
     # 1.999 points against a threshold of 2.000: to two decimals both read 2.00
     near = {**a, "test_mean": 0.93999}
     assert results.format_difference(near, b, 10_000) == "+1.999 (±2.000)"
+    # closer still: as many decimals as it takes, either side of the threshold
+    assert results._as_text(1.9996, 2.00004) == ("+1.9996", "2.0000")
+    assert results._as_text(-2.0004, 2.0) == ("-2.0004", "2.0000")
 
 
 def test_last_gain_is_the_mean_gain_over_the_last_two_epochs(results_dir):

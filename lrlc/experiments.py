@@ -23,7 +23,7 @@ import torch
 
 from lrlc import data
 from lrlc.counting import count_parameters
-from lrlc.datasets.cifar10 import JPEG_NOTE
+from lrlc.datasets.cifar10 import decoded_from_jpeg
 from lrlc.layers import LowRankLocallyConnected2d
 from lrlc.misaligned import MisalignedLoader, base_dataset
 from lrlc.models import paper_network
@@ -263,7 +263,7 @@ def _layout(record: dict) -> str:
 
 def _lossy(record: dict) -> bool:
     """Whether a data record's note says its images were decoded from JPEG copies."""
-    return JPEG_NOTE.casefold() in record.get("note", "").casefold()
+    return decoded_from_jpeg(record.get("note", ""))
 
 
 def _write(path: Path, results: dict) -> None:

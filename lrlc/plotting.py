@@ -443,14 +443,14 @@ def plot_rank_sweep(
         fig, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
     fig = ax.figure
     ranks_seen: list[int] = []
-    drawn = [w for w in wheres if results.lrlc_rows(where=w)]
-    for n, where in enumerate(drawn):
+    placements = {w: found for w in wheres if (found := results.lrlc_rows(where=w))}
+    for n, (where, lrlc_rows) in enumerate(placements.items()):
         marker = "o-" if where == "all" else "s--"
-        points = [(r["rank"], r) for r in results.lrlc_rows(where=where)]
+        points = [(r["rank"], r) for r in lrlc_rows]
         ranks_seen += [k for k, _ in points]
         # the placements side by side at each rank (a few % on the log axis), so that
         # equal accuracies do not hide one marker behind the other; one alone on its tick
-        ranks = [k * 2 ** (0.06 * (n - (len(drawn) - 1) / 2)) for k, _ in points]
+        ranks = [k * 2 ** (0.06 * (n - (len(placements) - 1) / 2)) for k, _ in points]
         mean = [100 * r["test_mean"] for _, r in points]
         std = [100 * r["test_std"] for _, r in points]
         label = PLACEMENTS[where][2]

@@ -34,7 +34,7 @@ from torch import Tensor
 
 from lrlc.data import BALANCED_NOTE, OFFICIAL_SIZES
 from lrlc.datasets.celeba import OWN_PARTITION_NOTE
-from lrlc.datasets.cifar10 import JPEG_NOTE
+from lrlc.datasets.cifar10 import decoded_from_jpeg
 from lrlc.layers import LowRankLocallyConnected2d
 from lrlc.misaligned import base_dataset
 from lrlc.models import paper_network
@@ -582,7 +582,7 @@ class Results:
             kind = f"a subset of the official {official:,}"
         else:
             kind = "the whole official split"
-        return kind + (", JPEG copy" if note and JPEG_NOTE.casefold() in note.casefold() else "")
+        return kind + (", JPEG copy" if note and decoded_from_jpeg(note) else "")
 
     def grid_kind(self) -> str:
         """What kind of grid this is, for a figure title or a caption seen without the

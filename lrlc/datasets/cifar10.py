@@ -59,6 +59,12 @@ TREE_NOTE = (
 JPEG_NOTE = "decoded from JPEG copies: lossy, pixels differ slightly from the official images"
 
 
+def decoded_from_jpeg(note: str) -> bool:
+    """Whether a data note says its images were decoded from JPEG copies (``JPEG_NOTE``,
+    at the start of a sentence or within one)."""
+    return JPEG_NOTE.casefold() in note.casefold()
+
+
 def layout(root: Path) -> str:
     """The layouts accepted under ``root``, one a line."""
     return "\n".join(

@@ -68,6 +68,7 @@ class Grid:
     weight_decays: tuple[float, ...] = (0.0, 5e-4)
     seeds: tuple[int, ...] = (0, 1, 2)
     tune_rank: int = 4  # the rank at which LRLC families are tuned
+    combining_lr_scale: float = 1.0  # the spatial combining logits learn at lr times this
 
 
 GRIDS = {
@@ -200,6 +201,7 @@ def train_variant(
         compile=compile,
         seed=seed,
         progress=progress,
+        combining_lr_scale=grid.combining_lr_scale,
     )
     test = evaluate(model, loaders["test"])
     extra: dict = {}
@@ -332,6 +334,8 @@ def run_grid(
         "amp": "bf16 autocast" if device.type == "cuda" else "float32",
         "selection": "lr and weight decay with the best validation accuracy, seed 0",
     }
+    if grid.combining_lr_scale != 1:  # recorded only when used: older files stay resumable
+        config["combining_lr_scale"] = grid.combining_lr_scale
     results = {
         "dataset": dataset,
         "data": data_record(splits, root),
@@ -557,6 +561,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-tune", action="store_true", help="use the first lr and weight decay")
     p.add_argument(
+        "--combining-lr-scale",
+        type=float,
+        help="the spatial combining logits of LRLC layers learn at this times the learning "
+        "rate (default: 1)",
+    )
+    p.add_argument(
         "--attributes",
         action="store_true",
         help="CelebA: all 40 attributes (multi-label) instead of Male",
@@ -589,8 +599,10 @@ def grid_of(args: argparse.Namespace) -> Grid:
         "lrs": args.lrs,
         "weight_decays": args.weight_decays,
         "batch_size": args.batch_size,
+        "combining_lr_scale": args.combining_lr_scale,
     }
-    return Grid(**{**asdict(GRIDS[args.dataset]), **{k: v for k, v in overrides.items() if v}})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return Grid(**{**asdict(GRIDS[args.dataset]), **given})
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -534,6 +534,9 @@ class Results:
                 f"learning rate {chosen['lr']:g} and weight decay {chosen['weight_decay']:g} "
                 "for every variant (not tuned)"
             )
+        scale = config.get("combining_lr_scale", 1)
+        if scale != 1:
+            hyper += f", the spatial combining logits at {scale:g}× the learning rate"
         kinds = (("train", "training images"), ("valid", "validation"), ("test", "test"))
         sizes = ", ".join(
             f"{data[f'{split}_size']:,} {kind} ({self._split_kind(split)})" for split, kind in kinds

@@ -184,6 +184,7 @@ def fit(
     seed: int | None = None,
     progress: bool | str = True,
     multi_label: bool | None = None,
+    combining_lr_scale: float = 1.0,
 ) -> History:
     """Train ``model`` with SGD (Nesterov momentum) and a per-step cosine learning-rate decay.
 
@@ -192,6 +193,11 @@ def fit(
     (``amp``, ``channels_last``); ``compile=True`` wraps the model in ``torch.compile``.
     Weight decay is applied to weights, not to biases, BatchNorm parameters or LRLC
     combining logits. Returns the per-epoch :class:`History`; the model is trained in place.
+
+    combining_lr_scale: the spatial combining logits of LRLC layers (``combining_row``,
+    ``combining_col``, ``combining_logits``) learn at ``lr * combining_lr_scale``; every
+    other parameter, the input-dependent combining network's included, at ``lr``. 0
+    freezes them at their start (uniform weights).
 
     Multi-label heads (``multi_label``, default ``model.config.multi_label``; e.g. CelebA's
     40 attributes) train on the binary cross-entropy summed over the labels and averaged
@@ -213,6 +219,10 @@ def fit(
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if not combining_lr_scale >= 0:  # also catches NaN
+        raise ValueError(
+            f"combining_lr_scale must be >= 0 (a factor on lr), got {combining_lr_scale}"
+        )
     mode = _progress_mode(progress)
     if seed is not None:
         set_seed(seed)
@@ -226,7 +236,10 @@ def fit(
     step_model = torch.compile(model) if compile else model
 
     optimizer = torch.optim.SGD(
-        _param_groups(model, weight_decay), lr=lr, momentum=momentum, nesterov=momentum > 0
+        _param_groups(model, weight_decay, lr, combining_lr_scale),
+        lr=lr,
+        momentum=momentum,
+        nesterov=momentum > 0,
     )
     steps_per_epoch = len(train)  # type: ignore[arg-type]
     if steps_per_epoch == 0:
@@ -320,15 +333,28 @@ def _epoch_line(history: History, epoch: int, epochs: int) -> str:
     return " | ".join(parts)
 
 
-def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Weight decay on weights (2-D and up), none on biases, norms and combining logits."""
-    decay, no_decay = [], []
+def _is_combining_logit(name: str) -> bool:
+    """Whether the parameter ``name`` is spatial LRLC combining logits."""
+    return name.rsplit(".", 1)[-1] in ("combining_row", "combining_col", "combining_logits")
+
+
+def _param_groups(
+    model: nn.Module, weight_decay: float, lr: float, combining_lr_scale: float = 1.0
+) -> list[dict]:
+    """Weight decay on weights (2-D and up), none on biases, norms and combining logits;
+    the spatial combining logits in a group of their own at ``lr * combining_lr_scale``."""
+    decay, no_decay, logits = [], [], []
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        is_logit = "combining_row" in name or "combining_col" in name or "combining_logits" in name
-        (no_decay if p.dim() < 2 or is_logit or "bias" in name else decay).append(p)
-    return [
+        if _is_combining_logit(name):
+            logits.append(p)
+        else:
+            (no_decay if p.dim() < 2 or "bias" in name else decay).append(p)
+    groups = [
         {"params": decay, "weight_decay": weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
+    if logits:
+        groups.append({"params": logits, "weight_decay": 0.0, "lr": lr * combining_lr_scale})
+    return groups

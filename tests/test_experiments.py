@@ -147,7 +147,8 @@ class FakeTraining:
         self.now += self.COSTS[variant.layer] * (epochs or grid.epochs)
         return {"layer": variant.layer, "rank": variant.rank, "where": variant.where,
                 "seed": seed, "epochs": epochs or grid.epochs, "lr": lr, "weight_decay": wd,
-                "valid_accuracy": lr, "test_accuracy": 0.5}  # fmt: skip
+                "valid_accuracy": lr, "test_accuracy": 0.5, "params": 1,
+                "images_per_second": 1.0}  # fmt: skip
 
 
 GRID = Grid(epochs=2, lrs=(0.1, 0.2), weight_decays=(0.0,), seeds=(0, 1), tune_rank=2)
@@ -268,3 +269,34 @@ def test_a_results_file_is_resumed_only_with_the_same_copy_of_the_data():
     assert experiments._same_data(folder, {**folder, "source": "zip: $LRLC_DATA/celeba/a.zip"})
     assert not experiments._same_data(jpeg, {**jpeg, "test_size": 1000})
     assert not experiments._same_data(None, jpeg)
+
+
+def test_combining_lr_scale_reaches_training_and_the_file(monkeypatch, tmp_path):
+    fake = FakeTraining(monkeypatch)
+    scales = []
+    train_variant = fake.train_variant
+
+    def recording(variant, dataset, splits, grid, *rest):
+        scales.append(grid.combining_lr_scale)
+        return train_variant(variant, dataset, splits, grid, *rest)
+
+    monkeypatch.setattr(experiments, "train_variant", recording)
+    out = tmp_path / "g.json"
+    experiments.main(["mnist", "--layers", "lrlc:2", "--epochs", "2", "--lrs", "0.1",
+                      "--weight-decays", "0", "--seeds", "0", "--no-tune", "--device", "cpu",
+                      "--combining-lr-scale", "10", "--out", str(out)])  # fmt: skip
+    assert scales == [10.0]
+    assert json.loads(out.read_text())["config"]["combining_lr_scale"] == 10.0
+    # the same file at the plain rate is another setting, not a resumption
+    with pytest.raises(SystemExit, match=r"other settings \(combining_lr_scale\)"):
+        experiments.main(["mnist", "--layers", "lrlc:2", "--epochs", "2", "--lrs", "0.1",
+                          "--weight-decays", "0", "--seeds", "0", "--no-tune",
+                          "--device", "cpu", "--out", str(out)])  # fmt: skip
+    # at the plain rate the key is not written: files made before the option resume
+    plain = tmp_path / "plain.json"
+    run_grid("mnist", VARIANTS[:1], GRID, plain, torch.device("cpu"), tune_epochs=1)
+    assert "combining_lr_scale" not in json.loads(plain.read_text())["config"]
+    frozen = experiments.grid_of(
+        experiments.build_parser().parse_args(["mnist", "--combining-lr-scale", "0"])
+    )
+    assert frozen.combining_lr_scale == 0.0  # 0 is a setting, not "not given"

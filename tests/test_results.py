@@ -150,6 +150,12 @@ def test_provenance_says_device_subset_seeds_and_tuning(results_dir):
     one_epoch["config"]["epochs"] = 1
     write(results_dir / "mnist.json", one_epoch)
     assert "per variant, 1 epoch, batch 64" in results.load("mnist").provenance()
+    assert "combining logits" not in results.load("mnist").provenance()
+    one_epoch["config"]["combining_lr_scale"] = 10.0
+    write(results_dir / "mnist.json", one_epoch)
+    assert "the spatial combining logits at 10× the learning rate" in (
+        results.load("mnist").provenance()
+    )
 
 
 def test_table_rows_and_difference_to_conv(results_dir):

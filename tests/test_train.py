@@ -223,3 +223,58 @@ def test_multi_label_loss_is_summed_over_labels():
     assert evaluate(model, [(x, y)])["loss"] == pytest.approx(expected.item(), rel=1e-6)
     history = fit(model, [(x, y)], epochs=1, lr=0.0, progress=False)
     assert history.train_loss[0] == pytest.approx(train_expected.item() / 8, rel=1e-6)
+
+
+def _logits_and_weights(model):
+    layer = model.features[0]
+    return (
+        torch.cat([layer.combining_row.detach().flatten(), layer.combining_col.detach().flatten()]),
+        layer.weight.detach().clone(),
+    )
+
+
+def _one_step(scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The change of the first LRLC layer's combining logits and filters after one SGD step."""
+    torch.manual_seed(0)
+    model = small_network("lrlc", 2).double()
+    x, y = bright_vs_dark(32, 0).tensors
+    data = DataLoader(TensorDataset(x.double(), y), batch_size=32)
+    logits0, weights0 = _logits_and_weights(model)
+    fit(model, data, epochs=1, lr=0.1, weight_decay=0.0, seed=0, progress=False,
+        combining_lr_scale=scale)  # fmt: skip
+    logits1, weights1 = _logits_and_weights(model)
+    return logits1 - logits0, weights1 - weights0
+
+
+def test_combining_lr_scale_scales_only_the_combining_logits_step():
+    logits_step, weights_step = _one_step(1.0)
+    logits_step10, weights_step10 = _one_step(10.0)
+    assert logits_step.abs().max() > 0  # the logits do learn at the plain rate
+    # one SGD step from the same start on the same batch: the logits move 10x as far, the
+    # filters exactly as far
+    torch.testing.assert_close(logits_step10, 10 * logits_step)
+    torch.testing.assert_close(weights_step10, weights_step)
+    frozen_logits, frozen_weights = _one_step(0.0)
+    assert frozen_logits.abs().max() == 0  # 0 freezes the uniform start
+    torch.testing.assert_close(frozen_weights, weights_step)
+
+
+def test_combining_logits_get_a_group_of_their_own_without_weight_decay():
+    from lrlc.train import _param_groups
+
+    model = small_network("lrlc", 2)
+    groups = _param_groups(model, 5e-4, 0.1, 10.0)
+    names = {id(p): n for n, p in model.named_parameters()}
+    decayed = sorted(names[id(p)] for p in groups[0]["params"])
+    logits = sorted(names[id(p)] for p in groups[2]["params"])
+    assert groups[2]["lr"] == pytest.approx(1.0) and groups[2]["weight_decay"] == 0.0
+    assert logits == [f"features.{i}.combining_{rc}" for i in (0, 3) for rc in ("col", "row")]
+    assert all("combining" not in n and "bias" not in n for n in decayed)
+    assert len(_param_groups(small_network("conv"), 5e-4, 0.1, 10.0)) == 2  # nothing to scale
+
+
+@pytest.mark.parametrize("scale", [-1.0, float("nan")])
+def test_fit_rejects_a_negative_combining_lr_scale(scale):
+    with pytest.raises(ValueError, match="combining_lr_scale must be >= 0"):
+        fit(small_network("lrlc", 2), loader(bright_vs_dark(32)), epochs=1, progress=False,
+            combining_lr_scale=scale)  # fmt: skip

@@ -502,16 +502,15 @@ def _far_from(value: float, values: Sequence[float]) -> bool:
 
 
 def _curve_style(layer: str, rank: int | None, where: str, ranks: list[int]) -> dict:
-    """Line style of one variant in ``plot_valid_curves``: LRLC in blues (all three layers,
-    solid) or oranges (last layer, dashed), darker for higher ranks, with a marker per rank
-    (``RANK_MARKERS``); every other layer type in its ``BASELINE_COLORS`` colour."""
+    """Line style of one variant in ``plot_valid_curves``: its :func:`variant_color` (LRLC
+    blue in all three layers, solid, or orange in the last layer, dashed, darker for higher
+    ranks), and for LRLC a marker per rank, by its place in ``ranks``
+    (``RANK_MARKERS``: shades alone are hard to tell apart)."""
+    color = variant_color(layer, rank, where)
     if layer != "lrlc":
-        return {"color": BASELINE_COLORS.get(layer, "k"), "ls": "-", "marker": "."}
-    index = ranks.index(rank)
-    shade = 0.35 + 0.65 * index / max(len(ranks) - 1, 1)
-    cmap = plt.get_cmap("Blues" if where == "all" else "Oranges")
-    marker = RANK_MARKERS[index % len(RANK_MARKERS)]  # shades alone are hard to tell apart
-    return {"color": cmap(shade), "ls": "-" if where == "all" else "--", "marker": marker}
+        return {"color": color, "ls": "-", "marker": "."}
+    marker = RANK_MARKERS[ranks.index(rank) % len(RANK_MARKERS)]
+    return {"color": color, "ls": "-" if where == "all" else "--", "marker": marker}
 
 
 def plot_valid_curves(
@@ -698,7 +697,8 @@ def _place_labels(ax, labels: Sequence[tuple[float, float, float, str]]) -> None
 def variant_color(layer: str, rank: int | None = None, where: str = "all") -> tuple:
     """The colour (RGBA) of a variant as the book's figures draw it: a baseline in its
     ``BASELINE_COLORS`` colour; LRLC blue in all three layers, orange in the last layer
-    only, darker for higher ranks (1 to 16), as :func:`plot_valid_curves` shades them."""
+    only, darker for higher ranks (by log2 of the rank, 1 to 16): the same rank has the same
+    shade in every figure, whichever other ranks it shares a figure with."""
     if layer != "lrlc":
         return to_rgba(BASELINE_COLORS.get(layer, "C7"))
     cmap = plt.get_cmap("Blues" if where == "all" else "Oranges")

@@ -109,3 +109,28 @@ def test_appendix_a_covers_every_cpu_results_file():
     documented = _documented(APPENDIX_A)
     files = {f"results/cpu/{p.name}" for p in (ROOT / "results" / "cpu").glob("*.json")}
     assert files <= set(documented), f"no command in Appendix A for {files - set(documented)}"
+
+
+def settings_of(argv: list[str]) -> dict:
+    """What a command sets that its file's ``config`` records."""
+    args = build_parser().parse_args(argv)
+    grid = grid_of(args)
+    return {
+        "epochs": grid.epochs,
+        "batch_size": grid.batch_size,
+        "train_size": args.train_size,
+        "valid_size": args.valid_size,
+        "combining_lr_scale": grid.combining_lr_scale,
+    }
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_printed_cpu_commands_have_the_settings_of_their_files(page):
+    for argv in commands(_page_text(page)):
+        out = str(build_parser().parse_args(argv).out)
+        if not out.startswith("results/cpu/"):
+            continue
+        config = json.loads((ROOT / out).read_text())["config"]
+        recorded = {key: config.get(key) for key in settings_of(argv)}
+        recorded["combining_lr_scale"] = config.get("combining_lr_scale", 1.0)
+        assert settings_of(argv) == recorded, f"{page.name}: {' '.join(argv)}"

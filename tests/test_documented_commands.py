@@ -134,3 +134,10 @@ def test_printed_cpu_commands_have_the_settings_of_their_files(page):
         recorded = {key: config.get(key) for key in settings_of(argv)}
         recorded["combining_lr_scale"] = config.get("combining_lr_scale", 1.0)
         assert settings_of(argv) == recorded, f"{page.name}: {' '.join(argv)}"
+
+
+def test_appendix_a_describes_every_command_line_option():
+    text = APPENDIX_A.read_text()
+    options = [o for a in build_parser()._actions for o in a.option_strings if o != "--help"]
+    missing = [o for o in options if o.startswith("--") and f"`{o}" not in text]
+    assert options and not missing, f"Appendix A's option list lacks {missing}"

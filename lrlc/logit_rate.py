@@ -1,0 +1,173 @@
+"""Do the combining logits learn too slowly? Grids that differ from a base grid only in the
+learning rate of the spatial combining logits (``--combining-lr-scale``), side by side, as
+chapter 9 shows them::
+
+    from lrlc import logit_rate, results
+
+    base = results.load("mnist")  # every parameter at the same rate
+    scaled = [results.load(f"mnist-combining-lr-{x}") for x in (10, 100, 1000)]
+    logit_rate.table(base, scaled, rank=4)           # accuracy and weights per rate
+    logit_rate.plot_weights(base, scaled, rank=4)    # the first layer's weights per rate
+
+Every grid must share the base grid's data and training settings (the comparison would
+mean nothing otherwise): :func:`check_comparable` says what differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from lrlc.overview import accuracy
+from lrlc.plotting import WEIGHT_CMAP
+from lrlc.results import DIFFERENCE_NOTE, Results, format_difference, variant_name
+from lrlc.widgets import markdown_table
+
+__all__ = [
+    "LAYERS",
+    "scale",
+    "check_comparable",
+    "mean_largest_weight",
+    "table",
+    "plot_weights",
+]
+
+LAYERS = ("features.0", "features.3", "features.6")
+"""The paper network's three LRLC modules, first to last."""
+
+# config entries every compared grid must share: all but the logits' rate and tuning tries
+_SHARED_CONFIG = ("task", "train_size", "valid_size", "epochs", "batch_size", "optimizer",
+                  "augmentation", "amp")  # fmt: skip
+_SHARED_DATA = ("source", "train_size", "valid_size", "test_size", "note")
+_REFERENCES = ("conv", "lc", "coordconv")  # the grid's rows a table ends with
+
+
+def scale(grid: Results) -> float:
+    """The factor on the learning rate the grid's spatial combining logits learned at (1
+    for a grid made without ``--combining-lr-scale``)."""
+    return float(grid.raw["config"].get("combining_lr_scale", 1))
+
+
+def check_comparable(base: Results, other: Results, rank: int = 4) -> None:
+    """Raise ``ValueError`` naming what ``other`` does differently from ``base`` besides the
+    combining logits' rate: the dataset, a data setting (split sizes, source, data note), a
+    training setting (epochs, batch size, ...) or the learning rate and weight decay its
+    LRLC networks trained with."""
+    differs = [k for k in _SHARED_CONFIG if base.raw["config"].get(k) != other.raw["config"].get(k)]
+    differs += [
+        f"data {k}" for k in _SHARED_DATA if base.raw["data"].get(k) != other.raw["data"].get(k)
+    ]
+    if base.raw["dataset"] != other.raw["dataset"]:
+        differs.insert(0, "dataset")
+    hyper = {
+        (r["lr"], r["weight_decay"]) for g in (base, other) for r in g.variant_runs("lrlc", rank)
+    }
+    if len(hyper) > 1:
+        differs.append(f"LRLC rank {rank}'s learning rate and weight decay ({sorted(hyper)})")
+    if differs:
+        raise ValueError(
+            f"{other.origin} differs from {base.origin} in more than the combining logits' "
+            f"learning rate: {', '.join(differs)}. Compare grids made with the same command "
+            "but for --combining-lr-scale."
+        )
+
+
+def mean_largest_weight(grid: Results, rank: int, layer: str) -> float:
+    """The largest combining weight at a position, averaged over the positions of ``layer``
+    and over the grid's seeds of LRLC ``rank`` (all three layers): ``1 / rank`` for weights
+    that never left their uniform start, 1 where each position picked one basis."""
+    seeds = sorted({r["seed"] for r in grid.variant_runs("lrlc", rank)})
+    if not seeds:
+        raise KeyError(f"no LRLC rank {rank} run in {grid.origin}")
+    values = [grid.combining_weights(rank, layer, seed=s).max(dim=-1).values.mean() for s in seeds]
+    return float(sum(values) / len(values))
+
+
+def _sorted(base: Results, scaled: Sequence[Results], rank: int) -> list[Results]:
+    for grid in scaled:
+        check_comparable(base, grid, rank)
+    grids = [base, *sorted(scaled, key=scale)]
+    rates = [scale(g) for g in grids]
+    if len(set(rates)) < len(rates):
+        raise ValueError(f"two grids have the same combining-logit rate: {rates}")
+    return grids
+
+
+def _rate(grid: Results) -> str:
+    return f"{scale(grid):g}×"
+
+
+def table(base: Results, scaled: Sequence[Results], rank: int = 4) -> Any:
+    """One row per combining-logit rate, LRLC ``rank`` in all three layers (a Markdown table,
+    :func:`.markdown_table`), then the base grid's convolution, LC and CoordConv, where it
+    ran them, for reference.
+
+    Columns: the network; its test accuracy (mean ± std over seeds, %); minus the base
+    grid's LRLC (the plain rate) and minus the base grid's LC, each as
+    :func:`lrlc.results.format_difference` writes it; and the mean largest combining
+    weight (:func:`mean_largest_weight`) of layers 1, 2 and 3.
+    """
+    grids = _sorted(base, scaled, rank)
+    plain, lc = base.row("lrlc", rank), base.row("lc")
+    n_test = base.raw["data"]["test_size"]
+    rows = []
+    for grid in grids:
+        row = grid.row("lrlc", rank)
+        weights = " · ".join(f"{mean_largest_weight(grid, rank, layer):.3f}" for layer in LAYERS)
+        rows.append(
+            [
+                f"{variant_name('lrlc', rank)}, logits at {_rate(grid)}",
+                accuracy(row),
+                "" if grid is base else format_difference(row, plain, n_test),
+                "" if lc is None else format_difference(row, lc, n_test),
+                weights,
+            ]
+        )
+    for layer in _REFERENCES:
+        row = base.row(layer)
+        if row is not None:
+            rows.append([variant_name(layer), accuracy(row), "", "", ""])
+    header = [
+        "network",
+        "test accuracy (%)",
+        f"− logits at {_rate(base)}",
+        "− LC",
+        f"mean largest weight, layers 1 · 2 · 3 (uniform {1 / rank:g})",
+    ]
+    return markdown_table(header, rows, note=DIFFERENCE_NOTE)
+
+
+def plot_weights(
+    base: Results,
+    scaled: Sequence[Results],
+    rank: int = 4,
+    layer: str = "features.0",
+    seed: int = 0,
+    size: float = 1.5,
+) -> Figure:
+    """The combining weights of one LRLC layer (``(H_out, W_out)`` maps, one column per
+    basis) of one seed's network, one row per combining-logit rate, on one colour scale from
+    0 to 1: weights that stayed near their uniform start are one flat colour."""
+    grids = _sorted(base, scaled, rank)
+    fig, axes = plt.subplots(
+        len(grids), rank, figsize=(size * rank + 0.9, size * len(grids) + 0.4),
+        squeeze=False, layout="constrained",
+    )  # fmt: skip
+    image = None
+    for r, grid in enumerate(grids):
+        w = grid.combining_weights(rank, layer, seed=seed).numpy()
+        for k in range(rank):
+            ax = axes[r, k]
+            image = ax.imshow(w[:, :, k], cmap=WEIGHT_CMAP, vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"$w_{{ij{k + 1}}}$", fontsize=12)
+        axes[r, 0].set_ylabel(f"logits at {_rate(grid)}", fontsize=10)
+    bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, ticks=[0, 1 / rank, 0.5, 1])
+    bar.set_label("$w_{ijk}$", fontsize=11)
+    bar.ax.tick_params(labelsize=9)
+    return fig

@@ -1,0 +1,125 @@
+"""lrlc.logit_rate: grids that differ only in the combining logits' learning rate."""
+
+import copy
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from lrlc import logit_rate  # noqa: E402
+from lrlc.results import Results  # noqa: E402
+
+LAYERS = ("features.0", "features.3", "features.6")
+
+
+def logits(first: float) -> dict:
+    """Row and column logits of every layer, 3 x 2 positions: basis 1 of 4 gets
+    ``first`` from the rows at every position, the columns add nothing."""
+    row = [[first, 0.0, 0.0, 0.0]] * 3
+    col = [[0.0] * 4] * 2
+    return {layer: {"row": row, "col": col} for layer in LAYERS}
+
+
+def lrlc_run(seed: int, test: float, first: float) -> dict:
+    return {
+        "layer": "lrlc", "rank": 4, "where": "all", "seed": seed, "epochs": 8, "lr": 0.05,
+        "weight_decay": 5e-4, "valid_accuracy": test, "test_accuracy": test, "params": 300,
+        "train_seconds": 1.0, "images_per_second": 1.0, "combining_logits": logits(first),
+    }  # fmt: skip
+
+
+def grid(scale: float | None, tests: tuple[float, float], first: float) -> Results:
+    runs = [lrlc_run(seed, test, first) for seed, test in enumerate(tests)]
+    config = {"epochs": 8, "batch_size": 64, "train_size": 3000, "amp": "float32"}
+    if scale is not None:
+        config["combining_lr_scale"] = scale
+    else:  # the base grid: its baselines too
+        for layer, test in (("conv", 0.88), ("lc", 0.96)):
+            runs += [{**lrlc_run(s, test, 0.0), "layer": layer, "rank": None} for s in (0, 1)]
+    raw = {
+        "dataset": "mnist", "device": "cpu", "torch": "2.x", "commit": "0123456789",
+        "date": "2026-12-03", "config": config, "tuning": [], "chosen": {},
+        "data": {"source": "idx", "train_size": 3000, "valid_size": 1000, "test_size": 10000,
+                 "is_subset": True, "note": "train: subset."},
+        "runs": runs,
+    }  # fmt: skip
+    return Results("mnist", raw, f"results/cpu/{scale}.json")
+
+
+def largest(first: float) -> float:
+    """The largest of softmax([first, 0, 0, 0])."""
+    return math.exp(first) / (math.exp(first) + 3)
+
+
+def test_scale_reads_the_config_and_defaults_to_one():
+    assert logit_rate.scale(grid(None, (0.9, 0.9), 0.0)) == 1.0
+    assert logit_rate.scale(grid(100, (0.9, 0.9), 0.0)) == 100.0
+
+
+def test_mean_largest_weight_is_uniform_at_zero_logits_and_follows_the_softmax():
+    assert logit_rate.mean_largest_weight(grid(None, (0.9, 0.9), 0.0), 4, "features.0") == (
+        pytest.approx(0.25)
+    )
+    g = grid(10, (0.9, 0.9), 2.0)
+    g.raw["runs"][1]["combining_logits"] = logits(1.0)  # seed 1: a smaller lead
+    expected = (largest(2.0) + largest(1.0)) / 2  # the mean over seeds
+    assert logit_rate.mean_largest_weight(g, 4, "features.6") == pytest.approx(expected)
+    with pytest.raises(KeyError, match="no LRLC rank 2 run"):
+        logit_rate.mean_largest_weight(g, 2, "features.6")
+
+
+def test_table_one_row_per_rate_in_order_then_the_baselines():
+    base = grid(None, (0.90, 0.92), 0.0)
+    fast, faster = grid(10, (0.93, 0.95), 1.0), grid(100, (0.95, 0.97), 2.0)
+    text = logit_rate.table(base, [faster, fast]).data
+    lines = [ln for ln in text.splitlines() if ln.startswith("| ")]
+    assert lines[0].split(" | ")[2:4] == ["− logits at 1×", "− LC"]
+    names = [ln.split(" | ")[0].lstrip("| ") for ln in lines[1:]]
+    assert names == [
+        "LRLC rank 4, logits at 1×",
+        "LRLC rank 4, logits at 10×",
+        "LRLC rank 4, logits at 100×",
+        "convolution",
+        "locally connected",
+    ]
+    base_row, _, top = (ln.split(" | ") for ln in lines[1:4])
+    assert base_row[2] == "" and top[1] == "96.00\u00a0±\u00a01.41"
+    assert top[2] == "**+5.00 (±2.83)**"  # 96.0 - 91.0, 2 × the seed std 1.41
+    assert top[3] == "+0.00 (±2.83)"  # level with LC (96.0)
+    assert top[4].rstrip(" |") == " · ".join([f"{largest(2.0):.3f}"] * 3)
+    assert base_row[4].rstrip(" |") == "0.250 · 0.250 · 0.250"
+
+
+def test_grids_of_other_settings_or_the_same_rate_are_refused():
+    base = grid(None, (0.90, 0.92), 0.0)
+    longer = grid(10, (0.93, 0.95), 1.0)
+    longer.raw["config"]["epochs"] = 24
+    with pytest.raises(ValueError, match=r"more than the combining logits' learning rate: epochs"):
+        logit_rate.table(base, [longer])
+    other_data = grid(10, (0.93, 0.95), 1.0)
+    other_data.raw["data"]["train_size"] = 6000
+    with pytest.raises(ValueError, match="data train_size"):
+        logit_rate.table(base, [other_data])
+    other_lr = copy.deepcopy(grid(10, (0.93, 0.95), 1.0))
+    for r in other_lr.raw["runs"]:
+        r["lr"] = 0.1
+    with pytest.raises(ValueError, match="learning rate and weight decay"):
+        logit_rate.plot_weights(base, [other_lr])
+    with pytest.raises(ValueError, match="the same combining-logit rate"):
+        logit_rate.table(base, [grid(10, (0.9, 0.9), 1.0), grid(10, (0.9, 0.9), 1.0)])
+
+
+def test_plot_weights_one_row_per_rate_on_one_scale():
+    base, fast = grid(None, (0.90, 0.92), 0.0), grid(100, (0.95, 0.97), 2.0)
+    fig = logit_rate.plot_weights(base, [fast], layer="features.3")
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 2 * 4
+    assert [ax.get_ylabel() for ax in panels[::4]] == ["logits at 1×", "logits at 100×"]
+    assert all(ax.images[0].get_clim() == (0, 1) for ax in panels)
+    assert panels[0].images[0].get_array().max() == pytest.approx(0.25)
+    assert panels[4].images[0].get_array().min() == pytest.approx(largest(2.0))  # basis 1
+    plt.close(fig)

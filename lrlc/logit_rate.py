@@ -42,7 +42,8 @@ LAYERS = ("features.0", "features.3", "features.6")
 _SHARED_CONFIG = ("task", "train_size", "valid_size", "epochs", "batch_size", "optimizer",
                   "augmentation", "amp")  # fmt: skip
 _SHARED_DATA = ("source", "train_size", "valid_size", "test_size", "note")
-_REFERENCES = ("conv", "lc", "coordconv")  # the grid's rows a table ends with
+# the base grid's rows a table ends with: (layer, rank)
+_REFERENCES = (("conv", None), ("lrlc", 1), ("lc", None), ("coordconv", None))
 
 
 def scale(grid: Results) -> float:
@@ -102,8 +103,9 @@ def _rate(grid: Results) -> str:
 
 def table(base: Results, scaled: Sequence[Results], rank: int = 4) -> Any:
     """One row per combining-logit rate, LRLC ``rank`` in all three layers (a Markdown table,
-    :func:`.markdown_table`), then the base grid's convolution, LC and CoordConv, where it
-    ran them, for reference.
+    :func:`.markdown_table`), then the base grid's convolution, LRLC of rank 1 (no
+    combining weights: shared filters and spatial biases), LC and CoordConv, where it ran
+    them, for reference.
 
     Columns: the network; its test accuracy (mean ± std over seeds, %); minus the base
     grid's LRLC (the plain rate) and minus the base grid's LC, each as
@@ -126,10 +128,10 @@ def table(base: Results, scaled: Sequence[Results], rank: int = 4) -> Any:
                 weights,
             ]
         )
-    for layer in _REFERENCES:
-        row = base.row(layer)
+    for layer, rank_ in _REFERENCES:
+        row = base.row(layer, rank_)
         if row is not None:
-            rows.append([variant_name(layer), accuracy(row), "", "", ""])
+            rows.append([variant_name(layer, rank_), accuracy(row), "", "", ""])
     header = [
         "network",
         "test accuracy (%)",

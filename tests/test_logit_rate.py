@@ -40,6 +40,7 @@ def grid(scale: float | None, tests: tuple[float, float], first: float) -> Resul
     else:  # the base grid: its baselines too
         for layer, test in (("conv", 0.88), ("lc", 0.96)):
             runs += [{**lrlc_run(s, test, 0.0), "layer": layer, "rank": None} for s in (0, 1)]
+        runs += [{**lrlc_run(s, 0.91, 0.0), "rank": 1} for s in (0, 1)]
     raw = {
         "dataset": "mnist", "device": "cpu", "torch": "2.x", "commit": "0123456789",
         "date": "2026-12-03", "config": config, "tuning": [], "chosen": {},
@@ -84,6 +85,7 @@ def test_table_one_row_per_rate_in_order_then_the_baselines():
         "LRLC rank 4, logits at 10×",
         "LRLC rank 4, logits at 100×",
         "convolution",
+        "LRLC rank 1",
         "locally connected",
     ]
     base_row, _, top = (ln.split(" | ") for ln in lines[1:4])

@@ -4,8 +4,8 @@ chapter 9 shows them::
 
     from lrlc import logit_rate, results
 
-    base = results.load("mnist")  # every parameter at the same rate
-    scaled = [results.load(f"mnist-combining-lr-{x}") for x in (10, 100, 1000)]
+    base = results.load("mnist")   # every parameter at the same rate
+    scaled = logit_rate.load("mnist")  # results/cpu/mnist-combining-lr-{10,100,1000}.json
     logit_rate.table(base, scaled, rank=4)           # accuracy and weights per rate
     logit_rate.plot_weights(base, scaled, rank=4)    # the first layer's weights per rate
 
@@ -23,11 +23,19 @@ from matplotlib.figure import Figure
 
 from lrlc.overview import accuracy
 from lrlc.plotting import WEIGHT_CMAP
-from lrlc.results import DIFFERENCE_NOTE, Results, format_difference, variant_name
+from lrlc.results import (
+    DIFFERENCE_NOTE,
+    Results,
+    format_difference,
+    load_or_none,
+    variant_name,
+)
 from lrlc.widgets import markdown_table
 
 __all__ = [
     "LAYERS",
+    "RATES",
+    "load",
     "scale",
     "check_comparable",
     "mean_largest_weight",
@@ -38,12 +46,23 @@ __all__ = [
 LAYERS = ("features.0", "features.3", "features.6")
 """The paper network's three LRLC modules, first to last."""
 
+RATES = (10, 100, 1000)
+"""The factors on the learning rate the book's runs gave the combining logits."""
+
 # config entries every compared grid must share: all but the logits' rate and tuning tries
 _SHARED_CONFIG = ("task", "train_size", "valid_size", "epochs", "batch_size", "optimizer",
                   "augmentation", "amp")  # fmt: skip
 _SHARED_DATA = ("source", "train_size", "valid_size", "test_size", "note")
 # the base grid's rows a table ends with: (layer, rank)
 _REFERENCES = (("conv", None), ("lrlc", 1), ("lc", None), ("coordconv", None))
+
+
+def load(dataset: str, rates: Sequence[float] = RATES) -> list[Results]:
+    """The results files ``<dataset>-combining-lr-<rate>`` there are (as
+    :func:`lrlc.results.load_or_none` finds them), lowest rate first; those of rates never
+    run are left out."""
+    found = (load_or_none(f"{dataset}-combining-lr-{rate:g}") for rate in sorted(rates))
+    return [grid for grid in found if grid is not None]
 
 
 def scale(grid: Results) -> float:

@@ -1,6 +1,7 @@
 """lrlc.logit_rate: grids that differ only in the combining logits' learning rate."""
 
 import copy
+import json
 import math
 
 import matplotlib
@@ -10,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from lrlc import logit_rate  # noqa: E402
+from lrlc import logit_rate, results  # noqa: E402
 from lrlc.results import Results  # noqa: E402
 
 LAYERS = ("features.0", "features.3", "features.6")
@@ -125,3 +126,17 @@ def test_plot_weights_one_row_per_rate_on_one_scale():
     assert panels[0].images[0].get_array().max() == pytest.approx(0.25)
     assert panels[4].images[0].get_array().min() == pytest.approx(largest(2.0))  # basis 1
     plt.close(fig)
+
+
+def test_load_finds_the_rates_there_are_lowest_first(tmp_path, monkeypatch):
+    folder = tmp_path / "results"
+    (folder / "cpu").mkdir(parents=True)
+    monkeypatch.setattr(results, "_download", lambda name: None)  # never the network
+    monkeypatch.setattr(results, "_search_dirs", lambda: [folder])
+    for rate in (1000, 10):
+        raw = grid(rate, (0.9, 0.9), 1.0).raw
+        (folder / "cpu" / f"mnist-combining-lr-{rate}.json").write_text(json.dumps(raw))
+    found = logit_rate.load("mnist")
+    assert [logit_rate.scale(g) for g in found] == [10.0, 1000.0]  # no 100: not run
+    assert found[0].origin == "results/cpu/mnist-combining-lr-10.json"
+    assert logit_rate.load("celeba") == []

@@ -299,6 +299,9 @@ class LowRankLocallyConnected2d(nn.Module):
     Logits start at zero, so every position starts at exactly ``1 / rank``: the layer starts
     as a convolution with the mean of the bases. With ``rank=1`` the only combining weight
     is 1, so no combining parameters (nor network) exist and the layer is a convolution.
+    Trained at the filters' learning rate the spatial logits move slowly (the book's
+    chapter 9); :func:`lrlc.train.fit` can give them a rate of their own
+    (``combining_lr_scale``).
 
     Bias (as the official layer): a spatial bias shared over channels, ``row[i] + col[j]``
     when combining weights are shared, one value per position otherwise (always so in

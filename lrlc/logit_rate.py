@@ -54,7 +54,7 @@ _SHARED_CONFIG = ("task", "train_size", "valid_size", "epochs", "batch_size", "o
                   "augmentation", "amp")  # fmt: skip
 _SHARED_DATA = ("source", "train_size", "valid_size", "test_size", "note")
 # the base grid's rows a table ends with: (layer, rank)
-_REFERENCES = (("conv", None), ("lrlc", 1), ("lc", None), ("coordconv", None))
+_REFERENCES = (("conv", None), ("lrlc", 1), ("lc", None), ("coordconv", None), ("wide_conv", 4))
 
 
 def load(dataset: str, rates: Sequence[float] = RATES) -> list[Results]:
@@ -123,8 +123,8 @@ def _rate(grid: Results) -> str:
 def table(base: Results, scaled: Sequence[Results], rank: int = 4) -> Any:
     """One row per combining-logit rate, LRLC ``rank`` in all three layers (a Markdown table,
     :func:`.markdown_table`), then the base grid's convolution, LRLC of rank 1 (no
-    combining weights: shared filters and spatial biases), LC and CoordConv, where it ran
-    them, for reference.
+    combining weights: shared filters and spatial biases), LC, CoordConv and the
+    convolution widened to LRLC rank 4's size, where it ran them, for reference.
 
     Columns: the network; its test accuracy (mean ± std over seeds, %); minus the base
     grid's LRLC (the plain rate) and minus the base grid's LC, each as
@@ -140,7 +140,8 @@ def table(base: Results, scaled: Sequence[Results], rank: int = 4) -> Any:
         weights = " · ".join(f"{mean_largest_weight(grid, rank, layer):.3f}" for layer in LAYERS)
         rows.append(
             [
-                f"{variant_name('lrlc', rank)}, logits at {_rate(grid)}",
+                f"{variant_name('lrlc', rank)}, logits at {_rate(grid)}"
+                + (" (the grid)" if grid is base else ""),
                 accuracy(row),
                 "" if grid is base else format_difference(row, plain, n_test),
                 "" if lc is None else format_difference(row, lc, n_test),

@@ -82,7 +82,7 @@ def test_table_one_row_per_rate_in_order_then_the_baselines():
     assert lines[0].split(" | ")[2:4] == ["− logits at 1×", "− LC"]
     names = [ln.split(" | ")[0].lstrip("| ") for ln in lines[1:]]
     assert names == [
-        "LRLC rank 4, logits at 1×",
+        "LRLC rank 4, logits at 1× (the grid)",
         "LRLC rank 4, logits at 10×",
         "LRLC rank 4, logits at 100×",
         "convolution",

@@ -4,10 +4,10 @@ chapter 9 shows them::
 
     from lrlc import logit_rate, results
 
-    base = results.load("mnist")   # every parameter at the same rate
-    scaled = logit_rate.load("mnist")  # results/cpu/mnist-combining-lr-{10,100,1000}.json
-    logit_rate.table(base, scaled, rank=4)           # accuracy and weights per rate
-    logit_rate.plot_weights(base, scaled, rank=4)    # the first layer's weights per rate
+    base = results.load("mnist")  # every parameter at the same rate
+    scaled = logit_rate.load("mnist")  # mnist-combining-lr-{10,100,1000}.json
+    logit_rate.table(base, scaled, rank=4)  # accuracy and weights per rate
+    logit_rate.plot_weights(base, scaled, rank=4)  # layer 1's weights per rate
 
 Every grid must share the base grid's data and training settings (the comparison would
 mean nothing otherwise): :func:`check_comparable` says what differs.

@@ -40,6 +40,7 @@ __all__ = [
     "check_comparable",
     "mean_largest_weight",
     "table",
+    "rank_table",
     "plot_weights",
 ]
 
@@ -158,6 +159,55 @@ def table(base: Results, scaled: Sequence[Results], rank: int = 4) -> Any:
         f"− logits at {_rate(base)}",
         "− LC",
         f"mean largest weight, layers 1 · 2 · 3 (uniform {1 / rank:g})",
+    ]
+    return markdown_table(header, rows, note=DIFFERENCE_NOTE)
+
+
+def rank_table(base: Results, scaled: Sequence[Results], rate: float = 100) -> Any:
+    """The rank dial at two rates (a Markdown table, :func:`.markdown_table`): one row per
+    rank of LRLC in all three layers that either grid ran, with its parameters, its test
+    accuracy with the logits at the base grid's rate and at ``rate`` (the grid of
+    ``scaled`` made at that rate), their difference (:func:`lrlc.results.format_difference`)
+    and the mean largest weight per layer at ``rate``. Rank 1 has no combining logits, so
+    the rate does not apply to it."""
+    grids = _sorted(base, scaled, 4)
+    faster = [g for g in grids[1:] if scale(g) == rate]
+    if not faster:
+        have = ", ".join(_rate(g) for g in grids[1:]) or "none"
+        raise ValueError(f"no grid with the logits at {rate:g}× (have: {have})")
+    (fast,) = faster
+    n_test = base.raw["data"]["test_size"]
+    ranks = sorted({r["rank"] for g in (base, fast) for r in g.lrlc_rows()})
+    rows = []
+    for rank in ranks:
+        slow_row, fast_row = base.row("lrlc", rank), fast.row("lrlc", rank)
+        known = slow_row or fast_row
+        if rank == 1:
+            rows.append([rank, f"{known['params']:,}", accuracy(slow_row), "no logits", "", ""])
+            continue
+        weights = ""
+        if fast_row is not None:
+            weights = " · ".join(
+                f"{mean_largest_weight(fast, rank, layer):.3f}" for layer in LAYERS
+            )
+        both = slow_row is not None and fast_row is not None
+        rows.append(
+            [
+                rank,
+                f"{known['params']:,}",
+                accuracy(slow_row),
+                accuracy(fast_row),
+                format_difference(fast_row, slow_row, n_test) if both else "",
+                weights,
+            ]
+        )
+    header = [
+        "rank",
+        "parameters",
+        f"logits at {_rate(base)} (the grid)",
+        f"logits at {_rate(fast)}",
+        f"{_rate(fast)} − {_rate(base)}",
+        f"mean largest weight at {_rate(fast)}, layers 1 · 2 · 3",
     ]
     return markdown_table(header, rows, note=DIFFERENCE_NOTE)
 

@@ -17,11 +17,11 @@ from lrlc.results import Results  # noqa: E402
 LAYERS = ("features.0", "features.3", "features.6")
 
 
-def logits(first: float) -> dict:
-    """Row and column logits of every layer, 3 x 2 positions: basis 1 of 4 gets
+def logits(first: float, rank: int = 4) -> dict:
+    """Row and column logits of every layer, 3 x 2 positions: basis 1 of ``rank`` gets
     ``first`` from the rows at every position, the columns add nothing."""
-    row = [[first, 0.0, 0.0, 0.0]] * 3
-    col = [[0.0] * 4] * 2
+    row = [[first] + [0.0] * (rank - 1)] * 3
+    col = [[0.0] * rank] * 2
     return {layer: {"row": row, "col": col} for layer in LAYERS}
 
 
@@ -140,3 +140,28 @@ def test_load_finds_the_rates_there_are_lowest_first(tmp_path, monkeypatch):
     assert [logit_rate.scale(g) for g in found] == [10.0, 1000.0]  # no 100: not run
     assert found[0].origin == "results/cpu/mnist-combining-lr-10.json"
     assert logit_rate.load("celeba") == []
+
+
+def test_rank_table_sets_the_dial_at_two_rates_side_by_side():
+    base = grid(None, (0.90, 0.92), 0.0)
+    base.raw["runs"] += [{**lrlc_run(s, 0.89, 0.0), "rank": 2, "params": 200} for s in (0, 1)]
+    fast = grid(100, (0.95, 0.97), 2.0)
+    for rank, test in ((2, 0.93), (8, 0.97)):
+        fast.raw["runs"] += [
+            {**lrlc_run(s, test, 1.0), "rank": rank, "params": 100 * rank,
+             "combining_logits": logits(1.0, rank)}
+            for s in (0, 1)
+        ]  # fmt: skip
+    text = logit_rate.rank_table(base, [fast], rate=100).data
+    lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+    assert lines[0][2:5] == ["logits at 1× (the grid)", "logits at 100×", "100× − 1×"]
+    rows = {ln[0].lstrip("| "): ln for ln in lines[1:]}
+    assert list(rows) == ["1", "2", "4", "8"]
+    assert rows["1"][3] == "no logits"
+    # 93 - 89; seeds alike, so the test set sets it: 2 x 100 x sqrt(2 x .91 x .09 / 10,000)
+    assert rows["2"][1] == "200" and rows["2"][4] == "**+4.00 (±0.81)**"
+    assert rows["8"][2] == "not run" and rows["8"][4] == ""
+    two = math.exp(1.0) / (math.exp(1.0) + 1)  # the larger of softmax([1, 0])
+    assert rows["2"][5].rstrip(" |") == " · ".join([f"{two:.3f}"] * 3)
+    with pytest.raises(ValueError, match=r"no grid with the logits at 10× \(have: 100×\)"):
+        logit_rate.rank_table(base, [fast], rate=10)

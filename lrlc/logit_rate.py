@@ -207,7 +207,7 @@ def rank_table(base: Results, scaled: Sequence[Results], rate: float = 100) -> A
         f"logits at {_rate(base)} (the grid)",
         f"logits at {_rate(fast)}",
         f"{_rate(fast)} − {_rate(base)}",
-        f"mean largest weight at {_rate(fast)}, layers 1 · 2 · 3",
+        f"mean largest weight at {_rate(fast)}, layers 1 · 2 · 3 (uniform: 1 / rank)",
     ]
     return markdown_table(header, rows, note=DIFFERENCE_NOTE)
 

@@ -36,7 +36,6 @@ __all__ = [
     "LAYERS",
     "RATES",
     "load",
-    "scale",
     "check_comparable",
     "mean_largest_weight",
     "table",
@@ -66,17 +65,11 @@ def load(dataset: str, rates: Sequence[float] = RATES) -> list[Results]:
     return [grid for grid in found if grid is not None]
 
 
-def scale(grid: Results) -> float:
-    """The factor on the learning rate the grid's spatial combining logits learned at (1
-    for a grid made without ``--combining-lr-scale``)."""
-    return float(grid.raw["config"].get("combining_lr_scale", 1))
-
-
-def check_comparable(base: Results, other: Results, rank: int = 4) -> None:
+def check_comparable(base: Results, other: Results) -> None:
     """Raise ``ValueError`` naming what ``other`` does differently from ``base`` besides the
     combining logits' rate: the dataset, a data setting (split sizes, source, data note), a
     training setting (epochs, batch size, ...) or the learning rate and weight decay its
-    LRLC networks trained with."""
+    LRLC networks (all three layers, every rank: one family) trained with."""
     differs = [k for k in _SHARED_CONFIG if base.raw["config"].get(k) != other.raw["config"].get(k)]
     differs += [
         f"data {k}" for k in _SHARED_DATA if base.raw["data"].get(k) != other.raw["data"].get(k)
@@ -84,10 +77,13 @@ def check_comparable(base: Results, other: Results, rank: int = 4) -> None:
     if base.raw["dataset"] != other.raw["dataset"]:
         differs.insert(0, "dataset")
     hyper = {
-        (r["lr"], r["weight_decay"]) for g in (base, other) for r in g.variant_runs("lrlc", rank)
+        (r["lr"], r["weight_decay"])
+        for g in (base, other)
+        for r in g.runs
+        if r["layer"] == "lrlc" and r.get("where", "all") == "all"
     }
     if len(hyper) > 1:
-        differs.append(f"LRLC rank {rank}'s learning rate and weight decay ({sorted(hyper)})")
+        differs.append(f"LRLC's learning rate and weight decay ({sorted(hyper)})")
     if differs:
         raise ValueError(
             f"{other.origin} differs from {base.origin} in more than the combining logits' "
@@ -107,18 +103,23 @@ def mean_largest_weight(grid: Results, rank: int, layer: str) -> float:
     return float(sum(values) / len(values))
 
 
-def _sorted(base: Results, scaled: Sequence[Results], rank: int) -> list[Results]:
+def _sorted(base: Results, scaled: Sequence[Results]) -> list[Results]:
     for grid in scaled:
-        check_comparable(base, grid, rank)
-    grids = [base, *sorted(scaled, key=scale)]
-    rates = [scale(g) for g in grids]
+        check_comparable(base, grid)
+    grids = [base, *sorted(scaled, key=lambda g: g.combining_lr_scale)]
+    rates = [g.combining_lr_scale for g in grids]
     if len(set(rates)) < len(rates):
         raise ValueError(f"two grids have the same combining-logit rate: {rates}")
     return grids
 
 
 def _rate(grid: Results) -> str:
-    return f"{scale(grid):g}×"
+    return f"{grid.combining_lr_scale:g}×"
+
+
+def _largest_weights(grid: Results, rank: int) -> str:
+    """:func:`mean_largest_weight` of every layer of ``LAYERS``: ``"0.426 · 0.502 · 0.371"``."""
+    return " · ".join(f"{mean_largest_weight(grid, rank, layer):.3f}" for layer in LAYERS)
 
 
 def table(base: Results, scaled: Sequence[Results], rank: int = 4) -> Any:
@@ -132,13 +133,12 @@ def table(base: Results, scaled: Sequence[Results], rank: int = 4) -> Any:
     :func:`lrlc.results.format_difference` writes it; and the mean largest combining
     weight (:func:`mean_largest_weight`) of layers 1, 2 and 3.
     """
-    grids = _sorted(base, scaled, rank)
+    grids = _sorted(base, scaled)
     plain, lc = base.row("lrlc", rank), base.row("lc")
     n_test = base.raw["data"]["test_size"]
     rows = []
     for grid in grids:
         row = grid.row("lrlc", rank)
-        weights = " · ".join(f"{mean_largest_weight(grid, rank, layer):.3f}" for layer in LAYERS)
         rows.append(
             [
                 f"{variant_name('lrlc', rank)}, logits at {_rate(grid)}"
@@ -146,7 +146,7 @@ def table(base: Results, scaled: Sequence[Results], rank: int = 4) -> Any:
                 accuracy(row),
                 "" if grid is base else format_difference(row, plain, n_test),
                 "" if lc is None else format_difference(row, lc, n_test),
-                weights,
+                _largest_weights(grid, rank),
             ]
         )
     for layer, rank_ in _REFERENCES:
@@ -170,8 +170,8 @@ def rank_table(base: Results, scaled: Sequence[Results], rate: float = 100) -> A
     ``scaled`` made at that rate), their difference (:func:`lrlc.results.format_difference`)
     and the mean largest weight per layer at ``rate``. Rank 1 has no combining logits, so
     the rate does not apply to it."""
-    grids = _sorted(base, scaled, 4)
-    faster = [g for g in grids[1:] if scale(g) == rate]
+    grids = _sorted(base, scaled)
+    faster = [g for g in grids[1:] if g.combining_lr_scale == rate]
     if not faster:
         have = ", ".join(_rate(g) for g in grids[1:]) or "none"
         raise ValueError(f"no grid with the logits at {rate:g}× (have: {have})")
@@ -185,11 +185,7 @@ def rank_table(base: Results, scaled: Sequence[Results], rate: float = 100) -> A
         if rank == 1:
             rows.append([rank, f"{known['params']:,}", accuracy(slow_row), "no logits", "", ""])
             continue
-        weights = ""
-        if fast_row is not None:
-            weights = " · ".join(
-                f"{mean_largest_weight(fast, rank, layer):.3f}" for layer in LAYERS
-            )
+        weights = "" if fast_row is None else _largest_weights(fast, rank)
         both = slow_row is not None and fast_row is not None
         rows.append(
             [
@@ -223,7 +219,7 @@ def plot_weights(
     """The combining weights of one LRLC layer (``(H_out, W_out)`` maps, one column per
     basis) of one seed's network, one row per combining-logit rate, on one colour scale from
     0 to 1: weights that stayed near their uniform start are one flat colour."""
-    grids = _sorted(base, scaled, rank)
+    grids = _sorted(base, scaled)
     fig, axes = plt.subplots(
         len(grids), rank, figsize=(size * rank + 0.9, size * len(grids) + 0.4),
         squeeze=False, layout="constrained",

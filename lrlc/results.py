@@ -193,6 +193,11 @@ def _noise_parts(a: dict, b: dict, test_size: int) -> tuple[float, float | None]
     return test_noise, None
 
 
+def _noise_scale(test_noise: float, seed_noise: float | None) -> float:
+    """The noise scale of :func:`difference_noise` from its two parts: the larger."""
+    return test_noise if seed_noise is None else max(test_noise, seed_noise)
+
+
 def difference_noise(a: dict, b: dict, test_size: int) -> tuple[float, str]:
     """The noise scale (points) of the difference of two :func:`summarize` rows' test accuracies,
     and how it was estimated.
@@ -205,9 +210,10 @@ def difference_noise(a: dict, b: dict, test_size: int) -> tuple[float, str]:
     more than noise.
     """
     test_noise, seed_noise = _noise_parts(a, b, test_size)
+    scale = _noise_scale(test_noise, seed_noise)
     if seed_noise is not None:
-        return max(test_noise, seed_noise), f"seed std {seed_noise:.2f}, test {test_noise:.2f}"
-    return test_noise, f"test {test_noise:.2f}; one seed, so seed noise unknown"
+        return scale, f"seed std {seed_noise:.2f}, test {test_noise:.2f}"
+    return scale, f"test {test_noise:.2f}; one seed, so seed noise unknown"
 
 
 def beyond_noise(a: dict, b: dict, test_size: int) -> bool:
@@ -223,8 +229,8 @@ def judge(a: dict, b: dict, test_size: int) -> str:
     (:func:`beyond_noise`) and the threshold it was judged against: "+6.12 points (larger
     than the noise: beyond ±2.02, 2× the larger of seed std 1.01 and test 0.41)"."""
     diff = 100 * (a["test_mean"] - b["test_mean"])
-    scale, _ = difference_noise(a, b, test_size)
     test_noise, seed_noise = _noise_parts(a, b, test_size)
+    scale = _noise_scale(test_noise, seed_noise)
     verdict = "larger than the noise: beyond" if _beyond(diff, scale) else "within the noise:"
     shown, threshold = _as_text(diff, NOISE_MULTIPLE * scale)
     if seed_noise is None:
@@ -292,6 +298,12 @@ class Results:
     def tuned(self) -> bool:
         """Whether lr and weight decay were picked on the validation split (else fixed)."""
         return bool(self.raw.get("tuning"))
+
+    @property
+    def combining_lr_scale(self) -> float:
+        """The factor on the learning rate the spatial combining logits learned at
+        (``--combining-lr-scale``; 1 for a grid made without it)."""
+        return float(self.raw["config"].get("combining_lr_scale", 1))
 
     def summary(self) -> list[dict]:
         """One row per variant (see :func:`summarize`)."""
@@ -534,9 +546,10 @@ class Results:
                 f"learning rate {chosen['lr']:g} and weight decay {chosen['weight_decay']:g} "
                 "for every variant (not tuned)"
             )
-        scale = config.get("combining_lr_scale", 1)
-        if scale != 1:
-            hyper += f", the spatial combining logits at {scale:g}× the learning rate"
+        if self.combining_lr_scale != 1:
+            hyper += (
+                f", the spatial combining logits at {self.combining_lr_scale:g}× the learning rate"
+            )
         kinds = (("train", "training images"), ("valid", "validation"), ("test", "test"))
         sizes = ", ".join(
             f"{data[f'{split}_size']:,} {kind} ({self._split_kind(split)})" for split, kind in kinds

@@ -57,9 +57,9 @@ def largest(first: float) -> float:
     return math.exp(first) / (math.exp(first) + 3)
 
 
-def test_scale_reads_the_config_and_defaults_to_one():
-    assert logit_rate.scale(grid(None, (0.9, 0.9), 0.0)) == 1.0
-    assert logit_rate.scale(grid(100, (0.9, 0.9), 0.0)) == 100.0
+def test_combining_lr_scale_reads_the_config_and_defaults_to_one():
+    assert grid(None, (0.9, 0.9), 0.0).combining_lr_scale == 1.0
+    assert grid(100, (0.9, 0.9), 0.0).combining_lr_scale == 100.0
 
 
 def test_mean_largest_weight_is_uniform_at_zero_logits_and_follows_the_softmax():
@@ -110,8 +110,12 @@ def test_grids_of_other_settings_or_the_same_rate_are_refused():
     other_lr = copy.deepcopy(grid(10, (0.93, 0.95), 1.0))
     for r in other_lr.raw["runs"]:
         r["lr"] = 0.1
-    with pytest.raises(ValueError, match="learning rate and weight decay"):
+    with pytest.raises(ValueError, match="LRLC's learning rate and weight decay"):
         logit_rate.plot_weights(base, [other_lr])
+    other_rank = grid(10, (0.93, 0.95), 1.0)  # one family: every rank trained alike
+    other_rank.raw["runs"].append({**lrlc_run(0, 0.9, 1.0), "rank": 2, "lr": 0.1})
+    with pytest.raises(ValueError, match="LRLC's learning rate and weight decay"):
+        logit_rate.table(base, [other_rank])
     with pytest.raises(ValueError, match="the same combining-logit rate"):
         logit_rate.table(base, [grid(10, (0.9, 0.9), 1.0), grid(10, (0.9, 0.9), 1.0)])
 
@@ -137,7 +141,7 @@ def test_load_finds_the_rates_there_are_lowest_first(tmp_path, monkeypatch):
         raw = grid(rate, (0.9, 0.9), 1.0).raw
         (folder / "cpu" / f"mnist-combining-lr-{rate}.json").write_text(json.dumps(raw))
     found = logit_rate.load("mnist")
-    assert [logit_rate.scale(g) for g in found] == [10.0, 1000.0]  # no 100: not run
+    assert [g.combining_lr_scale for g in found] == [10.0, 1000.0]  # no 100: not run
     assert found[0].origin == "results/cpu/mnist-combining-lr-10.json"
     assert logit_rate.load("celeba") == []
 

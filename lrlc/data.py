@@ -322,7 +322,7 @@ def _find_or_download(
     found = spec.reader.find(root, source)
     if found is not None:
         return found
-    elsewhere = "or set LRLC_DATA (or root=) to a folder that holds it."
+    elsewhere = "or set LRLC_DATA (or root=, or --root of a command) to a folder that holds it."
     if name not in DOWNLOADABLE:
         raise DatasetNotFoundError(
             _missing(name, root, root_given, source, celeba.how_to_get(root))
@@ -331,10 +331,13 @@ def _find_or_download(
         fix = f"put it there, use source=None to read what is present, {elsewhere}"
         raise DatasetNotFoundError(_missing(name, root, root_given, source, fix))
     if not downloads_allowed(download):
-        why = "download=False" if download is False else "LRLC_OFFLINE=1"
+        if download is False:
+            why, how = "download=False", f"lrlc.data.load({name!r}, download=True)"
+        else:
+            why, how = "LRLC_OFFLINE=1", "unsetting LRLC_OFFLINE (or download=True)"
         fix = (
-            f"downloads are off ({why}). With internet access, lrlc.data.load({name!r}, "
-            f"download=True) downloads it there ({spec.download_size}), {elsewhere}"
+            f"downloads are off ({why}). With internet access, {how} downloads it there "
+            f"({spec.download_size}), {elsewhere}"
         )
         raise DatasetNotFoundError(_missing(name, root, root_given, source, fix))
     try:

@@ -35,6 +35,7 @@ from lrlc.widgets import markdown_table
 __all__ = [
     "LAYERS",
     "RATES",
+    "REFERENCES",
     "load",
     "check_comparable",
     "mean_largest_weight",
@@ -53,8 +54,8 @@ RATES = (10, 100, 1000)
 _SHARED_CONFIG = ("task", "train_size", "valid_size", "epochs", "batch_size", "optimizer",
                   "augmentation", "amp")  # fmt: skip
 _SHARED_DATA = ("source", "train_size", "valid_size", "test_size", "note")
-# the base grid's rows a table ends with: (layer, rank)
-_REFERENCES = (("conv", None), ("lrlc", 1), ("lc", None), ("coordconv", None), ("wide_conv", 4))
+REFERENCES = (("conv", None), ("lrlc", 1), ("lc", None), ("coordconv", None), ("wide_conv", 4))
+"""The base grid's networks a :func:`table` ends with, as (layer, rank), where it ran them."""
 
 
 def load(dataset: str, rates: Sequence[float] = RATES) -> list[Results]:
@@ -122,11 +123,16 @@ def _largest_weights(grid: Results, rank: int) -> str:
     return " · ".join(f"{mean_largest_weight(grid, rank, layer):.3f}" for layer in LAYERS)
 
 
-def table(base: Results, scaled: Sequence[Results], rank: int = 4) -> Any:
+def table(
+    base: Results,
+    scaled: Sequence[Results],
+    rank: int = 4,
+    references: Sequence[tuple[str, int | None]] = REFERENCES,
+) -> Any:
     """One row per combining-logit rate, LRLC ``rank`` in all three layers (a Markdown table,
-    :func:`.markdown_table`), then the base grid's convolution, LRLC of rank 1 (no
-    combining weights: shared filters and spatial biases), LC, CoordConv and the
-    convolution widened to LRLC rank 4's size, where it ran them, for reference.
+    :func:`.markdown_table`), then the base grid's ``references`` (layer, rank) where it ran
+    them: by default the convolution, LRLC of rank 1 (no combining weights: shared filters
+    and spatial biases), LC, CoordConv and the convolution widened to LRLC rank 4's size.
 
     Columns: the network; its test accuracy (mean ± std over seeds, %); minus the base
     grid's LRLC (the plain rate) and minus the base grid's LC, each as
@@ -149,7 +155,7 @@ def table(base: Results, scaled: Sequence[Results], rank: int = 4) -> Any:
                 _largest_weights(grid, rank),
             ]
         )
-    for layer, rank_ in _REFERENCES:
+    for layer, rank_ in references:
         row = base.row(layer, rank_)
         if row is not None:
             rows.append([variant_name(layer, rank_), accuracy(row), "", "", ""])

@@ -97,6 +97,17 @@ def test_table_one_row_per_rate_in_order_then_the_baselines():
     assert base_row[4].rstrip(" |") == "0.250 · 0.250 · 0.250"
 
 
+def test_table_ends_with_the_references_asked_for_in_their_order():
+    base = grid(None, (0.90, 0.92), 0.0)
+    text = logit_rate.table(
+        base, [grid(100, (0.95, 0.97), 2.0)], references=[("lc", None), ("coordconv", None)]
+    ).data
+    lines = [ln for ln in text.splitlines() if ln.startswith("| ")]
+    names = [ln.split(" | ")[0].lstrip("| ") for ln in lines[1:]]
+    # CoordConv never ran in the base grid: left out, not an empty row
+    assert names[2:] == ["locally connected"]
+
+
 def test_grids_of_other_settings_or_the_same_rate_are_refused():
     base = grid(None, (0.90, 0.92), 0.0)
     longer = grid(10, (0.93, 0.95), 1.0)

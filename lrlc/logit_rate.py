@@ -4,8 +4,9 @@ chapter 9 shows them::
 
     from lrlc import logit_rate, results
 
-    base = results.load("mnist")  # every parameter at the same rate
-    scaled = logit_rate.load("mnist")  # mnist-combining-lr-{10,100,1000}.json
+    # the grid (every parameter at the same rate) and mnist-combining-lr-{10,100,1000}.json,
+    # from the same folder: the reference grids' where they all exist, else the CPU grids'
+    base, scaled = logit_rate.load_with_base("mnist")
     logit_rate.table(base, scaled, rank=4)  # accuracy and weights per rate
     logit_rate.plot_weights(base, scaled, rank=4)  # layer 1's weights per rate
 
@@ -25,6 +26,7 @@ from lrlc.overview import accuracy
 from lrlc.plotting import WEIGHT_CMAP
 from lrlc.results import (
     DIFFERENCE_NOTE,
+    KINDS,
     Results,
     format_difference,
     load_or_none,
@@ -37,6 +39,7 @@ __all__ = [
     "RATES",
     "REFERENCES",
     "load",
+    "load_with_base",
     "check_comparable",
     "mean_largest_weight",
     "table",
@@ -58,12 +61,32 @@ REFERENCES = (("conv", None), ("lrlc", 1), ("lc", None), ("coordconv", None), ("
 """The base grid's networks a :func:`table` ends with, as (layer, rank), where it ran them."""
 
 
-def load(dataset: str, rates: Sequence[float] = RATES) -> list[Results]:
+def load(
+    dataset: str, rates: Sequence[float] = RATES, kinds: Sequence[str] = KINDS
+) -> list[Results]:
     """The results files ``<dataset>-combining-lr-<rate>`` there are (as
-    :func:`lrlc.results.load_or_none` finds them), lowest rate first; those of rates never
-    run are left out."""
-    found = (load_or_none(f"{dataset}-combining-lr-{rate:g}") for rate in sorted(rates))
+    :func:`lrlc.results.load_or_none` finds them in ``kinds``), lowest rate first; those of
+    rates never run are left out."""
+    found = (load_or_none(f"{dataset}-combining-lr-{rate:g}", kinds) for rate in sorted(rates))
     return [grid for grid in found if grid is not None]
+
+
+def load_with_base(
+    dataset: str, rates: Sequence[float] = RATES
+) -> tuple[Results | None, list[Results]]:
+    """The grid of ``dataset`` and its grids with faster logits (:func:`load`), both from
+    one kind of results: the reference grids (``results/``) where the grid and at least one
+    faster grid exist there, else the CPU-scale ones (``results/cpu/``), so that a reference
+    grid never meets runs made with the CPU grids' settings. ``(None, [])``, or a grid and
+    ``[]``, while the runs are missing."""
+    fallback: tuple[Results | None, list[Results]] = (None, [])
+    for kind in KINDS:
+        base, scaled = load_or_none(dataset, (kind,)), load(dataset, rates, (kind,))
+        if base is not None and scaled:
+            return base, scaled
+        if fallback[0] is None:
+            fallback = (base, scaled)
+    return fallback
 
 
 def check_comparable(base: Results, other: Results) -> None:
@@ -135,7 +158,7 @@ def table(
     and spatial biases), LC, CoordConv and the convolution widened to LRLC rank 4's size.
 
     Columns: the network; its test accuracy (mean ± std over seeds, %); minus the base
-    grid's LRLC (the plain rate) and minus the base grid's LC, each as
+    grid's LRLC (the plain rate) and minus the base grid's LC (where it ran LC), each as
     :func:`lrlc.results.format_difference` writes it; and the mean largest combining
     weight (:func:`mean_largest_weight`) of layers 1, 2 and 3.
     """
@@ -151,19 +174,20 @@ def table(
                 + (" (the grid)" if grid is base else ""),
                 accuracy(row),
                 "" if grid is base else format_difference(row, plain, n_test),
-                "" if lc is None else format_difference(row, lc, n_test),
+                *([] if lc is None else [format_difference(row, lc, n_test)]),
                 _largest_weights(grid, rank),
             ]
         )
+    blank = ["", "", ""] if lc is not None else ["", ""]
     for layer, rank_ in references:
         row = base.row(layer, rank_)
         if row is not None:
-            rows.append([variant_name(layer, rank_), accuracy(row), "", "", ""])
+            rows.append([variant_name(layer, rank_), accuracy(row), *blank])
     header = [
         "network",
         "test accuracy (%)",
         f"− logits at {_rate(base)}",
-        "− LC",
+        *([] if lc is None else ["− LC"]),
         f"mean largest weight, layers 1 · 2 · 3 (uniform {1 / rank:g})",
     ]
     return markdown_table(header, rows, note=DIFFERENCE_NOTE)

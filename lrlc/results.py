@@ -26,6 +26,7 @@ import re
 import statistics
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,9 +112,9 @@ def _search_dirs() -> list[Path]:
     return list(dict.fromkeys(dirs))
 
 
-def _find(name: str) -> tuple[Path, str] | None:
+def _find(name: str, kinds: Sequence[str] = KINDS) -> tuple[Path, str] | None:
     for directory in _search_dirs():
-        for kind in KINDS:
+        for kind in kinds:
             path = directory / kind / f"{name}.json"
             if path.is_file():
                 return path, f"{directory.name}/{path.relative_to(directory).as_posix()}"
@@ -126,8 +127,8 @@ def find(name: str) -> Path | None:
     return None if found is None else found[0]
 
 
-def _download(name: str) -> tuple[dict, str] | None:
-    for kind in KINDS:
+def _download(name: str, kinds: Sequence[str] = KINDS) -> tuple[dict, str] | None:
+    for kind in kinds:
         url = f"{RESULTS_URL}/{kind + '/' if kind else ''}{name}.json"
         try:
             with urllib.request.urlopen(url, timeout=10) as response:
@@ -697,33 +698,40 @@ class Results:
         return module.output_size
 
 
-def load(name: str, path: str | os.PathLike | None = None) -> Results:
+def load(name: str, path: str | os.PathLike | None = None, kinds: Sequence[str] = KINDS) -> Results:
     """The results of a grid: ``name`` is the dataset ("mnist", "cifar10", "celeba",
-    "trans_celeba48") or a file stem ("celeba-attributes"); ``path`` reads that file."""
+    "trans_celeba48") or a file stem ("celeba-attributes"); ``path`` reads that file.
+    ``kinds`` are the folders tried, in order: ``""`` for the reference grid
+    (``results/<name>.json``), ``"cpu"`` for the CPU-scale one (``results/cpu/``);
+    ``kinds=("cpu",)`` reads the CPU grid even where a reference grid exists."""
     if path is not None:
         path = Path(path)
         return Results(name, json.loads(path.read_text()), path.name)
-    found = _find(name)
+    unknown = set(kinds) - set(KINDS)
+    if unknown or not kinds:
+        raise ValueError(f"kinds must be some of {KINDS}, not {tuple(kinds)}")
+    found = _find(name, kinds)
     if found is not None:
         path, origin = found
         return Results(name, json.loads(path.read_text()), origin)
     from lrlc.data import downloads_allowed  # LRLC_OFFLINE=1: never the network
 
-    fetched = _download(name) if downloads_allowed() else None
+    fetched = _download(name, kinds) if downloads_allowed() else None
     if fetched is not None:
         return Results(name, *fetched)
+    looked = " and ".join(f"results/{kind + '/' if kind else ''}{name}.json" for kind in kinds)
     raise FileNotFoundError(
-        f"no results for {name!r}: looked for results/{name}.json and results/cpu/{name}.json "
+        f"no results for {name!r}: looked for {looked} "
         f"in $LRLC_RESULTS, the working directory and its parents, and at {RESULTS_URL}. "
         f"Run the grid with `python -m lrlc.experiments {name.split('-')[0]}` (see the "
         "appendix 'Reproducing every number'), or set LRLC_RESULTS to a folder that has them."
     )
 
 
-def load_or_none(name: str) -> Results | None:
-    """``load(name)``, or None while no results file exists (here or online)."""
+def load_or_none(name: str, kinds: Sequence[str] = KINDS) -> Results | None:
+    """``load(name, kinds=kinds)``, or None while no results file exists (here or online)."""
     try:
-        return load(name)
+        return load(name, kinds=kinds)
     except FileNotFoundError:
         return None
 

@@ -54,7 +54,7 @@ def grid(tmp_path, monkeypatch):
     folder.mkdir(parents=True)
     (folder / "mnist.json").write_text(json.dumps(raw))
     monkeypatch.setattr(results, "_search_dirs", lambda: [tmp_path / "results"])
-    monkeypatch.setattr(results, "_download", lambda name: None)
+    monkeypatch.setattr(results, "_download", lambda name, kinds=(): None)
     return results.load("mnist"), torch.softmax(row[:, None] + col[None], dim=-1)
 
 

@@ -108,6 +108,18 @@ def test_table_ends_with_the_references_asked_for_in_their_order():
     assert names[2:] == ["locally connected"]
 
 
+def test_table_without_lc_in_the_base_grid_has_no_lc_column():
+    base = grid(None, (0.90, 0.92), 0.0)
+    base.raw["runs"] = [r for r in base.raw["runs"] if r["layer"] != "lc"]
+    lines = [
+        ln
+        for ln in logit_rate.table(base, [grid(100, (0.95, 0.97), 2.0)]).data.splitlines()
+        if ln.startswith("| ")
+    ]
+    assert "− LC" not in lines[0]
+    assert {ln.count(" | ") for ln in lines} == {3}  # four columns in every row
+
+
 def test_grids_of_other_settings_or_the_same_rate_are_refused():
     base = grid(None, (0.90, 0.92), 0.0)
     longer = grid(10, (0.93, 0.95), 1.0)
@@ -146,7 +158,7 @@ def test_plot_weights_one_row_per_rate_on_one_scale():
 def test_load_finds_the_rates_there_are_lowest_first(tmp_path, monkeypatch):
     folder = tmp_path / "results"
     (folder / "cpu").mkdir(parents=True)
-    monkeypatch.setattr(results, "_download", lambda name: None)  # never the network
+    monkeypatch.setattr(results, "_download", lambda name, kinds=(): None)  # never the network
     monkeypatch.setattr(results, "_search_dirs", lambda: [folder])
     for rate in (1000, 10):
         raw = grid(rate, (0.9, 0.9), 1.0).raw
@@ -155,6 +167,30 @@ def test_load_finds_the_rates_there_are_lowest_first(tmp_path, monkeypatch):
     assert [g.combining_lr_scale for g in found] == [10.0, 1000.0]  # no 100: not run
     assert found[0].origin == "results/cpu/mnist-combining-lr-10.json"
     assert logit_rate.load("celeba") == []
+
+
+def test_load_with_base_never_mixes_a_reference_grid_with_cpu_runs(tmp_path, monkeypatch):
+    folder = tmp_path / "results"
+    (folder / "cpu").mkdir(parents=True)
+    monkeypatch.setattr(results, "_download", lambda name, kinds=(): None)
+    monkeypatch.setattr(results, "_search_dirs", lambda: [folder])
+    assert logit_rate.load_with_base("mnist") == (None, [])
+    (folder / "cpu" / "mnist.json").write_text(json.dumps(grid(None, (0.9, 0.9), 0.0).raw))
+    (folder / "cpu" / "mnist-combining-lr-100.json").write_text(
+        json.dumps(grid(100, (0.95, 0.95), 2.0).raw)
+    )
+    # a reference grid arrives, without faster-logit runs of its own: the CPU pair stays
+    (folder / "mnist.json").write_text(json.dumps(grid(None, (0.97, 0.97), 0.0).raw))
+    base, scaled = logit_rate.load_with_base("mnist")
+    assert base.origin == "results/cpu/mnist.json"
+    assert [g.origin for g in scaled] == ["results/cpu/mnist-combining-lr-100.json"]
+    # and once it has some, the reference pair
+    (folder / "mnist-combining-lr-100.json").write_text(
+        json.dumps(grid(100, (0.98, 0.98), 2.0).raw)
+    )
+    base, scaled = logit_rate.load_with_base("mnist")
+    assert base.origin == "results/mnist.json"
+    assert [g.origin for g in scaled] == ["results/mnist-combining-lr-100.json"]
 
 
 def test_rank_table_sets_the_dial_at_two_rates_side_by_side():

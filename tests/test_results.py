@@ -60,7 +60,7 @@ def results_dir(tmp_path, monkeypatch):
     folder.mkdir()
     monkeypatch.setenv("LRLC_RESULTS", str(folder))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(results, "_download", lambda name: None)  # never the network
+    monkeypatch.setattr(results, "_download", lambda name, kinds=(): None)  # never the network
     # only this folder: not the results/ of the checkout the package was imported from
     monkeypatch.setattr(results, "_search_dirs", lambda: [folder])
     return folder
@@ -90,6 +90,18 @@ def test_load_prefers_the_reference_grid_over_the_cpu_grid(results_dir):
     write(results_dir / "mnist.json", grid(device="NVIDIA H100"))
     loaded = results.load("mnist")
     assert not loaded.on_cpu and loaded.origin == "results/mnist.json"
+
+
+def test_load_reads_only_the_kinds_asked_for(results_dir):
+    write(results_dir / "mnist.json", grid(device="NVIDIA H100"))
+    with pytest.raises(FileNotFoundError, match="results/cpu/mnist.json"):
+        results.load("mnist", kinds=("cpu",))  # the reference grid is not the CPU grid
+    assert results.load_or_none("mnist", kinds=("cpu",)) is None
+    write(results_dir / "cpu" / "mnist.json", grid())
+    assert results.load("mnist", kinds=("cpu",)).origin == "results/cpu/mnist.json"
+    assert results.load("mnist").origin == "results/mnist.json"
+    with pytest.raises(ValueError, match="kinds must be some of"):
+        results.load("mnist", kinds=("gpu",))
 
 
 def test_missing_results_name_the_command(results_dir):

@@ -292,6 +292,18 @@ class Results:
         return self.raw["device"] == "cpu"
 
     @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kind of results this is, for :func:`load`'s ``kinds``: ``("cpu",)`` for a
+        file read from ``results/cpu/``, ``("",)`` for a reference grid read from
+        ``results/``, and all of :data:`KINDS` for a file read by ``path=``."""
+        parts = self.origin.replace("\\", "/").split("/")
+        if len(parts) >= 2 and parts[-2] == "cpu":
+            return ("cpu",)
+        if len(parts) >= 2 and parts[-2] == "results":
+            return ("",)
+        return KINDS
+
+    @property
     def is_subset(self) -> bool:
         return bool(self.raw["data"]["is_subset"])
 

@@ -102,6 +102,10 @@ def test_load_reads_only_the_kinds_asked_for(results_dir):
     assert results.load("mnist").origin == "results/mnist.json"
     with pytest.raises(ValueError, match="kinds must be some of"):
         results.load("mnist", kinds=("gpu",))
+    # a grid says its kind, so that another dataset's grid of the same kind can be read
+    assert results.load("mnist").kinds == ("",)
+    assert results.load("mnist", kinds=("cpu",)).kinds == ("cpu",)
+    assert results.load("mnist", path=results_dir / "mnist.json").kinds == results.KINDS
 
 
 def test_missing_results_name_the_command(results_dir):

@@ -4,8 +4,8 @@ chapter 9 shows them::
 
     from lrlc import logit_rate, results
 
-    # the grid (every parameter at the same rate) and mnist-combining-lr-{10,100,1000}.json,
-    # from the same folder: the reference grids' where they all exist, else the CPU grids'
+    # the grid (every parameter at one rate) and its runs at 10x, 100x, 1000x
+    # (mnist-combining-lr-<rate>.json), both reference or both CPU-scale
     base, scaled = logit_rate.load_with_base("mnist")
     logit_rate.table(base, scaled, rank=4)  # accuracy and weights per rate
     logit_rate.plot_weights(base, scaled, rank=4)  # layer 1's weights per rate

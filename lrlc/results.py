@@ -112,12 +112,14 @@ def _search_dirs() -> list[Path]:
     return list(dict.fromkeys(dirs))
 
 
-def _find(name: str, kinds: Sequence[str] = KINDS) -> tuple[Path, str] | None:
+def _find(name: str, kinds: Sequence[str] = KINDS) -> tuple[Path, str, str] | None:
+    """The first ``<kind>/<name>.json`` there is: its path, origin and kind."""
     for directory in _search_dirs():
         for kind in kinds:
             path = directory / kind / f"{name}.json"
             if path.is_file():
-                return path, f"{directory.name}/{path.relative_to(directory).as_posix()}"
+                origin = f"{directory.name}/{path.relative_to(directory).as_posix()}"
+                return path, origin, kind
     return None
 
 
@@ -127,12 +129,13 @@ def find(name: str) -> Path | None:
     return None if found is None else found[0]
 
 
-def _download(name: str, kinds: Sequence[str] = KINDS) -> tuple[dict, str] | None:
+def _download(name: str, kinds: Sequence[str] = KINDS) -> tuple[dict, str, str] | None:
+    """The first ``<kind>/<name>.json`` of the book's repository: its JSON, URL and kind."""
     for kind in kinds:
         url = f"{RESULTS_URL}/{kind + '/' if kind else ''}{name}.json"
         try:
             with urllib.request.urlopen(url, timeout=10) as response:
-                return json.load(response), url
+                return json.load(response), url, kind
         except (urllib.error.URLError, OSError, ValueError):
             continue
     return None
@@ -282,6 +285,7 @@ class Results:
     name: str
     raw: dict
     origin: str  # "results/cpu/mnist.json" or a URL: where it was read from
+    kind: str | None = None  # "" a reference grid, "cpu" a CPU-scale one, None read by path
 
     @property
     def runs(self) -> list[dict]:
@@ -296,12 +300,7 @@ class Results:
         """The kind of results this is, for :func:`load`'s ``kinds``: ``("cpu",)`` for a
         file read from ``results/cpu/``, ``("",)`` for a reference grid read from
         ``results/``, and all of :data:`KINDS` for a file read by ``path=``."""
-        parts = self.origin.replace("\\", "/").split("/")
-        if len(parts) >= 2 and parts[-2] == "cpu":
-            return ("cpu",)
-        if len(parts) >= 2 and parts[-2] == "results":
-            return ("",)
-        return KINDS
+        return KINDS if self.kind is None else (self.kind,)
 
     @property
     def is_subset(self) -> bool:
@@ -724,8 +723,8 @@ def load(name: str, path: str | os.PathLike | None = None, kinds: Sequence[str] 
         raise ValueError(f"kinds must be some of {KINDS}, not {tuple(kinds)}")
     found = _find(name, kinds)
     if found is not None:
-        path, origin = found
-        return Results(name, json.loads(path.read_text()), origin)
+        path, origin, kind = found
+        return Results(name, json.loads(path.read_text()), origin, kind)
     from lrlc.data import downloads_allowed  # LRLC_OFFLINE=1: never the network
 
     fetched = _download(name, kinds) if downloads_allowed() else None

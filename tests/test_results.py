@@ -108,6 +108,14 @@ def test_load_reads_only_the_kinds_asked_for(results_dir):
     assert results.load("mnist", path=results_dir / "mnist.json").kinds == results.KINDS
 
 
+def test_kind_comes_from_the_folder_read_not_from_its_name(tmp_path, monkeypatch):
+    folder = tmp_path / "my-grids"  # $LRLC_RESULTS may have any name
+    write(folder / "mnist.json", grid(device="NVIDIA H100"))
+    monkeypatch.setattr(results, "_download", lambda name, kinds=(): None)
+    monkeypatch.setattr(results, "_search_dirs", lambda: [folder])
+    assert results.load("mnist").kinds == ("",)
+
+
 def test_missing_results_name_the_command(results_dir):
     assert results.find("cifar10") is None
     with pytest.raises(FileNotFoundError, match="python -m lrlc.experiments cifar10"):

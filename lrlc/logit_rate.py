@@ -79,14 +79,13 @@ def load_with_base(
     faster grid exist there, else the CPU-scale ones (``results/cpu/``), so that a reference
     grid never meets runs made with the CPU grids' settings. ``(None, [])``, or a grid and
     ``[]``, while the runs are missing."""
-    fallback: tuple[Results | None, list[Results]] = (None, [])
+    first_base = None
     for kind in KINDS:
         base, scaled = load_or_none(dataset, (kind,)), load(dataset, rates, (kind,))
         if base is not None and scaled:
             return base, scaled
-        if fallback[0] is None:
-            fallback = (base, scaled)
-    return fallback
+        first_base = first_base if first_base is not None else base
+    return first_base, []
 
 
 def check_comparable(base: Results, other: Results) -> None:
@@ -178,11 +177,6 @@ def table(
                 _largest_weights(grid, rank),
             ]
         )
-    blank = ["", "", ""] if lc is not None else ["", ""]
-    for layer, rank_ in references:
-        row = base.row(layer, rank_)
-        if row is not None:
-            rows.append([variant_name(layer, rank_), accuracy(row), *blank])
     header = [
         "network",
         "test accuracy (%)",
@@ -190,6 +184,11 @@ def table(
         *([] if lc is None else ["− LC"]),
         f"mean largest weight, layers 1 · 2 · 3 (uniform {1 / rank:g})",
     ]
+    for layer, rank_ in references:
+        row = base.row(layer, rank_)
+        if row is not None:
+            blank = [""] * (len(header) - 2)  # no differences, no weights
+            rows.append([variant_name(layer, rank_), accuracy(row), *blank])
     return markdown_table(header, rows, note=DIFFERENCE_NOTE)
 
 

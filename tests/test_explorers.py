@@ -35,7 +35,7 @@ def run(rank, seed, test, logits=None):
 
 
 @pytest.fixture
-def grid(tmp_path, monkeypatch):
+def grid(tmp_path, results_only_in):
     """An MNIST grid: rank 1 (2 seeds), rank 2 with recorded last-layer logits, rank 4
     without any. The last layer's output grid on MNIST is 22 x 22."""
     torch.manual_seed(0)
@@ -53,8 +53,7 @@ def grid(tmp_path, monkeypatch):
     folder = tmp_path / "results" / "cpu"
     folder.mkdir(parents=True)
     (folder / "mnist.json").write_text(json.dumps(raw))
-    monkeypatch.setattr(results, "_search_dirs", lambda: [tmp_path / "results"])
-    monkeypatch.setattr(results, "_download", lambda name, kinds=(): None)
+    results_only_in(tmp_path / "results")
     return results.load("mnist"), torch.softmax(row[:, None] + col[None], dim=-1)
 
 

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from lrlc import logit_rate, results  # noqa: E402
+from lrlc import logit_rate  # noqa: E402
 from lrlc.results import Results  # noqa: E402
 
 LAYERS = ("features.0", "features.3", "features.6")
@@ -155,11 +155,10 @@ def test_plot_weights_one_row_per_rate_on_one_scale():
     plt.close(fig)
 
 
-def test_load_finds_the_rates_there_are_lowest_first(tmp_path, monkeypatch):
+def test_load_finds_the_rates_there_are_lowest_first(tmp_path, results_only_in):
     folder = tmp_path / "results"
     (folder / "cpu").mkdir(parents=True)
-    monkeypatch.setattr(results, "_download", lambda name, kinds=(): None)  # never the network
-    monkeypatch.setattr(results, "_search_dirs", lambda: [folder])
+    results_only_in(folder)
     for rate in (1000, 10):
         raw = grid(rate, (0.9, 0.9), 1.0).raw
         (folder / "cpu" / f"mnist-combining-lr-{rate}.json").write_text(json.dumps(raw))
@@ -169,11 +168,10 @@ def test_load_finds_the_rates_there_are_lowest_first(tmp_path, monkeypatch):
     assert logit_rate.load("celeba") == []
 
 
-def test_load_with_base_never_mixes_a_reference_grid_with_cpu_runs(tmp_path, monkeypatch):
+def test_load_with_base_never_mixes_a_reference_grid_with_cpu_runs(tmp_path, results_only_in):
     folder = tmp_path / "results"
     (folder / "cpu").mkdir(parents=True)
-    monkeypatch.setattr(results, "_download", lambda name, kinds=(): None)
-    monkeypatch.setattr(results, "_search_dirs", lambda: [folder])
+    results_only_in(folder)
     assert logit_rate.load_with_base("mnist") == (None, [])
     (folder / "cpu" / "mnist.json").write_text(json.dumps(grid(None, (0.9, 0.9), 0.0).raw))
     (folder / "cpu" / "mnist-combining-lr-100.json").write_text(

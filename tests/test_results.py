@@ -55,14 +55,12 @@ def grid(device="cpu", tuned=False, train_size=3000) -> dict:
 
 
 @pytest.fixture
-def results_dir(tmp_path, monkeypatch):
+def results_dir(tmp_path, monkeypatch, results_only_in):
     folder = tmp_path / "results"
     folder.mkdir()
     monkeypatch.setenv("LRLC_RESULTS", str(folder))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(results, "_download", lambda name, kinds=(): None)  # never the network
-    # only this folder: not the results/ of the checkout the package was imported from
-    monkeypatch.setattr(results, "_search_dirs", lambda: [folder])
+    results_only_in(folder)
     return folder
 
 
@@ -108,11 +106,10 @@ def test_load_reads_only_the_kinds_asked_for(results_dir):
     assert results.load("mnist", path=results_dir / "mnist.json").kinds == results.KINDS
 
 
-def test_kind_comes_from_the_folder_read_not_from_its_name(tmp_path, monkeypatch):
+def test_kind_comes_from_the_folder_read_not_from_its_name(tmp_path, results_only_in):
     folder = tmp_path / "my-grids"  # $LRLC_RESULTS may have any name
     write(folder / "mnist.json", grid(device="NVIDIA H100"))
-    monkeypatch.setattr(results, "_download", lambda name, kinds=(): None)
-    monkeypatch.setattr(results, "_search_dirs", lambda: [folder])
+    results_only_in(folder)
     assert results.load("mnist").kinds == ("",)
 
 

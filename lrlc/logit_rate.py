@@ -9,6 +9,7 @@ chapter 9 shows them::
     base, scaled = logit_rate.load_with_base("mnist")
     logit_rate.table(base, scaled, rank=4)  # accuracy and weights per rate
     logit_rate.plot_weights(base, scaled, rank=4)  # layer 1's weights per rate
+    logit_rate.plot_rank_dial(base, scaled, rate=100)  # accuracy against rank, both rates
 
 Every grid must share the base grid's data and training settings (the comparison would
 mean nothing otherwise): :func:`check_comparable` says what differs.
@@ -16,14 +17,14 @@ mean nothing otherwise): :func:`check_comparable` says what differs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from lrlc.overview import accuracy
-from lrlc.plotting import WEIGHT_CMAP
+from lrlc.plotting import BASELINE_COLORS, BASELINE_LINES, WEIGHT_CMAP
 from lrlc.results import (
     DIFFERENCE_NOTE,
     KINDS,
@@ -45,6 +46,8 @@ __all__ = [
     "table",
     "rank_table",
     "plot_weights",
+    "plot_rank_dial",
+    "plot_rank_dials",
 ]
 
 LAYERS = ("features.0", "features.3", "features.6")
@@ -199,12 +202,7 @@ def rank_table(base: Results, scaled: Sequence[Results], rate: float = 100) -> A
     ``scaled`` made at that rate), their difference (:func:`lrlc.results.format_difference`)
     and the mean largest weight per layer at ``rate``. Rank 1 has no combining logits, so
     the rate does not apply to it."""
-    grids = _sorted(base, scaled)
-    faster = [g for g in grids[1:] if g.combining_lr_scale == rate]
-    if not faster:
-        have = ", ".join(_rate(g) for g in grids[1:]) or "none"
-        raise ValueError(f"no grid with the logits at {rate:g}× (have: {have})")
-    (fast,) = faster
+    fast = _faster_grid(base, scaled, rate)
     n_test = base.raw["data"]["test_size"]
     ranks = sorted({r["rank"] for g in (base, fast) for r in g.lrlc_rows()})
     rows = []
@@ -267,4 +265,96 @@ def plot_weights(
     bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, ticks=[0, 1 / rank, 0.5, 1])
     bar.set_label("$w_{ijk}$", fontsize=11)
     bar.ax.tick_params(labelsize=9)
+    return fig
+
+
+def _faster_grid(base: Results, scaled: Sequence[Results], rate: float) -> Results:
+    """The grid of ``scaled`` made with the logits at ``rate``, checked against ``base``."""
+    grids = _sorted(base, scaled)
+    faster = [g for g in grids[1:] if g.combining_lr_scale == rate]
+    if not faster:
+        have = ", ".join(_rate(g) for g in grids[1:]) or "none"
+        raise ValueError(f"no grid with the logits at {rate:g}× (have: {have})")
+    return faster[0]
+
+
+def plot_rank_dial(
+    base: Results,
+    scaled: Sequence[Results],
+    rate: float = 100,
+    *,
+    ax=None,
+    title: str | None = None,
+    baselines: Sequence[str] = ("conv", "lc"),
+) -> Figure:
+    """Test accuracy (%) against rank, LRLC in all three layers, at the base grid's rate
+    and with the spatial combining logits at ``rate`` times it (the grid of ``scaled``
+    made so): means over seeds with error bars of one standard deviation, ranks on a log2
+    axis. Rank 1 has no combining logits, so both curves start from the base grid's rank 1.
+    The base grid's ``baselines`` are horizontal lines with a band of one standard
+    deviation, their accuracy in the legend."""
+    fast = _faster_grid(base, scaled, rate)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4.2), layout="constrained")
+    shown: list[float] = []
+    rank1 = base.row("lrlc", 1)
+    curves = ((base, "0.55", "o--", f"LRLC, logits at {_rate(base)} (the grid)"),
+              (fast, "C0", "o-", f"LRLC, logits at {_rate(fast)}"))  # fmt: skip
+    for grid, color, fmt, label in curves:
+        rows = [r for r in grid.lrlc_rows() if r["rank"] != 1]
+        if rank1 is not None:
+            rows.insert(0, rank1)  # the same network at every rate
+        ranks = [r["rank"] for r in rows]
+        mean = [100 * r["test_mean"] for r in rows]
+        std = [100 * r["test_std"] for r in rows]
+        shown += [m + s * d for m, d in zip(mean, std, strict=True) for s in (-1, 1)]
+        ax.errorbar(ranks, mean, yerr=std, fmt=fmt, color=color, capsize=3, label=label,
+                    zorder=3)  # fmt: skip
+    for layer in baselines:
+        row = base.row(layer)
+        if row is None:
+            continue
+        mean, std = 100 * row["test_mean"], 100 * row["test_std"]
+        color = BASELINE_COLORS.get(layer, "C7")
+        ax.axhline(mean, color=color, ls=BASELINE_LINES.get(layer, ":"), lw=1.6,
+                   label=f"{variant_name(layer, None)} ({mean:.1f}%)")  # fmt: skip
+        if std > 0:
+            ax.axhspan(mean - std, mean + std, color=color, alpha=0.07, lw=0)
+        shown += [mean - std, mean + std]
+    low, high = min(shown), max(shown)
+    pad = 0.08 * (high - low) + 0.1
+    ax.set_ylim(low - pad, high + pad)
+    ax.set_xscale("log", base=2)
+    ticks = sorted({r["rank"] for g in (base, fast) for r in g.lrlc_rows()})
+    ax.set_xticks(ticks, [str(k) for k in ticks])
+    ax.minorticks_off()
+    ax.set(xlabel="rank $K$", ylabel="test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.set_title(title if title is not None else base.raw["dataset"])
+    return ax.figure
+
+
+def plot_rank_dials(
+    with_faster: Mapping[str, tuple[Results | None, Sequence[Results]]],
+    names: Mapping[str, str],
+    rate: float = 100,
+    size: float = 3.6,
+) -> Figure | None:
+    """:func:`plot_rank_dial` for every dataset of ``with_faster`` (``{dataset: (base,
+    scaled)}``, as :func:`load_with_base` gives them) whose runs at ``rate`` cover more
+    than one rank, side by side, each titled by ``names[dataset]``, one legend per panel
+    below it. None when no dataset has such runs."""
+    dials = [
+        name
+        for name, (base, scaled) in with_faster.items()
+        if base is not None
+        and any(g.combining_lr_scale == rate and len(g.lrlc_rows()) > 1 for g in scaled)
+    ]
+    if not dials:
+        return None
+    fig, axes = plt.subplots(1, len(dials), figsize=(size * len(dials), size + 1.3),
+                             layout="constrained", squeeze=False)  # fmt: skip
+    for ax, name in zip(axes.flat, dials, strict=True):
+        plot_rank_dial(*with_faster[name], rate=rate, ax=ax, title=names[name])
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     return fig

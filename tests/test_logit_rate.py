@@ -214,3 +214,42 @@ def test_rank_table_sets_the_dial_at_two_rates_side_by_side():
     assert rows["2"][5].rstrip(" |") == " · ".join([f"{two:.3f}"] * 3)
     with pytest.raises(ValueError, match=r"no grid with the logits at 10× \(have: 100×\)"):
         logit_rate.rank_table(base, [fast], rate=10)
+
+
+def dial_grids() -> tuple[Results, Results]:
+    """A base grid with ranks 1, 2 and 4, and its runs at 100x with ranks 4 and 8."""
+    base = grid(None, (0.90, 0.92), 0.0)
+    base.raw["runs"] += [{**lrlc_run(s, 0.89, 0.0), "rank": 2} for s in (0, 1)]
+    fast = grid(100, (0.95, 0.97), 2.0)
+    fast.raw["runs"] += [{**lrlc_run(s, 0.98, 1.0), "rank": 8} for s in (0, 1)]
+    return base, fast
+
+
+def test_plot_rank_dial_draws_both_rates_from_the_same_rank_1_and_the_baselines():
+    base, fast = dial_grids()
+    fig = logit_rate.plot_rank_dial(base, [fast], rate=100)
+    ax = fig.axes[0]
+    curves = {bars.get_label(): bars.lines[0] for bars in ax.containers}  # errorbar's data
+    grid_curve = curves["LRLC, logits at 1× (the grid)"].get_data()
+    fast_curve = curves["LRLC, logits at 100×"].get_data()
+    assert list(grid_curve[0]) == [1, 2, 4] and list(fast_curve[0]) == [1, 4, 8]
+    # rank 1 (no logits) is the grid's at both rates; the rest are each grid's own means
+    assert list(grid_curve[1]) == pytest.approx([91, 89, 91])
+    assert list(fast_curve[1]) == pytest.approx([91, 96, 98])
+    (conv,) = [line for line in ax.lines if line.get_label().startswith("convolution")]
+    assert conv.get_ydata()[0] == pytest.approx(88) and "(88.0%)" in conv.get_label()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4", "8"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"no grid with the logits at 10×"):
+        logit_rate.plot_rank_dial(base, [fast], rate=10)
+
+
+def test_plot_rank_dials_draws_a_panel_only_where_the_faster_runs_turn_the_dial():
+    base, fast = dial_grids()
+    one_rank = grid(100, (0.95, 0.97), 2.0)  # rank 4 alone: no dial to draw
+    names = {"mnist": "MNIST", "celeba": "CelebA", "cifar10": "CIFAR-10"}
+    with_faster = {"mnist": (base, [fast]), "celeba": (base, [one_rank]), "cifar10": (None, [])}
+    fig = logit_rate.plot_rank_dials(with_faster, names)
+    assert [ax.get_title() for ax in fig.axes] == ["MNIST"]
+    plt.close(fig)
+    assert logit_rate.plot_rank_dials({"celeba": (base, [one_rank])}, names) is None

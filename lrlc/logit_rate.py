@@ -9,7 +9,7 @@ chapter 9 shows them::
     base, scaled = logit_rate.load_with_base("mnist")
     logit_rate.table(base, scaled, rank=4)  # accuracy and weights per rate
     logit_rate.plot_weights(base, scaled, rank=4)  # layer 1's weights per rate
-    logit_rate.plot_rank_dial(base, scaled, rate=100)  # accuracy against rank, both rates
+    logit_rate.plot_rank_dial(base, scaled)  # accuracy by rank, at 1× and 100×
 
 Every grid must share the base grid's data and training settings (the comparison would
 mean nothing otherwise): :func:`check_comparable` says what differs.
@@ -285,14 +285,15 @@ def plot_rank_dial(
     *,
     ax=None,
     title: str | None = None,
-    baselines: Sequence[str] = ("conv", "lc"),
+    baselines: Sequence[tuple[str, int | None]] = (("conv", None), ("lc", None), ("wide_conv", 4)),
 ) -> Figure:
     """Test accuracy (%) against rank, LRLC in all three layers, at the base grid's rate
     and with the spatial combining logits at ``rate`` times it (the grid of ``scaled``
     made so): means over seeds with error bars of one standard deviation, ranks on a log2
     axis. Rank 1 has no combining logits, so both curves start from the base grid's rank 1.
-    The base grid's ``baselines`` are horizontal lines with a band of one standard
-    deviation, their accuracy in the legend."""
+    The base grid's ``baselines`` (layer, rank), where it ran them, are horizontal lines
+    with a band of one standard deviation. Every curve and line is labelled for a legend
+    (``ax.legend()``) by its network alone, the same in every panel."""
     fast = _faster_grid(base, scaled, rate)
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 4.2), layout="constrained")
@@ -310,14 +311,14 @@ def plot_rank_dial(
         shown += [m + s * d for m, d in zip(mean, std, strict=True) for s in (-1, 1)]
         ax.errorbar(ranks, mean, yerr=std, fmt=fmt, color=color, capsize=3, label=label,
                     zorder=3)  # fmt: skip
-    for layer in baselines:
-        row = base.row(layer)
+    for layer, rank in baselines:
+        row = base.row(layer, rank)
         if row is None:
             continue
         mean, std = 100 * row["test_mean"], 100 * row["test_std"]
         color = BASELINE_COLORS.get(layer, "C7")
         ax.axhline(mean, color=color, ls=BASELINE_LINES.get(layer, ":"), lw=1.6,
-                   label=f"{variant_name(layer, None)} ({mean:.1f}%)")  # fmt: skip
+                   label=variant_name(layer, rank))  # fmt: skip
         if std > 0:
             ax.axhspan(mean - std, mean + std, color=color, alpha=0.07, lw=0)
         shown += [mean - std, mean + std]
@@ -342,8 +343,8 @@ def plot_rank_dials(
 ) -> Figure | None:
     """:func:`plot_rank_dial` for every dataset of ``with_faster`` (``{dataset: (base,
     scaled)}``, as :func:`load_with_base` gives them) whose runs at ``rate`` cover more
-    than one rank, side by side, each titled by ``names[dataset]``, one legend per panel
-    below it. None when no dataset has such runs."""
+    than one rank, side by side, each titled by ``names[dataset]``, with one legend below
+    them all. None when no dataset has such runs."""
     dials = [
         name
         for name, (base, scaled) in with_faster.items()
@@ -352,9 +353,11 @@ def plot_rank_dials(
     ]
     if not dials:
         return None
-    fig, axes = plt.subplots(1, len(dials), figsize=(size * len(dials), size + 1.3),
+    fig, axes = plt.subplots(1, len(dials), figsize=(size * len(dials), size + 0.6),
                              layout="constrained", squeeze=False)  # fmt: skip
+    legend = {}  # label: handle, every panel's, for one legend
     for ax, name in zip(axes.flat, dials, strict=True):
         plot_rank_dial(*with_faster[name], rate=rate, ax=ax, title=names[name])
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+        legend |= dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+    fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=3, fontsize=9)
     return fig

@@ -112,9 +112,11 @@ def test_page_renders_offline(browser, page_file):
             assert page.locator("mjx-merror").count() == 0, "MathJax could not typeset a formula"
         images = page.locator("main img")
         for n in range(images.count()):
-            alt = images.nth(n).get_attribute("alt")
-            src = (images.nth(n).get_attribute("src") or "")[:60]
-            assert alt and alt.strip(), f"an image without alt text on {page_file}: {src}"
+            alt = images.nth(n).get_attribute("alt") or ""
+            src = images.nth(n).get_attribute("src") or ""
+            # without alt text of its own, Sphinx writes the image's file name
+            written = alt.strip() and alt != src and not alt.endswith((".png", ".svg", ".jpg"))
+            assert written, f"an image without alt text on {page_file}: {src[:60]}"
         broken = page.evaluate(
             "() => [...document.querySelectorAll('main img')]"
             ".filter(i => i.complete && i.naturalWidth === 0 && i.offsetParent !== null)"

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from lrlc.overview import accuracy
-from lrlc.plotting import BASELINE_COLORS, BASELINE_LINES, WEIGHT_CMAP
+from lrlc.plotting import WEIGHT_CMAP, draw_baseline, finish_rank_axes
 from lrlc.results import (
     DIFFERENCE_NOTE,
     KINDS,
@@ -297,7 +297,8 @@ def plot_rank_dial(
     fast = _faster_grid(base, scaled, rate)
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 4.2), layout="constrained")
-    shown: list[float] = []
+    shown: list[float] = []  # every error bar and band: the y-axis holds them all
+    ranks: list[int] = []
     rank1 = base.row("lrlc", 1)
     curves = ((base, "0.55", "o--", f"LRLC, logits at {_rate(base)} (the grid)"),
               (fast, "C0", "o-", f"LRLC, logits at {_rate(fast)}"))  # fmt: skip
@@ -305,32 +306,21 @@ def plot_rank_dial(
         rows = [r for r in grid.lrlc_rows() if r["rank"] != 1]
         if rank1 is not None:
             rows.insert(0, rank1)  # the same network at every rate
-        ranks = [r["rank"] for r in rows]
+        ranks += [r["rank"] for r in rows]
         mean = [100 * r["test_mean"] for r in rows]
         std = [100 * r["test_std"] for r in rows]
         shown += [m + s * d for m, d in zip(mean, std, strict=True) for s in (-1, 1)]
-        ax.errorbar(ranks, mean, yerr=std, fmt=fmt, color=color, capsize=3, label=label,
-                    zorder=3)  # fmt: skip
+        ax.errorbar([r["rank"] for r in rows], mean, yerr=std, fmt=fmt, color=color,
+                    capsize=3, label=label, zorder=3)  # fmt: skip
     for layer, rank in baselines:
         row = base.row(layer, rank)
         if row is None:
             continue
         mean, std = 100 * row["test_mean"], 100 * row["test_std"]
-        color = BASELINE_COLORS.get(layer, "C7")
-        ax.axhline(mean, color=color, ls=BASELINE_LINES.get(layer, ":"), lw=1.6,
-                   label=variant_name(layer, rank))  # fmt: skip
-        if std > 0:
-            ax.axhspan(mean - std, mean + std, color=color, alpha=0.07, lw=0)
+        draw_baseline(ax, layer, mean, std, variant_name(layer, rank))
         shown += [mean - std, mean + std]
-    low, high = min(shown), max(shown)
-    pad = 0.08 * (high - low) + 0.1
-    ax.set_ylim(low - pad, high + pad)
-    ax.set_xscale("log", base=2)
-    ticks = sorted({r["rank"] for g in (base, fast) for r in g.lrlc_rows()})
-    ax.set_xticks(ticks, [str(k) for k in ticks])
+    finish_rank_axes(ax, ranks, shown)
     ax.minorticks_off()
-    ax.set(xlabel="rank $K$", ylabel="test accuracy (%)")
-    ax.grid(alpha=0.3)
     ax.set_title(title if title is not None else base.raw["dataset"])
     return ax.figure
 

@@ -27,6 +27,8 @@ __all__ = [
     "plot_combining_weights",
     "plot_logit_ownership",
     "plot_rank_sweep",
+    "draw_baseline",
+    "finish_rank_axes",
     "plot_valid_curves",
     "plot_valid_curve_panels",
     "plot_accuracy_vs_params",
@@ -472,23 +474,40 @@ def plot_rank_sweep(
             label = f"{variant_name(r['layer'], r['rank'])}: {mean:.1f}%, below the axis"
         else:
             shown += [mean - std, mean + std]
-        ax.axhline(mean, color=color, ls=BASELINE_LINES.get(layer, ":"), lw=1.6, label=label)
-        if std > 0:
-            ax.axhspan(mean - std, mean + std, color=color, alpha=0.07, lw=0)
-    if shown:
-        low, high = min(shown), max(shown)
-        pad = 0.08 * (high - low) + 0.1
-        ax.set_ylim(low - pad, high + pad)
-    if ranks_seen:
-        ax.set_xscale("log", base=2)
-        ticks = sorted(set(ranks_seen))
-        ax.set_xticks(ticks, [str(k) for k in ticks])
-    ax.set(xlabel="rank $K$", ylabel="test accuracy (%)")
-    ax.grid(alpha=0.3)
+        draw_baseline(ax, layer, mean, std, label, color)
+    finish_rank_axes(ax, ranks_seen, shown)
     # below the axes, in two columns: the full width stays for the points
     ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2)
     ax.set_title(_with_grid_kind(title, results))
     return fig
+
+
+def draw_baseline(
+    ax, layer: str, mean: float, std: float, label: str, color: str | None = None
+) -> None:
+    """A baseline's test accuracy (%) across the axes ``ax``: a horizontal line in its colour
+    and dash (``BASELINE_COLORS``, ``BASELINE_LINES``; ``color`` overrides the colour) with a
+    band of +- ``std`` (none when it is 0, a single seed)."""
+    color = color or BASELINE_COLORS.get(layer, "C7")
+    ax.axhline(mean, color=color, ls=BASELINE_LINES.get(layer, ":"), lw=1.6, label=label)
+    if std > 0:
+        ax.axhspan(mean - std, mean + std, color=color, alpha=0.07, lw=0)
+
+
+def finish_rank_axes(ax, ranks: Sequence[int], shown: Sequence[float]) -> None:
+    """Finish axes of test accuracy (%) against rank: a y-range holding every value of
+    ``shown`` with a little room, ``ranks`` ticked on a log2 x-axis, axis labels and a light
+    grid. Either sequence may be empty: that axis keeps matplotlib's choice."""
+    if shown:
+        low, high = min(shown), max(shown)
+        pad = 0.08 * (high - low) + 0.1
+        ax.set_ylim(low - pad, high + pad)
+    if ranks:
+        ax.set_xscale("log", base=2)
+        ticks = sorted(set(ranks))
+        ax.set_xticks(ticks, [str(k) for k in ticks])
+    ax.set(xlabel="rank $K$", ylabel="test accuracy (%)")
+    ax.grid(alpha=0.3)
 
 
 def _far_from(value: float, values: Sequence[float]) -> bool:

@@ -8,6 +8,9 @@ warning on stderr, an absolute path of this machine, or an ipywidget. Training p
 is stored as one printed line per epoch (``LRLC_PROGRESS=log``): a widget would need the
 widget manager's JavaScript on the page, and a frozen bar says less than the log. The data
 root comes from ``$LRLC_DATA`` as usual; set ``LRLC_QUICK=1`` for small subsets.
+
+``--rejected DIR`` writes a notebook that failed or was refused to DIR (same name) as it
+stood, for a machine whose files cannot be looked at afterwards (the GPU machine).
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def coalesce_streams(nb) -> None:
             cell.outputs = merged
 
 
-def execute(path: Path) -> bool:
+def execute(path: Path, rejected: Path | None = None) -> bool:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     client = NotebookClient(
@@ -89,6 +92,7 @@ def execute(path: Path) -> bool:
         client.execute()
     except Exception as error:  # the cell error, as nbclient reports it
         print(f"{path}: FAILED\n{error}", file=sys.stderr)
+        keep(nb, path, rejected)
         return False
     seconds = time.perf_counter() - start
     found = problems(nb)
@@ -96,6 +100,7 @@ def execute(path: Path) -> bool:
         print(f"{path}: not saved, {len(found)} problem(s):", file=sys.stderr)
         for line in found:
             print("  " + line, file=sys.stderr)
+        keep(nb, path, rejected)
         return False
     nb.metadata.pop("widgets", None)
     coalesce_streams(nb)
@@ -104,9 +109,20 @@ def execute(path: Path) -> bool:
     return True
 
 
+def keep(nb, path: Path, rejected: Path | None) -> None:
+    """Write a failed or refused notebook to ``rejected`` (if given), never over ``path``."""
+    if rejected is not None:
+        rejected.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, rejected / path.name)
+
+
 if __name__ == "__main__":
     os.environ.setdefault("LRLC_PROGRESS", "log")  # the kernel inherits it
-    paths = [Path(p) for p in sys.argv[1:]]
+    args = sys.argv[1:]
+    rejected = None
+    if args[:1] == ["--rejected"] and len(args) > 1:
+        rejected, args = Path(args[1]), args[2:]
+    paths = [Path(p) for p in args]
     if not paths:
         sys.exit(__doc__)
-    sys.exit(0 if all([execute(p) for p in paths]) else 1)
+    sys.exit(0 if all([execute(p, rejected) for p in paths]) else 1)

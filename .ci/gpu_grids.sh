@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine: run reference grids side by side for at most MINUTES, results in $OUT.
 #
-#   bash .ci/gpu_grids.sh MINUTES GRID...      (after .ci/gpu_stage.sh GRID... here)
+#   bash .ci/gpu_grids.sh MINUTES GRID...      (after .ci/gpu_stage.sh GRID... here; MINUTES may be 6.5)
 #
 # GRID: mnist, cifar10, celeba, trans_celeba48 or celeba-attributes. Each grid starts from
 # its committed results/partial/<grid>.json, else results/<grid>.json (so a grid grows over
@@ -22,9 +22,9 @@ shift
 [ $# -gt 0 ] || { echo "name at least one grid" >&2; exit 2; }
 out=${OUT:?set OUT to the folder for the results files}
 logs=$(mktemp -d)
-LRLC_COMMIT=$(cat .gpu/COMMIT) || { echo "run .ci/gpu_stage.sh first" >&2; exit 1; }
-export LRLC_COMMIT LRLC_DATA="$PWD/.gpu/data" LRLC_OFFLINE=1 LRLC_CACHE=/tmp/lrlc-cache
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
+. .ci/gpu_env.sh
+export OMP_NUM_THREADS=2
+guard=$(python3 -c "print(int(60 * float('$minutes')) + 60)")  # seconds: MINUTES may be 6.5
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 run_grid() {  # one grid, its log in $logs/<grid>.log
     local grid=$1 args=("$1")
@@ -38,11 +38,11 @@ run_grid() {  # one grid, its log in $logs/<grid>.log
     local note=()
     [ $# -gt 1 ] && note=(--run-note "one of $# grids run side by side on the GPU ($*): images/s is not an idle GPU's")
     # shellcheck disable=SC2086
-    timeout $((minutes * 60 + 60)) python3 -m lrlc.experiments "${args[@]}" \
+    timeout "$guard" python3 -m lrlc.experiments "${args[@]}" \
         --time-limit "$minutes" --no-progress --out "$out/$grid.json" ${GRID_ARGS:-} \
         "${note[@]}" >"$logs/$grid.log" 2>&1
     local status=$?
-    [ $status = 124 ] && echo "KILLED after $((minutes + 1)) minutes (a run outlasted its estimate)" >>"$logs/$grid.log"
+    [ $status = 124 ] && echo "KILLED after $guard s (a run outlasted its estimate)" >>"$logs/$grid.log"
     [ $status != 0 ] && echo "exit status $status" >>"$logs/$grid.log"
 }
 for grid in "$@"; do

@@ -27,7 +27,11 @@ for grid in "$@"; do
     [ -e ".gpu/data/$need" ] || cp -r "$src/$need" .gpu/data/
 done
 if [ $wheels = 1 ]; then
-    mkdir -p .gpu/wheels && cp ../shared/gpu-wheels/*.whl .gpu/wheels/
+    # debugpy and jedi (10 of the 17 MiB) are optional for ipykernel and IPython: left out
+    mkdir -p .gpu/wheels
+    for whl in ../shared/gpu-wheels/*.whl; do
+        case "$(basename "$whl")" in debugpy-* | jedi-*) ;; *) cp "$whl" .gpu/wheels/ ;; esac
+    done
 fi
 python -c "from lrlc.provenance import git_commit; print(git_commit())" > .gpu/COMMIT
 size=$(du -sm .gpu | cut -f1)

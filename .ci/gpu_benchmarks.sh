@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# On the GPU machine, alone on it: the training-epoch benchmark (CIFAR-10, stage `cifar10`)
+# and the layer benchmark, results in $OUT/benchmarks/.
+#
+#   bash .ci/gpu_benchmarks.sh [LAYER_ARGS...]   e.g. --check-only (the layers' checks alone)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-/tmp/benchmarks}
+mkdir -p "$out/benchmarks"
+. .ci/gpu_env.sh
+status=0
+python3 benchmarks/training.py --device cuda --out "$out/benchmarks" || status=1
+python3 benchmarks/layers.py --device cuda --out "$out/benchmarks" "$@" || status=1
+exit $status

@@ -17,9 +17,11 @@ def git_commit() -> str:
     """The checkout's commit, with ``-dirty`` when tracked files other than results differ
     from it (``results/`` and ``benchmarks/results/`` are what runs write, not code).
 
-    Where there is no git repository (a copied working tree, an installed package), the
-    environment variable ``LRLC_COMMIT`` if set, else ``"unknown"``.
+    The environment variable ``LRLC_COMMIT``, when set, wins: a copied working tree (the GPU
+    machine's) may carry a ``.git`` of another commit, or none. Without either, "unknown".
     """
+    if os.environ.get("LRLC_COMMIT"):
+        return os.environ["LRLC_COMMIT"]
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -38,7 +40,7 @@ def git_commit() -> str:
             ":(exclude)benchmarks/results",
         )
     except (OSError, subprocess.SubprocessError):
-        return os.environ.get("LRLC_COMMIT") or "unknown"
+        return "unknown"
     return commit + ("-dirty" if dirty else "")
 
 

@@ -24,6 +24,15 @@ def test_commit_without_git_comes_from_the_environment(monkeypatch):
     assert provenance.git_commit() == "abc1234"
 
 
+def test_the_environment_wins_over_a_git_repository(monkeypatch):
+    """The GPU machine's copy of the tree carried a ``.git`` of the session's first commit:
+    its reading named code that did not run, so the staged commit in LRLC_COMMIT wins."""
+    monkeypatch.delenv("LRLC_COMMIT", raising=False)
+    assert provenance.git_commit() != "abc1234"
+    monkeypatch.setenv("LRLC_COMMIT", "abc1234")
+    assert provenance.git_commit() == "abc1234"
+
+
 def test_device_name():
     assert provenance.device_name(torch.device("cpu")) == "cpu"
     assert provenance.device_name("cpu") == "cpu"
@@ -43,6 +52,7 @@ def test_results_being_written_do_not_make_the_code_dirty(tmp_path, monkeypatch)
     git("add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
     monkeypatch.setattr(provenance, "ROOT", tmp_path)
+    monkeypatch.delenv("LRLC_COMMIT", raising=False)
     clean = provenance.git_commit()
     assert re.fullmatch(r"[0-9a-f]{40}", clean)
     (tmp_path / "results/cpu/mnist.json").write_text("1\n")  # a grid appending its runs

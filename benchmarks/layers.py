@@ -11,7 +11,8 @@ fresh random inputs and parameters), then timed against its natural bound, in on
   position) at the memory bandwidth, both measured on the same device in the same run;
 - input-dependent LRLC against spatial LRLC of the same rank (the combining network's cost);
 - the convolution as the baseline; and the formulations the package used before
-  (``lrlc_einsum``, ``lc_unfold``) beside the current ones.
+  (``lrlc_einsum``, ``lc_unfold``) and a candidate for the GPU (``lrlc_mulsum``) beside
+  the current ones.
 
 On CUDA: float32 (true fp32, TF32 off) and bfloat16 autocast, CUDA-event timing of every
 call with the launch queue pre-filled (so the figures are device time, not Python dispatch),
@@ -68,7 +69,7 @@ SHAPES = {  # name: (input size, what it is); 3x3 kernels, 'valid' padding, stri
 }
 QUICK_SHAPES = {"16x16": ((16, 16), "smoke run only, 16x16 -> 14x14")}
 MODES = ("fwd", "fwd_bwd")
-VARIANTS = ("lrlc_einsum", "lc_unfold")
+VARIANTS = ("lrlc_einsum", "lrlc_mulsum", "lc_unfold")
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,22 @@ def lrlc_einsum(layer: LowRankLocallyConnected2d, x: Tensor) -> Tensor:
             y = torch.einsum("bkohw,hwk->bohw", y, layer.combining_weights().to(y.dtype))
     bias = layer.total_bias()
     return y if bias is None else y + bias
+
+
+def lrlc_mulsum(layer: LowRankLocallyConnected2d, x: Tensor) -> Tensor:
+    """A candidate for the GPU, not the package's: the same channels-last convolution, then
+    the sum over ranks as a broadcast multiply and a reduction instead of one batched
+    (1 x K) @ (K x out) product per position (230,400 tiny matrices at batch 256, 30x30)."""
+    weight = layer.weight.contiguous(memory_format=torch.channels_last)
+    y = F.conv2d(x, weight, None, layer.stride, layer.padding)
+    if layer.rank > 1:
+        b, _, h, w = y.shape
+        bases = y.permute(0, 2, 3, 1).reshape(b, h, w, layer.rank, layer.out_channels)
+        weights = layer.combining_weights(x) if layer.input_dependent else layer.combining_weights()
+        mix = weights.reshape(-1, h, w, layer.rank, 1).to(bases.dtype)
+        y = (bases * mix).sum(-2).permute(0, 3, 1, 2)
+    bias = layer.total_bias()
+    return y if bias is None else y + bias.to(y.dtype)
 
 
 def lc_unfold(layer: LocallyConnected2d, x: Tensor) -> Tensor:
@@ -207,7 +224,7 @@ def reference_self_test() -> dict:
 class Member:
     """One timed thing: a layer (or a formulation of it) at one rank."""
 
-    name: str  # conv, kconv, lc, lc_unfold, lrlc, lrlc_einsum, lrlc_id
+    name: str  # conv, kconv, lc, lc_unfold, lrlc, lrlc_einsum, lrlc_mulsum, lrlc_id
     rank: int
     make: Callable[[], nn.Module]  # float32 module on the CPU
     call: Callable[[nn.Module, Tensor], Tensor]
@@ -247,6 +264,8 @@ def members_of(
     ]
     if k > 1 and "lrlc_einsum" in variants:
         out.append(Member("lrlc_einsum", k, out[0].make, lrlc_einsum, out[0].flops))
+    if k > 1 and "lrlc_mulsum" in variants:
+        out.append(Member("lrlc_mulsum", k, out[0].make, lrlc_mulsum, out[0].flops))
     if k > 1 and k in id_ranks:
         out.append(
             Member(
@@ -675,7 +694,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--variants",
         default=None,
-        help="formulations of before issue 6 to time beside the layers ('' for none)",
+        help=f"other formulations to time beside the layers, of {VARIANTS} ('' for none)",
     )
     ap.add_argument(
         "--channels-last",
@@ -920,6 +939,7 @@ def derive(record: dict, args: argparse.Namespace) -> None:
         "lrlc_vs_kconv": {},
         "lrlc_vs_kconv_of_minima": {},
         "lrlc_einsum_vs_kconv": {},
+        "lrlc_mulsum_vs_kconv": {},
         "lrlc_id_overhead": {},
         "lc_vs_roofline": {},
         "lc_vs_conv": {},
@@ -940,6 +960,7 @@ def derive(record: dict, args: argparse.Namespace) -> None:
                     for name, table in (
                         ("lrlc", "lrlc_vs_kconv"),
                         ("lrlc_einsum", "lrlc_einsum_vs_kconv"),
+                        ("lrlc_mulsum", "lrlc_mulsum_vs_kconv"),
                     ):
                         if (*key, name, k) in med:
                             put(table, k, med[(*key, name, k)] / kconv)
@@ -1088,6 +1109,8 @@ def tables(record: dict) -> str:
                 ("the same, ratio of the fastest calls", "lrlc_vs_kconv_of_minima", "fwd_bwd"),
                 ("einsum LRLC (before) / K*out conv, fwd", "lrlc_einsum_vs_kconv", "fwd"),
                 ("einsum LRLC (before) / K*out conv, fwd+bwd", "lrlc_einsum_vs_kconv", "fwd_bwd"),
+                ("multiply-sum LRLC / K*out conv, fwd", "lrlc_mulsum_vs_kconv", "fwd"),
+                ("multiply-sum LRLC / K*out conv, fwd+bwd", "lrlc_mulsum_vs_kconv", "fwd_bwd"),
                 ("input-dependent / spatial LRLC - 1, fwd", "lrlc_id_overhead", "fwd"),
                 ("input-dependent / spatial LRLC - 1, fwd+bwd", "lrlc_id_overhead", "fwd_bwd"),
             ]

@@ -15,4 +15,4 @@ def test_every_benchmarked_formulation_matches_float64():
     sys.modules[spec.name] = bench  # dataclasses look their module up there
     spec.loader.exec_module(bench)
     args = ["--device", "cpu", "--quick", "--check-only", "--dtypes", "float32,bfloat16"]
-    assert bench.main(args + ["--variants", "lrlc_einsum,lc_unfold"]) == 0
+    assert bench.main(args + ["--variants", "lrlc_einsum,lrlc_mulsum,lc_unfold"]) == 0

@@ -216,6 +216,8 @@ def train_variant(
         **asdict(variant),
         "seed": seed,
         "commit": git_commit(),
+        "device": device_name(device),  # a grid resumed elsewhere mixes devices
+        "torch": torch.__version__,
         "epochs": epochs,
         "lr": lr,
         "weight_decay": weight_decay,

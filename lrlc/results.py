@@ -545,10 +545,29 @@ class Results:
             return f"{counts[0]} to {counts[-1]} seeds (of {seeds})"
         return f"{counted(counts[0], 'seed')} ({seeds})"
 
+    def _devices(self) -> list[str]:
+        """The devices of the runs, each once, in the order the runs were made (runs made
+        before records named their device count as the file's)."""
+        found = [run.get("device") or self.raw["device"] for run in self.runs]
+        return list(dict.fromkeys(found)) or [self.raw["device"]]
+
+    def _device_text(self) -> str:
+        """ "the CPU (float32)", "an NVIDIA H200 GPU (bf16 autocast)", or, for a grid whose
+        runs were made on several devices, each with its number of runs."""
+        devices, amp = self._devices(), self.raw["config"]["amp"]
+        if len(devices) == 1:
+            device = devices[0]
+            return "the CPU (float32)" if device == "cpu" else f"an {device} GPU ({amp})"
+        count = {d: sum((run.get("device") or self.raw["device"]) == d for run in self.runs)
+                 for d in devices}  # fmt: skip
+        parts = ", ".join(f"{'the CPU' if d == 'cpu' else d} ({counted(n, 'run')})"
+                          for d, n in count.items())  # fmt: skip
+        return f"several devices: {parts}"
+
     def provenance(self) -> str:
         """Where and how these numbers were made, in a sentence or three, for the text."""
         r, data, config = self.raw, self.raw["data"], self.raw["config"]
-        device = "the CPU (float32)" if self.on_cpu else f"an {r['device']} GPU ({config['amp']})"
+        device = self._device_text()
         per = self._seeds_per_variant()
         if self.tuned:
             hyper = "learning rate and weight decay picked per layer type on the validation split"

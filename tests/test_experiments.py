@@ -45,6 +45,8 @@ def test_grid_writes_the_documented_schema_and_resumes(mnist_quick, monkeypatch)
     for run in saved["runs"]:
         assert REQUIRED_RUN_KEYS <= set(run)
         assert 0.0 <= run["test_accuracy"] <= 1.0
+        # each run names its device and versions: a grid resumed on another machine mixes them
+        assert run["device"] == "cpu" and run["torch"] == torch.__version__
     assert saved["runs"][0]["rank"] is None and saved["runs"][1]["rank"] == 2
 
     # A second call with the same settings trains nothing and keeps the runs.

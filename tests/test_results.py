@@ -456,6 +456,22 @@ def test_provenance_with_every_seed_and_with_runs_from_several_commits(results_d
     assert "fedcba9876" not in text
 
 
+def test_provenance_of_a_grid_resumed_on_another_gpu(results_dir):
+    """A reference grid grows over GPU sessions, which may lend different GPUs: the
+    provenance names each device with its number of runs, not only the file's last one."""
+    raw = grid(device="NVIDIA H200", tuned=True)
+    raw["config"]["amp"] = "bf16 autocast"
+    write(results_dir / "mnist.json", raw)
+    assert "an NVIDIA H200 GPU (bf16 autocast)" in results.load("mnist").provenance()
+    for r in raw["runs"][:2]:
+        r["device"] = "NVIDIA H100 80GB HBM3"
+    raw["runs"][2]["device"] = "NVIDIA H200"  # the others name none: the file's device
+    write(results_dir / "mnist.json", raw)
+    text = results.load("mnist").provenance()
+    n = len(raw["runs"])
+    assert f"several devices: NVIDIA H100 80GB HBM3 (2 runs), NVIDIA H200 ({n - 2} runs)" in text
+
+
 def test_difference_noise_is_the_larger_of_test_and_seed_noise():
     one = {"test_mean": 0.9, "test_std": 0.0, "seeds": 1}
     scale, how = results.difference_noise(one, one, 1000)

@@ -10,6 +10,7 @@ chapter 9 shows them::
     logit_rate.table(base, scaled, rank=4)  # accuracy and weights per rate
     logit_rate.plot_weights(base, scaled, rank=4)  # layer 1's weights per rate
     logit_rate.plot_rank_dial(base, scaled)  # accuracy by rank, at 1× and 100×
+    logit_rate.capacity_table(base, scaled, rank=2)  # against wide convolutions
 
 Every grid must share the base grid's data and training settings (the comparison would
 mean nothing otherwise): :func:`check_comparable` says what differs.
@@ -45,6 +46,7 @@ __all__ = [
     "mean_largest_weight",
     "table",
     "rank_table",
+    "capacity_table",
     "plot_weights",
     "plot_rank_dial",
     "plot_rank_dials",
@@ -231,6 +233,56 @@ def rank_table(base: Results, scaled: Sequence[Results], rate: float = 100) -> A
         f"logits at {_rate(fast)}",
         f"{_rate(fast)} − {_rate(base)}",
         f"mean largest weight at {_rate(fast)}, layers 1 · 2 · 3 (uniform: 1 / rank)",
+    ]
+    return markdown_table(header, rows, note=DIFFERENCE_NOTE)
+
+
+def capacity_table(
+    base: Results,
+    scaled: Sequence[Results],
+    controls: Sequence[Results] = (),
+    rank: int = 2,
+    rate: float = 100,
+) -> Any:
+    """Position or capacity? LRLC ``rank`` (all three layers) with the logits at ``rate``
+    against networks without position information: the convolution and every wide
+    convolution of ``base`` and of ``controls`` (grids made with the base grid's command
+    but other variants, e.g. ``--layers wide_conv:2``), fewest parameters first. A Markdown
+    table (:func:`.markdown_table`): the network, its parameters, its test accuracy and
+    the LRLC network minus it (:func:`lrlc.results.format_difference`). LRLC above a wide
+    convolution of at least its size by more than the noise gains from where its filters
+    apply, not only from having more of them."""
+    fast = _faster_grid(base, scaled, rate)
+    lrlc_row = fast.row("lrlc", rank)
+    if lrlc_row is None:
+        raise KeyError(f"no LRLC rank {rank} run in {fast.origin}")
+    for grid in controls:
+        check_comparable(base, grid)
+    n_test = base.raw["data"]["test_size"]
+    others = [(variant_name("conv"), base.row("conv"))]
+    for grid in (base, *controls):
+        others += [
+            (variant_name("wide_conv", r["rank"]), r)
+            for r in grid.summary()
+            if r["layer"] == "wide_conv"
+        ]
+    others = sorted((o for o in others if o[1] is not None), key=lambda o: o[1]["params"])
+    rows = [
+        [
+            f"{variant_name('lrlc', rank)}, logits at {_rate(fast)}",
+            f"{lrlc_row['params']:,}",
+            accuracy(lrlc_row),
+            "",
+        ]
+    ]
+    for name, row in others:
+        diff = format_difference(lrlc_row, row, n_test)
+        rows.append([name, f"{row['params']:,}", accuracy(row), diff])
+    header = [
+        "network",
+        "parameters",
+        "test accuracy (%)",
+        f"{variant_name('lrlc', rank)} at {_rate(fast)} − this network",
     ]
     return markdown_table(header, rows, note=DIFFERENCE_NOTE)
 

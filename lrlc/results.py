@@ -26,6 +26,7 @@ import re
 import statistics
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -545,23 +546,20 @@ class Results:
             return f"{counts[0]} to {counts[-1]} seeds (of {seeds})"
         return f"{counted(counts[0], 'seed')} ({seeds})"
 
-    def _devices(self) -> list[str]:
-        """The devices of the runs, each once, in the order the runs were made (runs made
-        before records named their device count as the file's)."""
-        found = [run.get("device") or self.raw["device"] for run in self.runs]
-        return list(dict.fromkeys(found)) or [self.raw["device"]]
-
     def _device_text(self) -> str:
         """ "the CPU (float32)", "an NVIDIA H200 GPU (bf16 autocast)", or, for a grid whose
-        runs were made on several devices, each with its number of runs."""
-        devices, amp = self._devices(), self.raw["config"]["amp"]
-        if len(devices) == 1:
-            device = devices[0]
-            return "the CPU (float32)" if device == "cpu" else f"an {device} GPU ({amp})"
-        count = {d: sum((run.get("device") or self.raw["device"]) == d for run in self.runs)
-                 for d in devices}  # fmt: skip
+        runs were made on several devices, each with its number of runs (runs made before
+        records named their device count as the file's)."""
+        runs = Counter(run.get("device") or self.raw["device"] for run in self.runs)
+        if len(runs) <= 1:
+            device = next(iter(runs), self.raw["device"])
+            return (
+                "the CPU (float32)"
+                if device == "cpu"
+                else f"an {device} GPU ({self.raw['config']['amp']})"
+            )
         parts = ", ".join(f"{'the CPU' if d == 'cpu' else d} ({counted(n, 'run')})"
-                          for d, n in count.items())  # fmt: skip
+                          for d, n in runs.items())  # fmt: skip
         return f"several devices: {parts}"
 
     def provenance(self) -> str:

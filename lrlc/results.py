@@ -594,9 +594,18 @@ class Results:
             f"{config['batch_size']}, SGD with Nesterov momentum and cosine decay, {hyper}. "
             f"Data: {title}{task}, {sizes}. "
             f"{self._commits()}, {last_run}{r['date']}, "
-            f"PyTorch {r['torch']}; "
+            f"{self._torch_text()}; "
             f"from `{self.origin}`."
         )
+
+    def _torch_text(self) -> str:
+        """ "PyTorch 2.14.1", or for runs made with several versions each with its number
+        of runs (runs made before records named their version count as the file's)."""
+        runs = Counter(run.get("torch") or self.raw["torch"] for run in self.runs)
+        if len(runs) <= 1:
+            return f"PyTorch {next(iter(runs), self.raw['torch'])}"
+        parts = ", ".join(f"{v} ({counted(n, 'run')})" for v, n in runs.items())
+        return f"PyTorch {parts}"
 
     def _split_notes(self) -> dict[str, str]:
         """The data note of each split, {"train": ..., "valid": ..., "test": ...}, read from

@@ -470,6 +470,18 @@ def test_provenance_of_a_grid_resumed_on_another_gpu(results_dir):
     text = results.load("mnist").provenance()
     n = len(raw["runs"])
     assert f"several devices: NVIDIA H100 80GB HBM3 (2 runs), NVIDIA H200 ({n - 2} runs)" in text
+    assert "PyTorch 2.x;" in text  # one version: the file's
+
+
+def test_provenance_names_each_pytorch_version_of_a_resumed_grid(results_dir):
+    """A grid resumed on a machine with another PyTorch names both versions, each with
+    its number of runs (runs that record none count as the file's version)."""
+    raw = grid()
+    raw["runs"][0]["torch"] = "2.11.0+cu130"
+    write(results_dir / "mnist.json", raw)
+    text = results.load("mnist").provenance()
+    n = len(raw["runs"])
+    assert f"PyTorch 2.11.0+cu130 (1 run), 2.x ({n - 1} runs);" in text
 
 
 def test_difference_noise_is_the_larger_of_test_and_seed_noise():

@@ -12,7 +12,9 @@
 # $OUT/<grid>.json after every run; $OUT/logs.txt gathers the logs. With several grids,
 # every run records that the GPU was shared, so its images/s is not an idle GPU's speed. A grid still busy a
 # minute after MINUTES is killed (its file keeps every finished run): give the device call
-# a timeout of at least MINUTES + 2 minutes. GRID_ARGS adds options to every grid (e.g.
+# a timeout of at least MINUTES + 2 minutes. Each grid trains GRID_WORKERS runs at a time
+# (`--workers`; default 12 shared out among the grids: the GPU idles while one process
+# prepares its next step). GRID_ARGS adds options to every grid (e.g.
 # "--layers conv,lrlc:4", or "--quick --epochs 1" for a smoke test). Copy the files back
 # into results/ and commit them.
 set -uo pipefail
@@ -25,6 +27,7 @@ logs=$(mktemp -d)
 . .ci/gpu_env.sh
 export OMP_NUM_THREADS=2
 guard=$(python3 -c "print(int(60 * float('$minutes')) + 60)")  # seconds: MINUTES may be 6.5
+workers=${GRID_WORKERS:-$(( 12 / $# > 0 ? 12 / $# : 1 ))}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 run_grid() {  # one grid, its log in $logs/<grid>.log
     local grid=$1 args=("$1")
@@ -39,7 +42,7 @@ run_grid() {  # one grid, its log in $logs/<grid>.log
     [ $# -gt 1 ] && note=(--run-note "one of $# grids run side by side on the GPU ($*): images/s is not an idle GPU's")
     # shellcheck disable=SC2086
     timeout "$guard" python3 -m lrlc.experiments "${args[@]}" \
-        --time-limit "$minutes" --no-progress --out "$out/$grid.json" ${GRID_ARGS:-} \
+        --time-limit "$minutes" --no-progress --out "$out/$grid.json" --workers "$workers" ${GRID_ARGS:-} \
         "${note[@]}" >"$logs/$grid.log" 2>&1
     local status=$?
     [ $status = 124 ] && echo "KILLED after $guard s (a run outlasted its estimate)" >>"$logs/$grid.log"

@@ -13,9 +13,12 @@ import argparse
 import datetime as _dt
 import itertools
 import json
+import multiprocessing
 import os
 import statistics
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -295,6 +298,7 @@ def run_grid(
     valid_size: int | None = None,
     time_limit: float | None = None,
     run_note: str | None = None,
+    workers: int = 1,
 ) -> dict:
     """Tune each family on the validation split, then train every variant x seed.
 
@@ -308,6 +312,11 @@ def run_grid(
     this call), and none once the time is up. Runs are never cut short; the same call
     again resumes the grid.
     run_note: a remark stored with every run of this call (e.g. that the GPU was shared).
+    workers: how many runs train at a time, each in a process of its own that loads the
+    data once (on a GPU, small networks leave it mostly idle, waiting on Python: several
+    processes keep it busier). Every run is seeded on its own, so the runs are the same;
+    only their order in the file and their speed differ, and each run's ``note`` says it
+    shared the device. 1 (the default) trains in this process, in the order above.
 
     Results are written to ``out`` after every run; runs already in ``out`` with the same
     settings are kept, not repeated. ``out`` holding runs of other settings is an error,
@@ -360,61 +369,97 @@ def run_grid(
     done_runs = {(r["layer"], r["rank"], r["where"], r["seed"]) for r in results["runs"]}
     for record in results["tuning"] + results["runs"]:
         clock.record(record)
+    families = dict.fromkeys(v.family() for v in variants)
     chosen: dict[str, tuple[float, float]] = {}  # family -> (lr, weight decay)
 
-    def train(variant: Variant, lr: float, wd: float, seed: int, epochs: int | None) -> dict:
-        start = time.perf_counter()
-        record = train_variant(
-            variant, dataset, splits, grid, lr, wd, seed, device, epochs, compile, progress, task
-        )
-        record["wall_seconds"] = round(time.perf_counter() - start, 2)
-        if run_note:
-            record["note"] = run_note
-        return record
+    def choose(family: str) -> None:
+        """Pick the family's lr and weight decay once all its tuning runs are in."""
+        if not tune:
+            chosen[family] = (grid.lrs[0], grid.weight_decays[0])
+        else:
+            tried = [t for t in results["tuning"] if t["family"] == family]
+            if len(tried) < len(grid.lrs) * len(grid.weight_decays):
+                return  # not all in yet (or stopped for time): no choice, no runs
+            best = max(tried, key=lambda t: t["valid_accuracy"])
+            chosen[family] = (best["lr"], best["weight_decay"])
+        lr, wd = chosen[family]
+        results["chosen"][family] = {"lr": lr, "weight_decay": wd}
 
-    def train_runs(members: list[Variant], seed: int) -> None:
-        for variant in members:
-            if (variant.layer, variant.rank, variant.where, seed) in done_runs:
-                continue
-            if not clock.allows(variant, grid.epochs):
-                continue
-            lr, wd = chosen[variant.family()]
-            print(f"[run] {dataset} {variant.key()} seed={seed} lr={lr} wd={wd}", flush=True)
-            record = train(variant, lr, wd, seed, None)
-            results["runs"].append(record)
-            clock.record(record)
-            _write(out, results)
-            print(
-                f"      test {record['test_accuracy']:.4f}  valid {record['valid_accuracy']:.4f}"
-                f"  {record['wall_seconds']:.0f} s",
-                flush=True,
-            )
-
-    families = dict.fromkeys(v.family() for v in variants)
+    # The jobs in the order that gives a usable grid early: each family is tuned and its
+    # variants trained with the first seed, family after family; then the other seeds.
     first_seed, *other_seeds = grid.seeds
+    jobs: list[_Job] = []
     for family in families:
         members = [v for v in variants if v.family() == family]
         probe = next((v for v in members if v.rank == grid.tune_rank), members[0])
         if tune:
-            for lr, wd in itertools.product(grid.lrs, grid.weight_decays):
-                if (family, lr, wd) in done_tuning or not clock.allows(probe, tune_epochs):
+            jobs += [_Job(probe, 0, tune_epochs, lr, wd)
+                     for lr, wd in itertools.product(grid.lrs, grid.weight_decays)
+                     if (family, lr, wd) not in done_tuning]  # fmt: skip
+        jobs += [_Job(v, first_seed, grid.epochs) for v in members]
+    jobs += [_Job(v, seed, grid.epochs) for seed in other_seeds for v in variants]
+    pending = [j for j in jobs if j.tuning or j.run_key() not in done_runs]
+    for family in families:
+        choose(family)
+
+    def next_job() -> _Job | None:
+        """The first pending job whose family is tuned (or that is tuning) and that fits."""
+        for job in pending:
+            ready = job.tuning or job.variant.family() in chosen
+            if ready and clock.allows(job.variant, job.epochs):
+                pending.remove(job)
+                return job
+        return None
+
+    if workers > 1:
+        shared = (f"trained beside up to {workers - 1} other runs of this grid on the same "
+                  "device (--workers): its images/s is not an idle device's")  # fmt: skip
+        run_note = "; ".join(filter(None, [run_note, shared]))
+    context = _Context(dataset, grid, device, compile, progress and workers == 1, task)
+    failure: BaseException | None = None
+    with _pool(context, splits, workers, (root, source, quick, sizes)) as pool:
+        running: dict[Future, _Job] = {}
+        while True:
+            while failure is None and len(running) < workers:
+                job = next_job()
+                if job is None:
+                    break
+                lr, wd = (job.lr, job.weight_decay) if job.tuning else chosen[job.variant.family()]
+                kind = "tune" if job.tuning else "run"
+                seed = "" if job.tuning else f" seed={job.seed}"
+                print(f"[{kind}] {dataset} {job.variant.key()}{seed} lr={lr} wd={wd}", flush=True)
+                epochs = job.epochs if job.tuning else None  # None: the grid's
+                running[pool.submit(job.variant, lr, wd, job.seed, epochs)] = job
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                job = running.pop(future)
+                try:
+                    record = future.result()
+                except Exception as error:  # let the other workers finish, then raise it
+                    failure = failure or error
                     continue
-                print(f"[tune] {dataset} {probe.key()} lr={lr} wd={wd}", flush=True)
-                record = train(probe, lr, wd, 0, tune_epochs)
-                results["tuning"].append({"family": family, **{k: record[k] for k in TUNING_KEYS}})
+                if run_note:
+                    record["note"] = run_note
                 clock.record(record)
+                if job.tuning:
+                    family = job.variant.family()
+                    tuned = {"family": family, **{k: record[k] for k in TUNING_KEYS}}
+                    results["tuning"].append(tuned)
+                    choose(family)
+                else:
+                    results["runs"].append(record)
                 _write(out, results)
-            tried = [t for t in results["tuning"] if t["family"] == family]
-            if len(tried) < len(grid.lrs) * len(grid.weight_decays):
-                continue  # stopped for time: no choice yet, no runs
-            best = max(tried, key=lambda t: t["valid_accuracy"])
-            chosen[family] = (best["lr"], best["weight_decay"])
-        else:
-            chosen[family] = (grid.lrs[0], grid.weight_decays[0])
-        results["chosen"] |= {f: {"lr": lr, "weight_decay": wd} for f, (lr, wd) in chosen.items()}
-        train_runs(members, first_seed)
-    for seed in other_seeds:
-        train_runs([v for v in variants if v.family() in chosen], seed)
+                if not job.tuning:
+                    print(
+                        f"      {job.variant.key()} seed={job.seed}: test "
+                        f"{record['test_accuracy']:.4f}  valid {record['valid_accuracy']:.4f}"
+                        f"  {record['wall_seconds']:.0f} s",
+                        flush=True,
+                    )
+    if failure is not None:
+        raise failure
 
     done_runs = {(r["layer"], r["rank"], r["where"], r["seed"]) for r in results["runs"]}
     left = len(variants) * len(grid.seeds) - len(
@@ -430,6 +475,108 @@ def run_grid(
             flush=True,
         )
     return results
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One training of a grid: a tuning run (its lr and weight decay given) or a run (at
+    its family's chosen ones)."""
+
+    variant: Variant
+    seed: int
+    epochs: int
+    lr: float | None = None
+    weight_decay: float | None = None
+
+    @property
+    def tuning(self) -> bool:
+        return self.lr is not None
+
+    def run_key(self) -> tuple:
+        v = self.variant
+        return (v.layer, v.rank, v.where, self.seed)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every training of a grid shares, but the data."""
+
+    dataset: str
+    grid: Grid
+    device: torch.device
+    compile: bool
+    progress: bool
+    task: str
+
+
+def _train(context: _Context, splits: dict, variant: Variant, lr: float, wd: float, seed: int,
+           epochs: int | None) -> dict:  # fmt: skip
+    """:func:`train_variant` with the grid's settings, its wall-clock seconds recorded."""
+    c = context
+    start = time.perf_counter()
+    record = train_variant(variant, c.dataset, splits, c.grid, lr, wd, seed, c.device, epochs,
+                           c.compile, c.progress, c.task)  # fmt: skip
+    record["wall_seconds"] = round(time.perf_counter() - start, 2)
+    return record
+
+
+class _Inline:
+    """One worker: each job runs in this process when it is submitted."""
+
+    def __init__(self, context: _Context, splits: dict) -> None:
+        self.context, self.splits = context, splits
+
+    def submit(self, *job) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(_train(self.context, self.splits, *job))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+
+class _Processes:
+    """Several workers: processes that each load the data once, then train job after job."""
+
+    def __init__(self, context: _Context, workers: int, load_args: tuple) -> None:
+        # the cores shared out, no more threads each than this process has
+        threads = max(1, min(torch.get_num_threads(), (os.cpu_count() or 1) // workers))
+        self.pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),  # CUDA cannot be forked
+            initializer=_start_worker,
+            initargs=(context, load_args, threads),
+        )
+
+    def submit(self, *job) -> Future:
+        return self.pool.submit(_train_in_worker, *job)
+
+
+_worker: dict = {}  # in a worker process: its context and data
+
+
+def _start_worker(context: _Context, load_args: tuple, threads: int) -> None:
+    torch.set_num_threads(threads)
+    _worker.update(context=context, splits=load_splits(context.dataset, *load_args))
+
+
+def _train_in_worker(*job) -> dict:
+    return _train(_worker["context"], _worker["splits"], *job)
+
+
+@contextmanager
+def _pool(context: _Context, splits: dict, workers: int, load_args: tuple):
+    """Where a grid's jobs run: in this process, or in ``workers`` processes."""
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if workers == 1:
+        yield _Inline(context, splits)
+        return
+    pool = _Processes(context, workers, load_args)
+    try:
+        yield pool
+    finally:
+        pool.pool.shutdown(cancel_futures=True)
 
 
 class _Clock:
@@ -590,6 +737,13 @@ def build_parser() -> argparse.ArgumentParser:
         "earlier runs); the same command again resumes the grid",
     )
     p.add_argument("--run-note", help="a remark stored with every run of this call")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="runs trained at a time, each in its own process (default: 1; on a GPU, "
+        "several keep it busier: the paper's small networks leave it waiting on Python)",
+    )
     return p
 
 
@@ -642,6 +796,7 @@ def main(argv: list[str] | None = None) -> dict:
             valid_size=args.valid_size,
             time_limit=None if args.time_limit is None else 60 * args.time_limit,
             run_note=args.run_note,
+            workers=args.workers,
         )
     except (ValueError, data.DatasetNotFoundError) as error:  # a setting or the data: say so
         raise SystemExit(f"error: {error}") from None
@@ -651,4 +806,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    # Through the package's module, not this __main__ copy, so that worker processes
+    # (--workers) find the functions they run.
+    from lrlc import experiments
+
+    experiments.main()

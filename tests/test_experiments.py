@@ -302,3 +302,124 @@ def test_combining_lr_scale_reaches_training_and_the_file(monkeypatch, tmp_path)
         experiments.build_parser().parse_args(["mnist", "--combining-lr-scale", "0"])
     )
     assert frozen.combining_lr_scale == 0.0  # 0 is a setting, not "not given"
+
+
+class ThreadWorkers:
+    """Stands in for the worker processes of ``workers=N``: threads running a fake training
+    that takes real (short) time, logging when each job starts and ends."""
+
+    def __init__(self, monkeypatch, seconds=0.05):
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.lock = threading.Lock()
+        self.events = []  # ("start" | "end", kind, variant key, seed)
+        self.active = self.most_active = 0
+        splits = {"train": None, "valid": None, "test": None}
+        record = {"source": "fake", "train_size": 8, "valid_size": 4, "test_size": 4,
+                  "is_subset": True, "note": ""}  # fmt: skip
+        monkeypatch.setattr(experiments, "load_splits", lambda *a, **k: splits)
+        monkeypatch.setattr(experiments, "data_record", lambda *a, **k: dict(record))
+        monkeypatch.setattr(experiments, "train_variant", self.train_variant)
+        self.seconds = seconds
+        fake = self
+
+        class Threads:
+            def __init__(self, context, workers, load_args):
+                self.context, self.pool = context, ThreadPoolExecutor(workers)
+
+            def submit(self, *job):
+                return self.pool.submit(experiments._train, self.context, splits, *job)
+
+        monkeypatch.setattr(experiments, "_Processes", Threads)
+        self.Threads = Threads
+        assert fake is self
+
+    def train_variant(self, variant, dataset, splits, grid, lr, wd, seed, device, epochs=None,
+                      *rest):  # fmt: skip
+        import time
+
+        kind = "tune" if epochs else "run"
+        with self.lock:
+            self.events.append(("start", kind, variant.key(), seed))
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
+        time.sleep(self.seconds)
+        with self.lock:
+            self.active -= 1
+            self.events.append(("end", kind, variant.key(), seed))
+        if variant.layer == "lc":
+            raise RuntimeError("out of memory (a made-up failure)")
+        return {"layer": variant.layer, "rank": variant.rank, "where": variant.where,
+                "seed": seed, "epochs": epochs or grid.epochs, "lr": lr, "weight_decay": wd,
+                "valid_accuracy": lr, "test_accuracy": 0.5, "params": 1,
+                "images_per_second": 1.0}  # fmt: skip
+
+
+def test_workers_train_several_runs_at_once_and_each_after_its_family_is_tuned(
+    monkeypatch, tmp_path
+):
+    fake = ThreadWorkers(monkeypatch)
+    out = tmp_path / "g.json"
+    run_grid("mnist", VARIANTS, GRID, out, torch.device("cpu"), tune_epochs=1, workers=3)
+    assert fake.most_active == 3
+    saved = json.loads(out.read_text())
+    assert len(saved["tuning"]) == 4 and len(saved["runs"]) == 6
+    assert {(r["layer"], r["rank"], r["seed"]) for r in saved["runs"]} == {
+        (layer, rank, seed) for layer, rank in (("conv", None), ("lrlc", 1), ("lrlc", 2))
+        for seed in (0, 1)
+    }  # fmt: skip
+    # every run starts after the last tuning run of its family has ended, at the lr it chose
+    for i, (what, kind, key, _) in enumerate(fake.events):
+        if what == "start" and kind == "run":
+            family_probe = "conv-all" if key == "conv-all" else "lrlc-r2-all"
+            ended = [e for e in fake.events[:i] if e[:3] == ("end", "tune", family_probe)]
+            assert len(ended) == 2, (key, fake.events[:i])
+    assert {r["lr"] for r in saved["runs"]} == {0.2}  # the fake's valid accuracy is its lr
+    assert all("beside up to 2 other runs of this grid" in r["note"] for r in saved["runs"])
+
+    # A failing run does not lose the others' work: they finish and are written, then the
+    # error is raised; the next call retries only what is missing.
+    # Here conv's two tuning runs come first, then its seed-0 run beside LC's first tuning
+    # run, which fails: the conv run still ends and is written, and nothing else starts.
+    out = tmp_path / "with-lc.json"
+    with pytest.raises(RuntimeError, match="made-up failure"):
+        run_grid("mnist", [Variant("conv"), Variant("lc")], GRID, out, torch.device("cpu"),
+                 tune_epochs=1, workers=2)  # fmt: skip
+    saved = json.loads(out.read_text())
+    assert [t["family"] for t in saved["tuning"]] == ["conv-all"] * 2
+    assert [(r["layer"], r["seed"]) for r in saved["runs"]] == [("conv", 0)]
+    assert fake.events[-2:] in (
+        [("end", "run", "conv-all", 0), ("end", "tune", "lc-all", 0)],
+        [("end", "tune", "lc-all", 0), ("end", "run", "conv-all", 0)],
+    )
+
+
+def test_workers_must_be_positive(monkeypatch, tmp_path):
+    ThreadWorkers(monkeypatch)
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        run_grid("mnist", VARIANTS, GRID, tmp_path / "g.json", torch.device("cpu"), workers=0)
+
+
+def test_worker_processes_train_the_same_runs_as_one_process(mnist_quick):
+    """Real worker processes (``--workers 2``) on quick MNIST: every run is seeded on its
+    own, so each comes out as in a single process with the same number of threads."""
+    args = ["mnist", "--quick", "--device", "cpu", "--layers", "conv,lrlc@last:2",
+            "--epochs", "1", "--lrs", "0.1", "--weight-decays", "0", "--seeds", "0",
+            "--no-tune", "--no-progress", "--train-size", "256", "--batch-size", "64",
+            "--valid-size", "200"]  # fmt: skip
+    threads = torch.get_num_threads()
+    workers_threads = max(1, min(threads, (__import__("os").cpu_count() or 1) // 2))
+    torch.set_num_threads(workers_threads)  # as each of two workers has
+    try:
+        one = experiments.main([*args, "--out", str(mnist_quick / "one.json")])
+    finally:
+        torch.set_num_threads(threads)
+    two = experiments.main([*args, "--workers", "2", "--out", str(mnist_quick / "two.json")])
+
+    def accuracies(results):
+        return sorted((r["layer"], r["seed"], r["train_loss_curve"], r["valid_accuracy"],
+                       r["test_accuracy"]) for r in results["runs"])  # fmt: skip
+
+    assert len(two["runs"]) == 2
+    assert accuracies(two) == accuracies(one)

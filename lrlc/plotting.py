@@ -641,7 +641,7 @@ def plot_accuracy_vs_params(
         if r["layer"] in off_chart
     ]
     rows = [r for r in rows if r["layer"] not in off_chart]
-    labels: list[tuple[float, float, float, str]] = []  # x, y, error bar, text
+    labels: list[tuple] = []  # x, y, error bar, text, colour
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 4.2), layout="constrained")
     fig = ax.figure
@@ -657,7 +657,7 @@ def plot_accuracy_vs_params(
         else:
             color, text = BASELINE_COLORS.get(r["layer"], "C7"), _point_label(r)
         ax.errorbar(x, y, yerr=100 * r["test_std"], fmt="o", color=color, capsize=3, zorder=3)
-        labels.append((x, y, 100 * r["test_std"], text))
+        labels.append((x, y, 100 * r["test_std"], text, color))
     if notes:
         note = "\n".join(notes) + " (off the chart)"
         ax.text(0.98, 0.03, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=8)
@@ -678,38 +678,69 @@ def plot_accuracy_vs_params(
     return fig
 
 
-# where a point's label may go, in points from the point: right and up first, then the
-# other corners, then further out
-_LABEL_OFFSETS = [(5, 4), (5, -11), (-5, 4), (-5, -11), (5, 12), (5, -19), (-5, 12), (-5, -19)]
+# where a point's label may go, in points from the point: the four corners close by
+# first, then further out, then beside, above and below it further still
+_LABEL_OFFSETS = [
+    (5, 4), (5, -11), (-5, 4), (-5, -11),
+    (5, 12), (5, -19), (-5, 12), (-5, -19),
+    (12, -4), (-12, -4), (0, 14), (0, -24),
+    (18, 18), (18, -28), (-18, 18), (-18, -28),
+]  # fmt: skip
 
 
-def _place_labels(ax, labels: Sequence[tuple[float, float, float, str]]) -> None:
-    """Annotate each point ``(x, y, error bar, text)`` at the first offset of
-    ``_LABEL_OFFSETS`` where the text stays inside the axes and overlaps no label placed
-    before it and no point's error bar (points sharing a parameter count, such as the
-    convolution and CoordConv, would otherwise print their names on top of each other)."""
+def _distance(box: Bbox, x: float, y: float) -> float:
+    """Display distance from the point (x, y) to the nearest edge of ``box`` (0 inside)."""
+    dx = max(box.x0 - x, 0.0, x - box.x1)
+    dy = max(box.y0 - y, 0.0, y - box.y1)
+    return math.hypot(dx, dy)
+
+
+def _place_labels(ax, labels: Sequence[tuple[float, float, float, str, object]]) -> None:
+    """Annotate each point ``(x, y, error bar, text, colour)`` in its colour, at the first
+    offset of ``_LABEL_OFFSETS`` where the text stays inside the axes, overlaps no label
+    placed before it and no point's error bar, and is nearer its own point than any other
+    (points sharing a parameter count, such as the convolution and CoordConv, would
+    otherwise print their names on top of each other, or a name beside the wrong point).
+    Where no offset does all that, the one that breaks the fewest of these rules, with a
+    thin line from the name to its point; a name set further out than the first four
+    corners gets that line too."""
     fig = ax.figure
     fig.canvas.draw()  # fixes the limits and the layout the positions depend on
     renderer = fig.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
+    centres = [tuple(ax.transData.transform((x, y))) for x, y, *_ in labels]
     bars = []  # every error bar (and its marker) as a box in display coordinates
-    for x, y, err, _ in labels:
+    for x, y, err, *_ in labels:
         (x0, y0), (x1, y1) = ax.transData.transform([(x, y - err), (x, y + err)])
         bars.append(Bbox.from_extents(x0 - 4, y0 - 4, x1 + 4, y1 + 4))
     placed: list[Bbox] = []
-    for x, y, _, text in labels:
-        for dx, dy in _LABEL_OFFSETS:
-            note = ax.annotate(
-                text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=8.5,
-                ha="left" if dx > 0 else "right",
-            )  # fmt: skip
-            box = note.get_window_extent(renderer)
+    for n, (x, y, _, text, color) in enumerate(labels):
+        best = None  # (rules broken, offset index, box)
+        for i, (dx, dy) in enumerate(_LABEL_OFFSETS):
+            ha = "center" if dx == 0 else "left" if dx > 0 else "right"
+            probe = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points",
+                                fontsize=8.5, ha=ha)  # fmt: skip
+            box = probe.get_window_extent(renderer)
+            probe.remove()
             inside = frame.x0 <= box.x0 and box.x1 <= frame.x1
             inside = inside and frame.y0 <= box.y0 and box.y1 <= frame.y1
-            free = not any(box.overlaps(other) for other in placed + bars)
-            if (inside and free) or (dx, dy) == _LABEL_OFFSETS[-1]:
+            overlaps = sum(box.overlaps(other) for other in placed + bars)
+            own = _distance(box, *centres[n])
+            nearer = sum(_distance(box, *c) < own for m, c in enumerate(centres) if m != n)
+            broken = (not inside, overlaps, nearer)
+            if best is None or broken < best[0]:
+                best = (broken, i, box)
+            if broken == (False, 0, 0):
                 break
-            note.remove()
+        broken, i, box = best
+        dx, dy = _LABEL_OFFSETS[i]
+        line = i >= 4 or broken != (False, 0, 0)
+        ax.annotate(
+            text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=8.5,
+            ha="center" if dx == 0 else "left" if dx > 0 else "right", color=color,
+            arrowprops={"arrowstyle": "-", "color": color, "lw": 0.6, "shrinkA": 0,
+                        "shrinkB": 4, "alpha": 0.8} if line else None,
+        )  # fmt: skip
         placed.append(box)
 
 

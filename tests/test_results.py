@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from pathlib import Path
 
 import matplotlib
 
@@ -388,6 +389,33 @@ def test_accuracy_vs_params_labels_overlap_nothing_and_stay_inside(results_dir):
     for n, box in enumerate(boxes):
         assert frame.x0 <= box.x0 and box.x1 <= frame.x1, ax.texts[n].get_text()
         assert not any(box.overlaps(other) for other in boxes[n + 1 :])
+    plt.close(fig)
+
+
+def test_accuracy_vs_params_labels_sit_by_their_own_point(results_dir):
+    """Chapter 9's crowded panel of the misaligned faces (the committed CPU grid, at the
+    chapter's panel size): "input-dep. 4" sat beside LRLC rank 2 and "wide conv (4)" under
+    the input-dependent point. Each name must be nearer its own point than any other, or
+    be joined to it by a line; and names take their point's colour."""
+    committed = Path(__file__).resolve().parents[1] / "results" / "cpu" / "trans_celeba48.json"
+    write(results_dir / "cpu" / "trans_celeba48.json", json.loads(committed.read_text()))
+    fig, ax = plt.subplots(figsize=(3.9, 3.9), layout="constrained")
+    plot_accuracy_vs_params(results.load("trans_celeba48"), ax=ax, legend=False)
+    renderer = fig.canvas.get_renderer()
+    names = [t for t in ax.texts if hasattr(t, "xy")]
+    assert len(names) == 7
+    points = [ax.transData.transform(t.xy) for t in names]
+    for t, own in zip(names, points, strict=True):
+        box = t.get_window_extent(renderer)
+
+        def distance(p, box=box):
+            return math.hypot(max(box.x0 - p[0], 0, p[0] - box.x1),
+                              max(box.y0 - p[1], 0, p[1] - box.y1))  # fmt: skip
+
+        nearest = min(distance(p) for p in points if tuple(p) != tuple(own))
+        assert distance(own) < nearest or t.arrow_patch is not None, t.get_text()
+    colors = {t.get_text(): t.get_color() for t in names}
+    assert colors["input-dep. 4"] != colors["wide conv (4)"]
     plt.close(fig)
 
 

@@ -3,7 +3,10 @@
 #
 #   bash .ci/gpu_grids.sh MINUTES GRID...      (after .ci/gpu_stage.sh GRID... here; MINUTES may be 6.5)
 #
-# GRID: mnist, cifar10, celeba, trans_celeba48 or celeba-attributes. Each grid starts from
+# GRID: mnist, cifar10, celeba, trans_celeba48 or celeba-attributes, or one of the first four
+# with -combining-lr-100 (LRLC of ranks 2 to 16 with its combining logits at 100 times the
+# learning rate, at the lr and weight decay the plain grid chose, read from $OUT/<grid>.json,
+# else results/partial/, else results/: run it once that grid's LRLC tuning is done). Each grid starts from
 # its committed results/partial/<grid>.json, else results/<grid>.json (so a grid grows over
 # several calls; a grid is committed to results/partial/ until it is whole, so that the
 # chapters keep showing the complete CPU-scale grid until then), runs in its own
@@ -33,6 +36,14 @@ run_grid() {  # one grid, its log in $logs/<grid>.log
     local grid=$1 args=("$1")
     shift
     [ "$grid" = celeba-attributes ] && args=(celeba --attributes)
+    case $grid in  # faster combining logits, at the lr and weight decay the plain grid chose
+        *-combining-lr-100)
+            local base=${grid%-combining-lr-100} from
+            for from in "$out/$base.json" "results/partial/$base.json" "results/$base.json"; do
+                [ -f "$from" ] && break
+            done
+            args=("$base" --layers lrlc:2/4/8/16 --combining-lr-scale 100 --chosen-from "$from") ;;
+    esac
     local start
     for start in "results/partial/$grid.json" "results/$grid.json"; do
         [ -f "$start" ] && { cp "$start" "$out/$grid.json"; break; }

@@ -19,7 +19,7 @@ import statistics
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -280,6 +280,34 @@ def _write(path: Path, results: dict) -> None:
     tmp.replace(path)
 
 
+def _relative(path: Path) -> str:
+    """``path`` relative to the working directory where it lies below it, else its file
+    name: no paths of this machine in a results file."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return Path(path).name
+
+
+def _chosen_in(path: Path, dataset: str, families) -> dict[str, tuple[float, float]]:
+    """The (lr, weight decay) a results file chose for each of ``families``; a file of
+    another dataset, or a family it has not chosen for yet, is an error saying so."""
+    if not Path(path).exists():
+        raise ValueError(f"--chosen-from {path}: no such results file")
+    raw = json.loads(Path(path).read_text())
+    if raw.get("dataset") != dataset:
+        raise ValueError(f"--chosen-from {path} holds a grid of {raw.get('dataset')!r}, "
+                         f"not {dataset!r}")  # fmt: skip
+    chosen = raw.get("chosen", {})
+    missing = [f for f in families if f not in chosen]
+    if missing:
+        raise ValueError(
+            f"--chosen-from {path} has chosen no lr and weight decay for {', '.join(missing)} "
+            "yet: finish that grid's tuning for them first (the same command resumes it)"
+        )
+    return {f: (chosen[f]["lr"], chosen[f]["weight_decay"]) for f in families}
+
+
 def run_grid(
     dataset: str,
     variants: list[Variant],
@@ -299,6 +327,7 @@ def run_grid(
     time_limit: float | None = None,
     run_note: str | None = None,
     workers: int = 1,
+    chosen_from: Path | None = None,
 ) -> dict:
     """Tune each family on the validation split, then train every variant x seed.
 
@@ -317,6 +346,10 @@ def run_grid(
     processes keep it busier). Every run is seeded on its own, so the runs are the same;
     only their order in the file and their speed differ, and each run's ``note`` says it
     shared the device. 1 (the default) trains in this process, in the order above.
+    chosen_from: a results file whose tuned choices (its ``chosen``) every family of this
+    grid uses, without tuning: e.g. the grid with faster combining logits at the learning
+    rate and weight decay the plain grid picked for LRLC, so that only the logits' rate
+    differs between the two. Each family must have been chosen there.
 
     Results are written to ``out`` after every run; runs already in ``out`` with the same
     settings are kept, not repeated. ``out`` holding runs of other settings is an error,
@@ -329,6 +362,12 @@ def run_grid(
     clock = _Clock(time_limit)  # data loading counts too
     sizes = {"train": train_size, "valid": valid_size}
     tune_epochs = tune_epochs or grid.epochs
+    families = dict.fromkeys(v.family() for v in variants)
+    preset = _chosen_in(chosen_from, dataset, families) if chosen_from else None
+    if preset:
+        tune = False
+        grid = replace(grid, lrs=tuple(sorted({lr for lr, _ in preset.values()})),
+                       weight_decays=tuple(sorted({wd for _, wd in preset.values()})))  # fmt: skip
     splits = load_splits(dataset, root, source, quick, sizes)
     config = {
         "task": TASKS[task] if base_dataset(dataset) == "celeba" else "the 10 classes",
@@ -345,6 +384,8 @@ def run_grid(
         "amp": "bf16 autocast" if device.type == "cuda" else "float32",
         "selection": "lr and weight decay with the best validation accuracy, seed 0",
     }
+    if preset:  # the file it came from is recorded outside config: it may move
+        config["selection"] = "lr and weight decay as another grid chose them (chosen_from)"
     if grid.combining_lr_scale != 1:  # recorded only when used: older files stay resumable
         config["combining_lr_scale"] = grid.combining_lr_scale
     results = {
@@ -359,6 +400,8 @@ def run_grid(
         "chosen": {},
         "runs": [],
     }
+    if preset:
+        results["chosen_from"] = _relative(chosen_from)
     if out.exists():
         previous = json.loads(out.read_text())
         _check_resumable(out, previous, config, results["data"])
@@ -369,12 +412,13 @@ def run_grid(
     done_runs = {(r["layer"], r["rank"], r["where"], r["seed"]) for r in results["runs"]}
     for record in results["tuning"] + results["runs"]:
         clock.record(record)
-    families = dict.fromkeys(v.family() for v in variants)
     chosen: dict[str, tuple[float, float]] = {}  # family -> (lr, weight decay)
 
     def choose(family: str) -> None:
         """Pick the family's lr and weight decay once all its tuning runs are in."""
-        if not tune:
+        if preset:
+            chosen[family] = preset[family]
+        elif not tune:
             chosen[family] = (grid.lrs[0], grid.weight_decays[0])
         else:
             tried = [t for t in results["tuning"] if t["family"] == family]
@@ -412,8 +456,9 @@ def run_grid(
         return None
 
     if workers > 1:
-        shared = (f"trained beside up to {workers - 1} other runs of this grid on the same "
-                  "device (--workers): its images/s is not an idle device's")  # fmt: skip
+        others = "1 other run" if workers == 2 else f"{workers - 1} other runs"
+        shared = (f"trained beside up to {others} of this grid on the same device "
+                  "(--workers): its images/s is not an idle device's")  # fmt: skip
         run_note = "; ".join(filter(None, [run_note, shared]))
     context = _Context(dataset, grid, device, compile, progress and workers == 1, task)
     failure: BaseException | None = None
@@ -738,6 +783,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--run-note", help="a remark stored with every run of this call")
     p.add_argument(
+        "--chosen-from",
+        type=Path,
+        metavar="RESULTS_FILE",
+        help="no tuning: every family trains at the lr and weight decay that results file "
+        "chose for it (e.g. faster combining logits at the plain grid's choice)",
+    )
+    p.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -797,6 +849,7 @@ def main(argv: list[str] | None = None) -> dict:
             time_limit=None if args.time_limit is None else 60 * args.time_limit,
             run_note=args.run_note,
             workers=args.workers,
+            chosen_from=args.chosen_from,
         )
     except (ValueError, data.DatasetNotFoundError) as error:  # a setting or the data: say so
         raise SystemExit(f"error: {error}") from None

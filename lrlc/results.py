@@ -569,6 +569,13 @@ class Results:
         per = self._seeds_per_variant()
         if self.tuned:
             hyper = "learning rate and weight decay picked per layer type on the validation split"
+        elif r.get("chosen_from"):
+            picked = {(c["lr"], c["weight_decay"]) for c in r["chosen"].values()}
+            hyper = "learning rate and weight decay per layer type"
+            if len(picked) == 1:
+                ((lr, wd),) = picked
+                hyper = f"learning rate {lr:g} and weight decay {wd:g}"
+            hyper += f" as picked on the validation split by `{r['chosen_from']}`"
         else:
             chosen = next(iter(r["chosen"].values()))
             hyper = (

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from lrlc import experiments
+from lrlc import experiments, results
 from lrlc.datasets.cifar10 import JPEG_NOTE
 from lrlc.experiments import Grid, Variant, parse_variants, run_grid, summarize
 from lrlc.misaligned import MisalignedLoader, place_in_noise
@@ -423,3 +423,44 @@ def test_worker_processes_train_the_same_runs_as_one_process(mnist_quick):
 
     assert len(two["runs"]) == 2
     assert accuracies(two) == accuracies(one)
+
+
+def test_chosen_from_trains_at_another_grids_choices_without_tuning(monkeypatch, tmp_path):
+    """The faster-logits grid must train LRLC at the lr and weight decay the plain grid
+    picked, so that only the logits' rate differs: --chosen-from takes them from its file."""
+    fake = FakeTraining(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    plain = tmp_path / "results" / "mnist.json"
+    run_grid("mnist", VARIANTS, GRID, plain, torch.device("cpu"), tune_epochs=1)
+    picked = json.loads(plain.read_text())["chosen"]
+    assert picked["lrlc-all"] == {"lr": 0.2, "weight_decay": 0.0}  # the fake's best
+    fake.calls.clear()
+    faster = tmp_path / "faster.json"
+    scaled = Grid(**{**GRID.__dict__, "combining_lr_scale": 100.0})
+    lrlc = [Variant("lrlc", 2)]
+    run_grid("mnist", lrlc, scaled, faster, torch.device("cpu"), chosen_from=plain)
+    assert fake.calls == [("run", "lrlc-r2-all", 0), ("run", "lrlc-r2-all", 1)]  # no tuning
+    saved = json.loads(faster.read_text())
+    assert {(r["lr"], r["weight_decay"]) for r in saved["runs"]} == {(0.2, 0.0)}
+    assert saved["chosen_from"] == "results/mnist.json"  # relative: no paths of this machine
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere" / "mnist.json"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(plain.read_text())
+    run_grid("mnist", lrlc, scaled, tmp_path / "f2.json", torch.device("cpu"),
+             chosen_from=elsewhere)  # fmt: skip
+    assert json.loads((tmp_path / "f2.json").read_text())["chosen_from"] == "mnist.json"
+    fake.calls.clear()
+    assert saved["config"]["lrs"] == [0.2] and saved["tuning"] == []
+    text = results.Results("mnist", saved, "faster.json").provenance()
+    assert "learning rate 0.2 and weight decay 0 as picked on the validation split by " \
+        "`results/mnist.json`" in text  # fmt: skip
+
+    # a family the file has not chosen for, or a file of another dataset: said, not run
+    with pytest.raises(ValueError, match=r"chosen no lr and weight decay for lrlc-last yet"):
+        run_grid("mnist", [Variant("lrlc", 2, "last")], scaled, tmp_path / "x.json",
+                 torch.device("cpu"), chosen_from=plain)  # fmt: skip
+    with pytest.raises(SystemExit, match=r"error: --chosen-from .* holds a grid of 'mnist', "
+                       r"not 'cifar10'"):  # fmt: skip
+        experiments.main(["cifar10", "--layers", "lrlc:2", "--device", "cpu", "--chosen-from",
+                          str(plain), "--out", str(tmp_path / "c.json")])  # fmt: skip
+    assert fake.calls == []

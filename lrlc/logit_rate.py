@@ -27,9 +27,9 @@ from matplotlib.figure import Figure
 from lrlc.overview import accuracy
 from lrlc.plotting import WEIGHT_CMAP, draw_baseline, finish_rank_axes
 from lrlc.results import (
-    DIFFERENCE_NOTE,
     KINDS,
     Results,
+    difference_note,
     format_difference,
     load_or_none,
     variant_name,
@@ -155,16 +155,20 @@ def table(
     scaled: Sequence[Results],
     rank: int = 4,
     references: Sequence[tuple[str, int | None]] = REFERENCES,
+    full_note: bool = True,
 ) -> Any:
     """One row per combining-logit rate, LRLC ``rank`` in all three layers (a Markdown table,
     :func:`.markdown_table`), then the base grid's ``references`` (layer, rank) where it ran
     them: by default the convolution, LRLC of rank 1 (no combining weights: shared filters
-    and spatial biases), LC, CoordConv and the convolution widened to LRLC rank 4's size.
+    and spatial biases), LC, CoordConv and the convolution widened for LRLC rank 4 (larger than it).
 
     Columns: the network; its test accuracy (mean ± std over seeds, %); minus the base
     grid's LRLC (the plain rate) and minus the base grid's LC (where it ran LC), each as
     :func:`lrlc.results.format_difference` writes it; and the mean largest combining
     weight (:func:`mean_largest_weight`) of layers 1, 2 and 3.
+
+    full_note: False puts the short note above the table (:func:`.difference_note`), for
+    the tables after the first on a page.
     """
     grids = _sorted(base, scaled)
     plain, lc = base.row("lrlc", rank), base.row("lc")
@@ -194,16 +198,22 @@ def table(
         if row is not None:
             blank = [""] * (len(header) - 2)  # no differences, no weights
             rows.append([variant_name(layer, rank_), accuracy(row), *blank])
-    return markdown_table(header, rows, note=DIFFERENCE_NOTE)
+    return markdown_table(header, rows, note=difference_note(full_note))
 
 
-def rank_table(base: Results, scaled: Sequence[Results], rate: float = 100) -> Any:
+def rank_table(
+    base: Results, scaled: Sequence[Results], rate: float = 100, full_note: bool = True
+) -> Any:
     """The rank dial at two rates (a Markdown table, :func:`.markdown_table`): one row per
     rank of LRLC in all three layers that either grid ran, with its parameters, its test
     accuracy with the logits at the base grid's rate and at ``rate`` (the grid of
     ``scaled`` made at that rate), their difference (:func:`lrlc.results.format_difference`)
     and the mean largest weight per layer at ``rate``. Rank 1 has no combining logits, so
-    the rate does not apply to it."""
+    the rate does not apply to it.
+
+    full_note: False puts the short note above the table (:func:`.difference_note`), for
+    the tables after the first on a page.
+    """
     fast = _faster_grid(base, scaled, rate)
     n_test = base.raw["data"]["test_size"]
     ranks = sorted({r["rank"] for g in (base, fast) for r in g.lrlc_rows()})
@@ -234,7 +244,7 @@ def rank_table(base: Results, scaled: Sequence[Results], rate: float = 100) -> A
         f"{_rate(fast)} − {_rate(base)}",
         f"mean largest weight at {_rate(fast)}, layers 1 · 2 · 3 (uniform: 1 / rank)",
     ]
-    return markdown_table(header, rows, note=DIFFERENCE_NOTE)
+    return markdown_table(header, rows, note=difference_note(full_note))
 
 
 def capacity_table(
@@ -243,6 +253,7 @@ def capacity_table(
     controls: Sequence[Results] = (),
     rank: int = 2,
     rate: float = 100,
+    full_note: bool = True,
 ) -> Any:
     """Position or capacity? LRLC ``rank`` (all three layers) with the logits at ``rate``
     against networks without position information: the convolution and every wide
@@ -251,7 +262,11 @@ def capacity_table(
     table (:func:`.markdown_table`): the network, its parameters, its test accuracy and
     the LRLC network minus it (:func:`lrlc.results.format_difference`). LRLC above a wide
     convolution of at least its size by more than the noise gains from where its filters
-    apply, not only from having more of them."""
+    apply, not only from having more of them.
+
+    full_note: False puts the short note above the table (:func:`.difference_note`), for
+    the tables after the first on a page.
+    """
     fast = _faster_grid(base, scaled, rate)
     lrlc_row = fast.row("lrlc", rank)
     if lrlc_row is None:
@@ -284,7 +299,7 @@ def capacity_table(
         "test accuracy (%)",
         f"{variant_name('lrlc', rank)} at {_rate(fast)} − this network",
     ]
-    return markdown_table(header, rows, note=DIFFERENCE_NOTE)
+    return markdown_table(header, rows, note=difference_note(full_note))
 
 
 def plot_weights(

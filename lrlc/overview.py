@@ -28,11 +28,11 @@ from matplotlib.figure import Figure
 
 from lrlc.plotting import BASELINE_COLORS, PLACEMENTS
 from lrlc.results import (
-    DIFFERENCE_NOTE,
     NOISE_MULTIPLE,
     Results,
     counted,
     difference_noise,
+    difference_note,
     format_difference,
 )
 from lrlc.widgets import markdown_table
@@ -49,6 +49,7 @@ __all__ = [
     "controls_table",
     "control_verdicts",
     "steps_table",
+    "provenance_list",
 ]
 
 DATASETS = {
@@ -152,12 +153,16 @@ def headline_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
     return markdown_table(header, table)
 
 
-def comparisons(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
+def comparisons(grids: Grids, names: Mapping[str, str] = DATASETS, full_note: bool = True) -> Any:
     """The headline differences as a table (:func:`.markdown_table`), one row per dataset
     with results: the best LRLC rank on validation, it minus the convolution and minus LC,
     and input-dependent LRLC minus the convolution; each cell as
     :func:`lrlc.results.format_difference` writes it (bold beyond its threshold), or
-    "not run"."""
+    "not run".
+
+    full_note: False puts the short note above the table (:func:`.difference_note`), for
+    the tables after the first on a page.
+    """
     table = []
     for name, grid in grids.items():
         if grid is None:
@@ -176,7 +181,9 @@ def comparisons(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
     if not table:
         return _markdown("No results file yet: nothing to compare.")
     header = ["dataset", "best LRLC", "best − convolution", "best − LC"]
-    return markdown_table(header + ["input-dependent − convolution"], table, note=DIFFERENCE_NOTE)
+    return markdown_table(
+        header + ["input-dependent − convolution"], table, note=difference_note(full_note)
+    )
 
 
 # What plot_gains_over_conv draws: headline_rows keys, with their labels.
@@ -285,12 +292,18 @@ def controls_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
     return markdown_table(header, table)
 
 
-def control_verdicts(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
+def control_verdicts(
+    grids: Grids, names: Mapping[str, str] = DATASETS, full_note: bool = True
+) -> Any:
     """The controls as a table (:func:`.markdown_table`), one row per dataset of
     :func:`with_controls`: the best LRLC rank minus the wide convolution and minus
     CoordConv, CoordConv minus the convolution, and the best rank minus LRLC rank 1 (the
     spatial biases with shared filters; a dash when rank 1 is best); cells as
-    :func:`lrlc.results.format_difference` writes them, or "not run"."""
+    :func:`lrlc.results.format_difference` writes them, or "not run".
+
+    full_note: False puts the short note above the table (:func:`.difference_note`), for
+    the tables after the first on a page.
+    """
     table = []
     for name in with_controls(grids):
         grid = grids[name]
@@ -309,7 +322,7 @@ def control_verdicts(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
         )
     header = ["dataset", "best LRLC", "best − wide conv", "best − CoordConv"]
     header += ["CoordConv − convolution", "best − rank 1"]
-    return markdown_table(header, table, note=DIFFERENCE_NOTE)
+    return markdown_table(header, table, note=difference_note(full_note))
 
 
 def _difference(a: dict | None, b: dict | None, test_size: int) -> str:
@@ -317,11 +330,15 @@ def _difference(a: dict | None, b: dict | None, test_size: int) -> str:
     return "not run" if a is None or b is None else format_difference(a, b, test_size)
 
 
-def steps_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
+def steps_table(grids: Grids, names: Mapping[str, str] = DATASETS, full_note: bool = True) -> Any:
     """The question of the paper in three steps per dataset with results
     (:func:`.markdown_table`): the best LRLC rank on validation minus the convolution, LRLC rank
     1 minus the convolution, and the best rank minus rank 1 (a dash when rank 1 is best),
-    each difference in test points with whether it clears the noise."""
+    each difference in test points with whether it clears the noise.
+
+    full_note: False puts the short note above the table (:func:`.difference_note`), for
+    the tables after the first on a page.
+    """
     table = []
     for name, grid in grids.items():
         if grid is None:
@@ -344,4 +361,46 @@ def steps_table(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
     if not table:
         return _markdown("No results file yet.")
     header = ["dataset", "best LRLC", "best − convolution", "rank 1 − convolution"]
-    return markdown_table(header + ["best − rank 1"], table, note=DIFFERENCE_NOTE)
+    return markdown_table(header + ["best − rank 1"], table, note=difference_note(full_note))
+
+
+_DIRTY = " (uncommitted changes in the checkout)"
+_OWN = "; each run records its own"
+
+
+def provenance_list(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
+    """Where each grid's numbers come from, as a Markdown list (one item per dataset).
+
+    When every grid was made alike (the same device, seeds, budget and hyper-parameters:
+    the part of :meth:`.Results.provenance` before "Data:"), that part is said once above
+    the list, with what a ``-dirty`` commit means and that each run records its commit;
+    each item then has its grid's data, commits and file. A pending dataset (grid None)
+    says so, with the command that would make its grid.
+    """
+    texts = {name: grid.provenance() for name, grid in grids.items() if grid is not None}
+    heads = {text.split(" Data: ")[0] for text in texts.values()}
+    shared = len(texts) > 1 and len(heads) == 1
+    shared = shared and all(" Data: " in text for text in texts.values())
+    lines = []
+    for name, grid in grids.items():
+        if grid is None:
+            lines.append(
+                f"- **{names[name]}**: pending, no results file yet. Run "
+                f"`python -m lrlc.experiments {name}` for the reference grid (a GPU), or a "
+                "CPU-scale grid as in Appendix A, then re-execute this chapter."
+            )
+        elif shared:
+            text = "Data: " + texts[name].split(" Data: ", 1)[1]
+            lines.append(f"- **{names[name]}**: " + text.replace(_DIRTY, "").replace(_OWN, ""))
+        else:
+            lines.append(f"- **{names[name]}**: {texts[name]}")
+    if shared:
+        (head,) = heads
+        common = f"Every grid below: {head[0].lower()}{head[1:]}"
+        if any(_OWN in text for text in texts.values()):
+            common += " Each run records the commit it ran from"
+            if any(_DIRTY in text for text in texts.values()):
+                common += "; a commit marked -dirty had uncommitted changes in the checkout"
+            common += "."
+        lines.insert(0, common + "\n")
+    return _markdown("\n".join(lines))

@@ -53,6 +53,8 @@ __all__ = [
     "judge",
     "format_difference",
     "DIFFERENCE_NOTE",
+    "SHORT_DIFFERENCE_NOTE",
+    "difference_note",
     "NOISE_MULTIPLE",
     "variant_name",
     "RESULTS_URL",
@@ -277,6 +279,18 @@ DIFFERENCE_NOTE = (
     "standard deviation and the test set's standard error of a difference, at the pair's "
     "accuracy; the test set's alone when either variant has one seed); **bold**: beyond it."
 )
+SHORT_DIFFERENCE_NOTE = (
+    "Each cell: the difference in test points and, in brackets, its noise threshold (as "
+    "in the first such table); **bold**: beyond it."
+)
+"""The note of the tables of differences after the first on a page (:func:`difference_note`)."""
+
+
+def difference_note(full: bool = True) -> str:
+    """The note above a table of differences: :data:`DIFFERENCE_NOTE`, which says how the
+    noise threshold is computed, or, for the tables after the first on a page,
+    :data:`SHORT_DIFFERENCE_NOTE`."""
+    return DIFFERENCE_NOTE if full else SHORT_DIFFERENCE_NOTE
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,14 @@ _ids = itertools.count()
 _ID_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 
-class _SupportsHTML(Protocol):
+class HTMLLike(Protocol):
+    """Anything with ``_repr_html_``, such as ``IPython.display.HTML``."""
+
     def _repr_html_(self) -> str: ...
 
 
 Image = Figure | bytes
-Caption = str | _SupportsHTML | None
+Caption = str | HTMLLike | None
 #: One view of a slider, ``(image, caption)``, the image a matplotlib ``Figure`` or PNG
 #: bytes, the caption a string, an object with ``_repr_html_`` (such as
 #: ``IPython.display.HTML``) or None.

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from lrlc import logit_rate  # noqa: E402
-from lrlc.results import Results  # noqa: E402
+from lrlc.results import DIFFERENCE_NOTE, SHORT_DIFFERENCE_NOTE, Results  # noqa: E402
 
 LAYERS = ("features.0", "features.3", "features.6")
 
@@ -214,6 +214,10 @@ def test_rank_table_sets_the_dial_at_two_rates_side_by_side():
     assert rows["2"][5].rstrip(" |") == " · ".join([f"{two:.3f}"] * 3)
     with pytest.raises(ValueError, match=r"no grid with the logits at 10× \(have: 100×\)"):
         logit_rate.rank_table(base, [fast], rate=10)
+    # the note says how the threshold is made; later tables on the page say it briefly
+    assert text.startswith(DIFFERENCE_NOTE)
+    short = logit_rate.rank_table(base, [fast], rate=100, full_note=False).data
+    assert short == text.replace(DIFFERENCE_NOTE, SHORT_DIFFERENCE_NOTE)
 
 
 def dial_grids() -> tuple[Results, Results]:

@@ -230,3 +230,49 @@ def test_three_steps_best_minus_conv_rank_one_minus_conv_best_minus_rank_one(gri
     assert lines[3] == f"| CelebA | rank 1 | +1.00 (±{t:.2f}) | +1.00 (±{t:.2f}) | – |"
     assert len(lines) == 4  # CIFAR-10 is pending: left out
     assert overview.steps_table({"mnist": None}).data == "No results file yet."
+
+
+def alike(dataset: str, commits: list[str] | None = None) -> Results:
+    """A grid made as faces() is, for another dataset, its runs from ``commits``."""
+    grid_ = faces()
+    grid_.raw["dataset"] = dataset
+    grid_.raw["runs"] = [run("conv", None, s, 0.8, commit=c)
+                         for s, c in enumerate(commits or ["0123456789abcdef"])]  # fmt: skip
+    return Results(dataset, grid_.raw, f"results/cpu/{dataset}.json")
+
+
+def test_provenance_list_says_once_what_every_grid_shares(grids):
+    made_alike = {"mnist": alike("mnist"), "celeba": alike("celeba")}
+    lines = lines_of(overview.provenance_list(made_alike, NAMES))
+    head = made_alike["mnist"].provenance().split(" Data: ")[0]
+    assert lines[0] == f"Every grid below: {head[0].lower()}{head[1:]}"
+    assert lines[1] == ""
+    assert lines[2].startswith("- **MNIST**: Data: MNIST, 3,000 training images")
+    assert lines[2].endswith("from `results/cpu/mnist.json`.")
+    assert lines[3].startswith("- **CelebA**: Data: CelebA")
+    # grids made otherwise: each says everything; a pending one gives the command
+    lines = lines_of(overview.provenance_list({**grids, "cifar10": None}, NAMES))
+    assert lines[0] == f"- **MNIST**: {grids['mnist'].provenance()}"
+    assert "`python -m lrlc.experiments cifar10`" in lines[1]
+    assert lines[2] == f"- **CelebA**: {grids['celeba'].provenance()}"
+
+
+def test_provenance_list_explains_dirty_commits_once():
+    commits = ["1111111111", "2222222222", "3333333333", "4444444444-dirty"]
+    text = overview.provenance_list(
+        {"mnist": alike("mnist", commits), "celeba": alike("celeba", commits[:3] + ["5" * 10])},
+        NAMES,
+    ).data
+    assert "Each run records the commit it ran from; a commit marked -dirty had" in text
+    assert text.count("uncommitted changes") == 1  # above the list, not in its items
+    assert "each run records its own" not in text
+    assert "Runs from 4 commits, 1111111111 first and 4444444444-dirty last, 1 marked -dirty" \
+        in text  # fmt: skip
+
+
+@pytest.mark.parametrize("table", ["comparisons", "control_verdicts", "steps_table"])
+def test_difference_tables_after_the_first_say_the_note_briefly(grids, table):
+    full = getattr(overview, table)(grids, NAMES).data
+    short = getattr(overview, table)(grids, NAMES, full_note=False).data
+    assert full.startswith(results.DIFFERENCE_NOTE)
+    assert short == full.replace(results.DIFFERENCE_NOTE, results.SHORT_DIFFERENCE_NOTE)

@@ -7,7 +7,7 @@ of the table of contents: no failed local request, no request that leaves the ma
 text, figures numbered within their chapter ("Fig. 5.1", ...), no printed output, code
 or table wider than its column; a screenshot per page in
 ``_build/screenshots/``. The rank slider of chapter 4 is dragged and must change the
-figure it shows.
+figure it shows. At a phone's width no page scrolls sideways as a whole.
 """
 
 from __future__ import annotations
@@ -61,10 +61,11 @@ def browser():
         browser.close()
 
 
-def open_page(browser, page_file: str):
-    """Open a built page offline; returns (page, problems) where problems collects failed
-    local requests, attempted remote requests and JavaScript errors."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+def open_page(browser, page_file: str, width: int = 1280):
+    """Open a built page offline, ``width`` pixels wide; returns (page, problems) where
+    problems collects failed local requests, attempted remote requests and JavaScript
+    errors."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
     problems: list[str] = []
 
     def route(r):
@@ -156,6 +157,24 @@ def test_page_renders_offline(browser, page_file):
             assert page.locator(".dropdown-launch-buttons").count() == 1, "no launch buttons"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{page_file.replace('/', '_')}.png"), full_page=False)
+        assert not problems, "\n".join(problems)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("page_file", toc_pages())
+def test_page_fits_a_phone(browser, page_file):
+    """At 400 pixels no page scrolls sideways as a whole: wide code, tables and display
+    equations scroll in their own box, and API signatures wrap (_static/lrlc.css)."""
+    page, problems = open_page(browser, page_file, width=400)
+    try:
+        page.wait_for_timeout(300)
+        if page.locator(".math, div.math").count() > 0:  # typeset: its final width
+            page.wait_for_function("() => document.querySelector('mjx-container') !== null")
+        widths = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert widths[0] <= widths[1], f"{page_file} is {widths[0]} pixels wide on a phone"
         assert not problems, "\n".join(problems)
     finally:
         page.close()

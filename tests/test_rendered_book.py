@@ -130,6 +130,8 @@ def test_page_renders_offline(browser, page_file):
         text = page.locator("main").inner_text()
         raw = re.search(r"\|\s*:?[-\u2013\u2014]+:?\s*\|", text)
         assert raw is None, f"a Markdown table shown as raw text on {page_file}: {raw}"
+        # a directive whose fence did not parse (e.g. backticks in its title) shows as text
+        assert "```{" not in text, f"a directive shown as raw text on {page_file}"
         # figures count from 1 in each chapter, after the chapter's number
         numbers = [
             caption.strip()

@@ -140,3 +140,27 @@ def test_consecutive_lines_of_one_stream_become_one_output(checks):
         ("stderr", "note\n"),
         ("stdout", "done\n"),
     ]
+
+
+def test_every_chapter_installs_lrlc_from_the_books_own_repository():
+    """In Colab only the notebook is there: its first code cell installs ``lrlc`` from the
+    repository ``_config.yml`` names (the one its launch buttons open), and results files
+    are fetched from that repository's branch. Changing the repository's address is one
+    edit per place listed here, and this test names them all."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    url, branch = config["url"].rstrip("/"), config["branch"]
+    assert branch == "main"
+    install = f'%pip install -q "lrlc @ git+{url}"'
+    for path in NOTEBOOKS:
+        first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        assert first.source.startswith("try:\n    import lrlc\nexcept ImportError:"), path.name
+        assert install in first.source, f"{path.name} installs lrlc from elsewhere than {url}"
+    from lrlc import results
+
+    owner_repo = url.removeprefix("https://github.com/")
+    raw = f"https://raw.githubusercontent.com/{owner_repo}/{branch}/results"
+    assert raw == results.RESULTS_URL
+    for doc in ("README.md", "book/intro.md", "book/appendix_c_api.md"):
+        assert f"pip install git+{url}" in (ROOT / doc).read_text(), doc

@@ -126,6 +126,24 @@ def test_misaligned_loader_fixed_serves_the_same_images_every_pass():
         place_in_noise(torch.rand(1, 3, 32, 32), 32)
 
 
+def fake_data(monkeypatch) -> dict:
+    """No data: the splits are placeholders and their record a made-up one."""
+    splits = {"train": None, "valid": None, "test": None}
+    record = {"source": "fake", "train_size": 8, "valid_size": 4, "test_size": 4,
+              "is_subset": True, "note": ""}  # fmt: skip
+    monkeypatch.setattr(experiments, "load_splits", lambda *a, **k: splits)
+    monkeypatch.setattr(experiments, "data_record", lambda *a, **k: dict(record))
+    return splits
+
+
+def fake_record(variant, grid, lr, wd, seed, epochs) -> dict:
+    """A made-up run record: its validation accuracy is its learning rate."""
+    return {"layer": variant.layer, "rank": variant.rank, "where": variant.where,
+            "seed": seed, "epochs": epochs or grid.epochs, "lr": lr, "weight_decay": wd,
+            "valid_accuracy": lr, "test_accuracy": 0.5, "params": 1,
+            "images_per_second": 1.0}  # fmt: skip
+
+
 class FakeTraining:
     """Stands in for data loading and training: each run "takes" its variant's cost in
     seconds of a fake clock, and every call is logged as (what, variant key, seed)."""
@@ -135,11 +153,7 @@ class FakeTraining:
     def __init__(self, monkeypatch):
         self.now = 0.0
         self.calls = []
-        splits = {"train": None, "valid": None, "test": None}
-        record = {"source": "fake", "train_size": 8, "valid_size": 4, "test_size": 4,
-                  "is_subset": True, "note": ""}  # fmt: skip
-        monkeypatch.setattr(experiments, "load_splits", lambda *a, **k: splits)
-        monkeypatch.setattr(experiments, "data_record", lambda *a, **k: dict(record))
+        fake_data(monkeypatch)
         monkeypatch.setattr(experiments, "train_variant", self.train_variant)
         monkeypatch.setattr(experiments.time, "perf_counter", lambda: self.now)
 
@@ -147,10 +161,7 @@ class FakeTraining:
                       *rest):  # fmt: skip
         self.calls.append(("tune" if epochs else "run", variant.key(), seed))
         self.now += self.COSTS[variant.layer] * (epochs or grid.epochs)
-        return {"layer": variant.layer, "rank": variant.rank, "where": variant.where,
-                "seed": seed, "epochs": epochs or grid.epochs, "lr": lr, "weight_decay": wd,
-                "valid_accuracy": lr, "test_accuracy": 0.5, "params": 1,
-                "images_per_second": 1.0}  # fmt: skip
+        return fake_record(variant, grid, lr, wd, seed, epochs)
 
 
 GRID = Grid(epochs=2, lrs=(0.1, 0.2), weight_decays=(0.0,), seeds=(0, 1), tune_rank=2)
@@ -315,16 +326,11 @@ class ThreadWorkers:
         self.lock = threading.Lock()
         self.events = []  # ("start" | "end", kind, variant key, seed)
         self.active = self.most_active = 0
-        splits = {"train": None, "valid": None, "test": None}
-        record = {"source": "fake", "train_size": 8, "valid_size": 4, "test_size": 4,
-                  "is_subset": True, "note": ""}  # fmt: skip
-        monkeypatch.setattr(experiments, "load_splits", lambda *a, **k: splits)
-        monkeypatch.setattr(experiments, "data_record", lambda *a, **k: dict(record))
-        monkeypatch.setattr(experiments, "train_variant", self.train_variant)
         self.seconds = seconds
-        fake = self
+        splits = fake_data(monkeypatch)
+        monkeypatch.setattr(experiments, "train_variant", self.train_variant)
 
-        class Threads:
+        class Threads:  # experiments._Processes' interface, with threads
             def __init__(self, context, workers, load_args):
                 self.context, self.pool = context, ThreadPoolExecutor(workers)
 
@@ -332,8 +338,6 @@ class ThreadWorkers:
                 return self.pool.submit(experiments._train, self.context, splits, *job)
 
         monkeypatch.setattr(experiments, "_Processes", Threads)
-        self.Threads = Threads
-        assert fake is self
 
     def train_variant(self, variant, dataset, splits, grid, lr, wd, seed, device, epochs=None,
                       *rest):  # fmt: skip
@@ -350,10 +354,7 @@ class ThreadWorkers:
             self.events.append(("end", kind, variant.key(), seed))
         if variant.layer == "lc":
             raise RuntimeError("out of memory (a made-up failure)")
-        return {"layer": variant.layer, "rank": variant.rank, "where": variant.where,
-                "seed": seed, "epochs": epochs or grid.epochs, "lr": lr, "weight_decay": wd,
-                "valid_accuracy": lr, "test_accuracy": 0.5, "params": 1,
-                "images_per_second": 1.0}  # fmt: skip
+        return fake_record(variant, grid, lr, wd, seed, epochs)
 
 
 def test_workers_train_several_runs_at_once_and_each_after_its_family_is_tuned(
@@ -380,19 +381,21 @@ def test_workers_train_several_runs_at_once_and_each_after_its_family_is_tuned(
 
     # A failing run does not lose the others' work: they finish and are written, then the
     # error is raised; the next call retries only what is missing.
-    # Here conv's two tuning runs come first, then its seed-0 run beside LC's first tuning
-    # run, which fails: the conv run still ends and is written, and nothing else starts.
+    # A failing run (LC's, here) does not lose the others' work: the runs still going
+    # when it fails finish and are written, and then its error is raised; the next call
+    # retries only what is missing.
+    fake.events.clear()
     out = tmp_path / "with-lc.json"
     with pytest.raises(RuntimeError, match="made-up failure"):
         run_grid("mnist", [Variant("conv"), Variant("lc")], GRID, out, torch.device("cpu"),
                  tune_epochs=1, workers=2)  # fmt: skip
+    assert ("start", "run", "lc-all", 0) not in fake.events  # its family was never tuned
+    starts = [e[1:] for e in fake.events if e[0] == "start"]
+    assert sorted(starts) == sorted(e[1:] for e in fake.events if e[0] == "end")
     saved = json.loads(out.read_text())
-    assert [t["family"] for t in saved["tuning"]] == ["conv-all"] * 2
-    assert [(r["layer"], r["seed"]) for r in saved["runs"]] == [("conv", 0)]
-    assert fake.events[-2:] in (
-        [("end", "run", "conv-all", 0), ("end", "tune", "lc-all", 0)],
-        [("end", "tune", "lc-all", 0), ("end", "run", "conv-all", 0)],
-    )
+    finished = [e[1:] for e in fake.events if e[0] == "end" and e[2] == "conv-all"]
+    assert len(saved["tuning"]) == sum(kind == "tune" for kind, *_ in finished) == 2
+    assert len(saved["runs"]) == sum(kind == "run" for kind, *_ in finished)
 
 
 def test_workers_must_be_positive(monkeypatch, tmp_path):

@@ -10,7 +10,12 @@ and precision; only the input pipeline and the per-batch Python differ:
   does), a ``torch.utils.data.DataLoader`` with worker processes and pinned memory, ``.to``
   the device per batch and ``loss.item()`` per batch.
 
-Run: ``python benchmarks/training.py [--device cuda] [--epochs 2] [--workers 8]``; it writes
+With ``--compile MODES`` the on-device loop is timed again per ``torch.compile`` mode
+(``fit(..., compile=mode)``; e.g. ``default,reduce-overhead``), the compilation falling in
+the warm-up epoch that is not counted.
+
+Run: ``python benchmarks/training.py [--device cuda] [--epochs 2] [--workers 8]
+[--compile default,reduce-overhead]``; it writes
 ``benchmarks/results/training-<device>.json``. Speed claims live here, not in tests.
 """
 
@@ -78,19 +83,32 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--quick", action="store_true", help="the quick subset: numbers mean little")
+    ap.add_argument(
+        "--compile",
+        default="",
+        help="torch.compile modes to time the on-device loop in as well, e.g. "
+        "default,reduce-overhead (default: none)",
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = ap.parse_args(argv)
     device = auto_device(args.device)
     amp = device.type == "cuda"
     train = data.load("cifar10", "train", quick=args.quick or None)
 
-    # lrlc: DeviceLoader + fit (one warm-up epoch inside the same call is not separable, so
-    # fit runs warm-up + timed epochs and the warm-up epoch is dropped).
-    torch.manual_seed(0)
-    model = paper_network("conv", dataset="cifar10")
-    loader = train.loader(args.batch, device=device, shuffle=True, drop_last=True, seed=0)
-    history = fit(model, loader, epochs=1 + args.epochs, device=device, progress=False)
-    device_rate = sorted(history.images_per_second[1:])[len(history.images_per_second[1:]) // 2]
+    def device_loop(compile: bool | str = False) -> float:
+        """lrlc: DeviceLoader + fit, images/s: fit runs a warm-up epoch (compilation, if
+        any, falls in it) and the timed epochs; the median of the timed ones."""
+        torch.manual_seed(0)
+        model = paper_network("conv", dataset="cifar10")
+        loader = train.loader(args.batch, device=device, shuffle=True, drop_last=True, seed=0)
+        history = fit(model, loader, epochs=1 + args.epochs, device=device, progress=False,
+                      compile=compile)  # fmt: skip
+        timed = sorted(history.images_per_second[1:])
+        return timed[len(timed) // 2]
+
+    device_rate = device_loop()
+    compiled = {mode: device_loop(True if mode == "default" else mode)
+                for mode in filter(None, args.compile.split(","))}  # fmt: skip
 
     torch.manual_seed(0)
     model = paper_network("conv", dataset="cifar10").to(device)
@@ -122,6 +140,9 @@ def main(argv: list[str] | None = None) -> dict:
         "dataloader_images_per_second": round(plain_rate, 1),
         "speedup": round(device_rate / plain_rate, 2),
     }  # fmt: skip
+    if compiled:  # each mode's images/s and its ratio to the eager on-device loop
+        result["compiled_images_per_second"] = {m: round(r, 1) for m, r in compiled.items()}
+        result["compiled_vs_eager"] = {m: round(r / device_rate, 2) for m, r in compiled.items()}
     args.out.mkdir(parents=True, exist_ok=True)
     name = "cpu" if device.type == "cpu" else result["device"].lower().replace(" ", "-")
     path = args.out / f"training-{name}{'-quick' if args.quick else ''}.json"

@@ -32,7 +32,7 @@ from lrlc.misaligned import MisalignedLoader, base_dataset
 from lrlc.models import paper_network
 from lrlc.provenance import device_name, git_commit
 from lrlc.results import summarize
-from lrlc.train import auto_device, evaluate, fit
+from lrlc.train import COMPILE_MODES, auto_device, evaluate, fit
 
 __all__ = ["Variant", "GRIDS", "default_variants", "run_grid", "summarize", "main"]
 
@@ -176,7 +176,7 @@ def train_variant(
     seed: int,
     device: torch.device,
     epochs: int | None = None,
-    compile: bool = False,
+    compile: bool | str = False,
     progress: bool = True,
     task: str = "label",
 ) -> dict:
@@ -319,7 +319,7 @@ def run_grid(
     quick: bool | None = None,
     tune: bool = True,
     tune_epochs: int | None = None,
-    compile: bool = False,
+    compile: bool | str = False,
     progress: bool = True,
     task: str = "label",
     train_size: int | None = None,
@@ -549,7 +549,7 @@ class _Context:
     dataset: str
     grid: Grid
     device: torch.device
-    compile: bool
+    compile: bool | str
     progress: bool
     task: str
 
@@ -772,7 +772,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="data layout, e.g. cifar10: pickle or images")
     p.add_argument("--quick", action="store_true", help="small subsets, for a smoke test")
     p.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
-    p.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    p.add_argument(
+        "--compile",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="MODE",
+        help="torch.compile the networks, optionally in a mode (e.g. reduce-overhead: CUDA "
+        "graphs on a GPU)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars (log files)")
     p.add_argument(
         "--time-limit",
@@ -823,6 +831,9 @@ def main(argv: list[str] | None = None) -> dict:
     The options are described in Appendix A and by ``python -m lrlc.experiments --help``.
     """
     args = build_parser().parse_args(argv)
+    if args.compile not in (True, False, *COMPILE_MODES):
+        raise SystemExit(f"error: --compile takes one of {', '.join(COMPILE_MODES)}, "
+                         f"not {args.compile!r}")  # fmt: skip
     grid = grid_of(args)
     variants = parse_variants(args.dataset, args.layers, args.ranks)
     suffix = "-attributes" if args.attributes else ""

@@ -180,7 +180,7 @@ def fit(
     device: str | torch.device | None = None,
     amp: bool | None = None,
     channels_last: bool | None = None,
-    compile: bool = False,
+    compile: bool | str = False,
     seed: int | None = None,
     progress: bool | str = True,
     multi_label: bool | None = None,
@@ -190,7 +190,9 @@ def fit(
 
     train, valid, test: loaders of ``(x, y)`` batches; valid and test are evaluated after
     every epoch when given. On CUDA, bf16 autocast and channels_last are on by default
-    (``amp``, ``channels_last``); ``compile=True`` wraps the model in ``torch.compile``.
+    (``amp``, ``channels_last``); ``compile=True`` wraps the model in ``torch.compile``,
+    and a string picks its ``mode`` (``"reduce-overhead"``: CUDA graphs on a GPU, for
+    networks whose steps are too short to keep it busy from Python).
     Weight decay is applied to weights, not to biases, BatchNorm parameters or LRLC
     combining logits. Returns the per-epoch :class:`History`; the model is trained in place.
 
@@ -233,7 +235,7 @@ def fit(
     use_amp = _use_amp(device, amp)
     channels_last = device.type == "cuda" if channels_last is None else channels_last
     model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
-    step_model = torch.compile(model) if compile else model
+    step_model = _compiled(model, compile)
 
     optimizer = torch.optim.SGD(
         _param_groups(model, weight_decay, lr, combining_lr_scale),
@@ -302,6 +304,22 @@ def fit(
             print(_epoch_line(history, epoch, epochs), flush=True)
     bar.close()
     return history
+
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def _compiled(model: nn.Module, compile: bool | str) -> nn.Module:
+    """``model``, or ``torch.compile(model)`` with ``compile`` as its mode when a string."""
+    if compile is False:
+        return model
+    if compile is True:
+        return torch.compile(model)
+    if compile not in COMPILE_MODES:
+        raise ValueError(
+            f"compile must be True, False or a torch.compile mode {COMPILE_MODES}, got {compile!r}"
+        )
+    return torch.compile(model, mode=compile)
 
 
 PROGRESS_MODES = {True: "bar", "bar": "bar", "log": "log", False: "off", None: "off"}

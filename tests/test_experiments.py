@@ -467,3 +467,12 @@ def test_chosen_from_trains_at_another_grids_choices_without_tuning(monkeypatch,
         experiments.main(["cifar10", "--layers", "lrlc:2", "--device", "cpu", "--chosen-from",
                           str(plain), "--out", str(tmp_path / "c.json")])  # fmt: skip
     assert fake.calls == []
+
+
+def test_compile_takes_a_mode_or_none(monkeypatch, tmp_path):
+    parser = experiments.build_parser()
+    assert parser.parse_args(["mnist"]).compile is False
+    assert parser.parse_args(["mnist", "--compile"]).compile is True
+    assert parser.parse_args(["mnist", "--compile", "reduce-overhead"]).compile == "reduce-overhead"
+    with pytest.raises(SystemExit, match=r"error: --compile takes one of default, reduce-overhead"):
+        experiments.main(["mnist", "--compile", "fastest", "--out", str(tmp_path / "x.json")])

@@ -294,3 +294,10 @@ def test_compiled_training_matches_eager_training():
         losses.append(history.train_loss)
     assert losses[1] == pytest.approx(losses[0], rel=1e-4)
     assert losses[0][1] < losses[0][0]  # it trained
+
+
+def test_compile_modes_are_named_and_checked():
+    torch.manual_seed(0)
+    model = small_network("conv")
+    with pytest.raises(ValueError, match=r"compile must be True, False or a torch.compile mode"):
+        fit(model, loader(bright_vs_dark(32)), epochs=1, compile="fastest", progress=False)

@@ -107,8 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
         return timed[len(timed) // 2]
 
     device_rate = device_loop()
-    compiled = {mode: device_loop(True if mode == "default" else mode)
-                for mode in filter(None, args.compile.split(","))}  # fmt: skip
+    compiled = {mode: device_loop(mode) for mode in filter(None, args.compile.split(","))}
 
     torch.manual_seed(0)
     model = paper_network("conv", dataset="cifar10").to(device)

@@ -688,6 +688,11 @@ _LABEL_OFFSETS = [
 ]  # fmt: skip
 
 
+def _label_alignment(dx: float) -> str:
+    """A label set ``dx`` points right of its point starts there, one set left ends there."""
+    return "center" if dx == 0 else "left" if dx > 0 else "right"
+
+
 def _distance(box: Bbox, x: float, y: float) -> float:
     """Display distance from the point (x, y) to the nearest edge of ``box`` (0 inside)."""
     dx = max(box.x0 - x, 0.0, x - box.x1)
@@ -717,9 +722,8 @@ def _place_labels(ax, labels: Sequence[tuple[float, float, float, str, object]])
     for n, (x, y, _, text, color) in enumerate(labels):
         best = None  # (rules broken, offset index, box)
         for i, (dx, dy) in enumerate(_LABEL_OFFSETS):
-            ha = "center" if dx == 0 else "left" if dx > 0 else "right"
             probe = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points",
-                                fontsize=8.5, ha=ha)  # fmt: skip
+                                fontsize=8.5, ha=_label_alignment(dx))  # fmt: skip
             box = probe.get_window_extent(renderer)
             probe.remove()
             inside = frame.x0 <= box.x0 and box.x1 <= frame.x1
@@ -737,7 +741,7 @@ def _place_labels(ax, labels: Sequence[tuple[float, float, float, str, object]])
         line = i >= 4 or broken != (False, 0, 0)
         ax.annotate(
             text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=8.5,
-            ha="center" if dx == 0 else "left" if dx > 0 else "right", color=color,
+            ha=_label_alignment(dx), color=color,
             arrowprops={"arrowstyle": "-", "color": color, "lw": 0.6, "shrinkA": 0,
                         "shrinkB": 4, "alpha": 0.8} if line else None,
         )  # fmt: skip

@@ -560,11 +560,16 @@ class Results:
             return f"{counts[0]} to {counts[-1]} seeds (of {seeds})"
         return f"{counted(counts[0], 'seed')} ({seeds})"
 
+    def _per_run(self, key: str) -> Counter:
+        """How many runs name each value of ``key`` ("device", "torch"), in the order
+        first met; runs made before records named it count as the file's value."""
+        return Counter(run.get(key) or self.raw[key] for run in self.runs)
+
     def _device_text(self) -> str:
         """ "the CPU (float32)", "an NVIDIA H200 GPU (bf16 autocast)", or, for a grid whose
         runs were made on several devices, each with its number of runs (runs made before
         records named their device count as the file's)."""
-        runs = Counter(run.get("device") or self.raw["device"] for run in self.runs)
+        runs = self._per_run("device")
         if len(runs) <= 1:
             device = next(iter(runs), self.raw["device"])
             return (
@@ -622,7 +627,7 @@ class Results:
     def _torch_text(self) -> str:
         """ "PyTorch 2.14.1", or for runs made with several versions each with its number
         of runs (runs made before records named their version count as the file's)."""
-        runs = Counter(run.get("torch") or self.raw["torch"] for run in self.runs)
+        runs = self._per_run("torch")
         if len(runs) <= 1:
             return f"PyTorch {next(iter(runs), self.raw['torch'])}"
         parts = ", ".join(f"{v} ({counted(n, 'run')})" for v, n in runs.items())

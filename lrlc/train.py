@@ -313,13 +313,11 @@ def _compiled(model: nn.Module, compile: bool | str) -> nn.Module:
     """``model``, or ``torch.compile(model)`` with ``compile`` as its mode when a string."""
     if compile is False:
         return model
-    if compile is True:
-        return torch.compile(model)
-    if compile not in COMPILE_MODES:
+    if compile is not True and compile not in COMPILE_MODES:
         raise ValueError(
             f"compile must be True, False or a torch.compile mode {COMPILE_MODES}, got {compile!r}"
         )
-    return torch.compile(model, mode=compile)
+    return torch.compile(model, mode=None if compile is True else compile)
 
 
 PROGRESS_MODES = {True: "bar", "bar": "bar", "log": "log", False: "off", None: "off"}

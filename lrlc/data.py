@@ -416,9 +416,11 @@ def load(
         download: download MNIST or CIFAR-10 when missing; default True unless
             ``LRLC_OFFLINE=1``. CelebA is never downloaded.
         quick: small class-balanced subsets (:data:`QUICK_SIZES`); default ``$LRLC_QUICK``.
-        source: which layout to read when several are present: CIFAR-10 "pickle" or
-            "images" (an image tree or its tarball), CelebA "folder" or "zip"; default: the
-            best present (CIFAR-10: complete pickles, else images, else partial pickles).
+        source: which layout to read when several are present: CIFAR-10 "pickle",
+            "images" (an image tree or its tarball) or "images-matched" (the tree's copies of
+            the pickles' images, in the pickles' order: what JPEG changes, nothing else),
+            CelebA "folder" or "zip"; default: the best present (CIFAR-10: complete
+            pickles, else images, else partial pickles).
         cache: read and write the decoded split in ``cache_dir()``.
 
     Raises:

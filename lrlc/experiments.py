@@ -262,10 +262,11 @@ def _same_data(a: dict | None, b: dict) -> bool:
 
 def _layout(record: dict) -> str:
     """How a data record's splits were read, as far as it changes the data: "idx" (MNIST),
-    "pickle" (official CIFAR-10 batches, in their own order), or "image files" (a folder,
-    a zip or a tarball of images: CelebA's folder and zip hold the same JPEGs)."""
+    "pickle" (official CIFAR-10 batches, in their own order), "images-matched" (a CIFAR-10
+    image tree's copies of the pickles' images, in the pickles' order), or "image files" (a
+    folder, a zip or a tarball of images: CelebA's folder and zip hold the same JPEGs)."""
     kind = record.get("source", "").split(": ", 1)[0]
-    return kind if kind in ("idx", "pickle") else "image files"
+    return kind if kind in ("idx", "pickle", "images-matched") else "image files"
 
 
 def _lossy(record: dict) -> bool:
@@ -769,7 +770,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--valid-size", type=int, help="class-balanced validation subset")
     p.add_argument("--out", type=Path, help="default: results/<dataset>.json")
     p.add_argument("--root", help="data root (default $LRLC_DATA, else ./data)")
-    p.add_argument("--source", help="data layout, e.g. cifar10: pickle or images")
+    p.add_argument("--source", help="data layout, e.g. cifar10: pickle, images or images-matched")
     p.add_argument("--quick", action="store_true", help="small subsets, for a smoke test")
     p.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     p.add_argument(

@@ -260,6 +260,63 @@ def test_cifar_source_preference_and_choice(tmp_path):
     assert data.load("cifar10", "test", root=tmp_path, source="images").source == "images"
 
 
+def tree_of_pickles(tree: Path, written: dict, extra: int = 2, fmt: str = "PNG", order=None):
+    """An image tree holding the pickles' images as the official trees do: file k of a class
+    is the class's k-th image in file order; ``extra`` more images of every class follow
+    (the rest of the dataset). ``order(files)`` may reorder a class's files (a wrong tree)."""
+    rng = np.random.default_rng(7)
+    ext = "png" if fmt == "PNG" else "jpg"
+    for part, names in (("train", ["data_batch_1"]), ("test", ["test_batch"])):
+        rows = np.concatenate([written[n][0] for n in names])
+        labels = np.array(sum((written[n][1] for n in names), []))
+        for cls, name in enumerate(data.cifar10.CLASSES):
+            arrays = list(rows[labels == cls].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+            arrays += [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(extra)]
+            arrays = order(arrays) if order else arrays
+            (tree / part / name).mkdir(parents=True, exist_ok=True)
+            for k, array in enumerate(arrays):
+                (tree / part / name / f"{k}.{ext}").write_bytes(image_bytes(array, fmt))
+
+
+def test_cifar_images_matched_are_the_tree_copies_of_the_pickles(tmp_path):
+    written = make_pickles(tmp_path / "cifar-10-batches-py", {"data_batch_1": 40, "test_batch": 20})
+    tree_of_pickles(tmp_path / "cifar10-jpeg", written)
+    for split in data.SPLITS:
+        exact = data.load("cifar10", split, root=tmp_path, source="pickle")
+        copies = data.load("cifar10", split, root=tmp_path, source="images-matched")
+        # lossless copies: the very same images, labels and order (valid = first 10%)
+        assert torch.equal(copies.images, exact.images)
+        assert torch.equal(copies.labels, exact.labels)
+        assert copies.source == "images-matched" and copies.is_subset
+        assert "copies of exactly the images of the pickles" in copies.note
+        assert "JPEG" not in copies.note and "interleave" not in copies.note
+    assert len(data.load("cifar10", "valid", root=tmp_path, source="images-matched")) == 4
+
+
+def test_cifar_images_matched_from_jpeg_say_so(tmp_path):
+    written = make_pickles(tmp_path / "cifar-10-batches-py", {"data_batch_1": 20, "test_batch": 10})
+    tree_of_pickles(tmp_path / "cifar10-jpeg", written, fmt="JPEG")
+    exact = data.load("cifar10", "test", root=tmp_path, source="pickle")
+    copies = data.load("cifar10", "test", root=tmp_path, source="images-matched")
+    assert "JPEG" in copies.note and torch.equal(copies.labels, exact.labels)
+    difference = (copies.images.double() - exact.images.double()).abs()
+    assert 0 < difference.mean() < 8  # close, not equal: quality-95 JPEG of noise
+
+
+def test_cifar_images_matched_refuses_a_tree_that_is_not_the_pickles(tmp_path):
+    written = make_pickles(tmp_path / "cifar-10-batches-py", {"data_batch_1": 40, "test_batch": 20})
+    tree_of_pickles(tmp_path / "shuffled" / "cifar10-jpeg", written, order=lambda a: a[::-1])
+    (tmp_path / "shuffled" / "cifar-10-batches-py").symlink_to(tmp_path / "cifar-10-batches-py")
+    with pytest.raises(data.CorruptDataError, match="is not the pickles' image .*official order"):
+        data.load("cifar10", "test", root=tmp_path / "shuffled", source="images-matched")
+    tree_of_pickles(tmp_path / "short" / "cifar10-jpeg", written, order=lambda a: a[:-3])
+    (tmp_path / "short" / "cifar-10-batches-py").symlink_to(tmp_path / "cifar-10-batches-py")
+    with pytest.raises(data.CorruptDataError, match="fewer than the .* it is not a copy"):
+        data.load("cifar10", "test", root=tmp_path / "short", source="images-matched")
+    with pytest.raises(data.DatasetNotFoundError, match="source='images-matched'"):
+        data.load("cifar10", "test", root=tmp_path, source="images-matched", download=False)
+
+
 def test_cifar_shared_subset_folder_is_found(tmp_path):
     make_pickles(tmp_path / "cifar10-subset" / "cifar-10-batches-py", {"test_batch": 10})
     assert len(data.load("cifar10", "test", root=tmp_path)) == 10

@@ -6,6 +6,7 @@
     overview.headline_table(grids)        # one row per dataset (Markdown)
     overview.comparisons(grids)           # the best LRLC rank against conv and LC
     overview.plot_gains_over_conv(grids)  # the same as bars
+    overview.copies_table(lossless, jpeg)   # one grid on two copies of the same images
 
 Every function takes ``grids``, ``{dataset: Results or None}`` in the order to show them,
 and ``names``, the dataset names to print (default :data:`DATASETS`). A grid of None has no
@@ -34,6 +35,7 @@ from lrlc.results import (
     difference_noise,
     difference_note,
     format_difference,
+    variant_name,
 )
 from lrlc.widgets import markdown_table
 
@@ -50,6 +52,8 @@ __all__ = [
     "control_verdicts",
     "steps_table",
     "provenance_list",
+    "copies_table",
+    "copies_differences",
 ]
 
 DATASETS = {
@@ -404,3 +408,69 @@ def provenance_list(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
             common += "."
         lines.insert(0, common + "\n")
     return _markdown("\n".join(lines))
+
+
+# One grid on two copies of the same images ---------------------------------------------------
+
+
+def _shared_variants(a: Results, b: Results) -> list[tuple]:
+    """The (layer, rank, where) of every variant both grids ran, in :func:`summarize` order."""
+    keys = [(r["layer"], r["rank"], r["where"]) for r in a.summary()]
+    theirs = {(r["layer"], r["rank"], r["where"]) for r in b.summary()}
+    return [key for key in keys if key in theirs]
+
+
+def _paired(a: Results, b: Results, key: tuple) -> list[float]:
+    """Test accuracy of ``b`` minus ``a`` (points), seed by seed, for the seeds both ran."""
+    mine = {r["seed"]: r["test_accuracy"] for r in a.variant_runs(*key)}
+    theirs = {r["seed"]: r["test_accuracy"] for r in b.variant_runs(*key)}
+    return [100 * (theirs[s] - mine[s]) for s in sorted(mine) if s in theirs]
+
+
+def copies_table(
+    original: Results, copy: Results, names: tuple[str, str] = ("lossless", "JPEG")
+) -> Any:
+    """The variants both grids ran, one row each (:func:`.markdown_table`): the test accuracy
+    on each copy of the same images (:func:`accuracy`) and the copy minus the original
+    *paired by seed*: the mean and standard deviation over seeds of the per-seed differences
+    (points). With the same images, splits and seeds, a seed's two runs start from the same
+    weights and see the same batches, so a paired difference holds only what the copy
+    changes and the chaos of training on it (no seed-to-seed spread of the networks)."""
+    table = []
+    for key in _shared_variants(original, copy):
+        paired = _paired(original, copy, key)
+        mean = float(np.mean(paired))
+        spread = f"\u00a0±\u00a0{np.std(paired, ddof=1):.2f}" if len(paired) > 1 else ""
+        table.append(
+            [
+                variant_name(*key),
+                accuracy(original.row(*key)),
+                accuracy(copy.row(*key)),
+                f"{mean:+.2f}{spread} ({counted(len(paired), 'seed')})",
+            ]
+        )
+    header = ["variant", f"{names[0]} (%)", f"{names[1]} (%)"]
+    return markdown_table(header + [f"{names[1]} − {names[0]}, paired by seed (points)"], table)
+
+
+def copies_differences(
+    original: Results,
+    copy: Results,
+    names: tuple[str, str] = ("lossless", "JPEG"),
+    full_note: bool = True,
+) -> Any:
+    """Every pair of the variants both grids ran, later minus earlier in :func:`summarize`
+    order (e.g. LRLC rank 4 − convolution), on each copy (:func:`.markdown_table`), each
+    cell as :func:`lrlc.results.format_difference` writes it: whether the copies agree on
+    which variant wins, and by more than the noise."""
+    keys = _shared_variants(original, copy)
+    table = []
+    for i, earlier in enumerate(keys):
+        for later in keys[i + 1 :]:
+            cells = [
+                _difference(grid.row(*later), grid.row(*earlier), _test_size(grid))
+                for grid in (original, copy)
+            ]
+            table.append([f"{variant_name(*later)} − {variant_name(*earlier)}", *cells])
+    header = ["difference", *(f"on the {name} copy" for name in names)]
+    return markdown_table(header, table, note=difference_note(full_note))

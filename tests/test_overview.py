@@ -276,3 +276,69 @@ def test_difference_tables_after_the_first_say_the_note_briefly(grids, table):
     short = getattr(overview, table)(grids, NAMES, full_note=False).data
     assert full.startswith(results.DIFFERENCE_NOTE)
     assert short == full.replace(results.DIFFERENCE_NOTE, results.SHORT_DIFFERENCE_NOTE)
+
+
+def copies(paired_shift: float) -> tuple[Results, Results]:
+    """One grid on a lossless copy and on a lossy one: conv, LC and LRLC rank 4, seeds 0-2;
+    on the lossy copy every run scores ``paired_shift`` more (and LC's seed 2 1 point more
+    still), and LRLC rank 4 was not run with seed 2."""
+    tests = {("conv", None): [0.40, 0.42, 0.44], ("lc", None): [0.38, 0.40, 0.42],
+             ("lrlc", 4): [0.45, 0.47, 0.49]}  # fmt: skip
+    made = []
+    for shift in (0.0, paired_shift):
+        raw = grid()
+        raw["dataset"], raw["data"]["test_size"] = "cifar10", 1000
+        raw["runs"] = [
+            run(
+                layer,
+                rank,
+                seed,
+                acc + shift + (0.01 if shift and layer == "lc" and seed == 2 else 0),
+            )
+            for (layer, rank), accs in tests.items()
+            for seed, acc in enumerate(accs)
+            if not (shift and layer == "lrlc" and seed == 2)
+        ]
+        made.append(Results("cifar10", raw, "results/cpu/cifar10-lossless.json"))
+    return made[0], made[1]
+
+
+def test_copies_table_pairs_the_runs_of_each_seed():
+    lossless, jpeg = copies(-0.02)
+    rows = table_rows(overview.copies_table(lossless, jpeg))
+    assert rows[0].split("|")[1:-1] == [
+        " variant ",
+        " lossless (%) ",
+        " JPEG (%) ",
+        " JPEG − lossless, paired by seed (points) ",
+    ]
+    conv, lc, lrlc = (row.split("|")[1:-1] for row in rows[2:])
+    assert conv[0].strip() == "convolution" and lrlc[0].strip() == "LRLC rank 4"
+    assert (
+        conv[1].strip() == "42.00\u00a0±\u00a02.00" and conv[2].strip() == "40.00\u00a0±\u00a02.00"
+    )
+    # every seed 2 points lower: no spread at all in the paired differences, unlike the means'
+    assert conv[3].strip() == "-2.00\u00a0±\u00a00.00 (3 seeds)"
+    # LC's seed 2 lost 1 point instead of 2: differences -2, -2, -1
+    assert lc[3].strip() == f"-1.67\u00a0±\u00a0{math.sqrt(1 / 3):.2f} (3 seeds)"
+    assert lrlc[3].strip() == "-2.00\u00a0±\u00a00.00 (2 seeds)"  # only the seeds both ran
+
+
+def test_copies_differences_judge_every_pair_on_each_copy():
+    lossless, jpeg = copies(-0.02)
+    table = overview.copies_differences(lossless, jpeg, names=("pickle", "JPEG"))
+    header, _, *rows = table_rows(table)
+    assert header.split("|")[2:4] == [" on the pickle copy ", " on the JPEG copy "]
+    names = [row.split("|")[1].strip() for row in rows]
+    assert names == [
+        "locally connected − convolution",
+        "LRLC rank 4 − convolution",
+        "LRLC rank 4 − locally connected",
+    ]
+    # LRLC rank 4 − convolution on the lossless copy: +5 points, seed spread 2, test noise
+    # of 1,000 images at 44.5%: threshold 2 x max(2, 2.22) = 4.45, so beyond it (bold)
+    threshold = 2 * noise(0.445, 1000)
+    assert rows[1].split("|")[2].strip() == f"**+5.00 (±{threshold:.2f})**"
+    assert table.data.startswith(results.difference_note(True))
+    short = overview.copies_differences(lossless, jpeg, full_note=False)
+    assert short.data.startswith(results.difference_note(False))

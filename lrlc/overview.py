@@ -414,7 +414,7 @@ def provenance_list(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
 
 
 def _shared_variants(a: Results, b: Results) -> list[tuple]:
-    """The (layer, rank, where) of every variant both grids ran, in :func:`summarize` order."""
+    """The (layer, rank, where) of every variant both grids ran, in ``summarize`` order."""
     keys = [(r["layer"], r["rank"], r["where"]) for r in a.summary()]
     theirs = {(r["layer"], r["rank"], r["where"]) for r in b.summary()}
     return [key for key in keys if key in theirs]
@@ -459,10 +459,10 @@ def copies_differences(
     names: tuple[str, str] = ("lossless", "JPEG"),
     full_note: bool = True,
 ) -> Any:
-    """Every pair of the variants both grids ran, later minus earlier in :func:`summarize`
-    order (e.g. LRLC rank 4 − convolution), on each copy (:func:`.markdown_table`), each
-    cell as :func:`lrlc.results.format_difference` writes it: whether the copies agree on
-    which variant wins, and by more than the noise."""
+    """Every pair of the variants both grids ran, later minus earlier in the order of
+    :func:`lrlc.results.summarize` (e.g. LRLC rank 4 − convolution), on each copy
+    (:func:`.markdown_table`), each cell as :func:`lrlc.results.format_difference` writes
+    it: whether the copies agree on which variant wins, and by more than the noise."""
     keys = _shared_variants(original, copy)
     table = []
     for i, earlier in enumerate(keys):

@@ -6,7 +6,7 @@
     overview.headline_table(grids)        # one row per dataset (Markdown)
     overview.comparisons(grids)           # the best LRLC rank against conv and LC
     overview.plot_gains_over_conv(grids)  # the same as bars
-    overview.copies_table(lossless, jpeg)   # one grid on two copies of the same images
+    overview.copies_table(lossless, jpeg) # one grid on two copies of the same images
 
 Every function takes ``grids``, ``{dataset: Results or None}`` in the order to show them,
 and ``names``, the dataset names to print (default :data:`DATASETS`). A grid of None has no
@@ -439,16 +439,13 @@ def copies_table(
     table = []
     for key in _shared_variants(original, copy):
         paired = _paired(original, copy, key)
-        mean = float(np.mean(paired))
-        spread = f"\u00a0±\u00a0{np.std(paired, ddof=1):.2f}" if len(paired) > 1 else ""
-        table.append(
-            [
-                variant_name(*key),
-                accuracy(original.row(*key)),
-                accuracy(copy.row(*key)),
-                f"{mean:+.2f}{spread} ({counted(len(paired), 'seed')})",
-            ]
-        )
+        if paired:
+            spread = f"\u00a0±\u00a0{np.std(paired, ddof=1):.2f}" if len(paired) > 1 else ""
+            change = f"{np.mean(paired):+.2f}{spread} ({counted(len(paired), 'seed')})"
+        else:
+            change = "no seed ran on both"
+        row = [variant_name(*key), accuracy(original.row(*key)), accuracy(copy.row(*key))]
+        table.append([*row, change])
     header = ["variant", f"{names[0]} (%)", f"{names[1]} (%)"]
     return markdown_table(header + [f"{names[1]} − {names[0]}, paired by seed (points)"], table)
 

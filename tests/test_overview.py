@@ -322,6 +322,10 @@ def test_copies_table_pairs_the_runs_of_each_seed():
     # LC's seed 2 lost 1 point instead of 2: differences -2, -2, -1
     assert lc[3].strip() == f"-1.67\u00a0±\u00a0{math.sqrt(1 / 3):.2f} (3 seeds)"
     assert lrlc[3].strip() == "-2.00\u00a0±\u00a00.00 (2 seeds)"  # only the seeds both ran
+    jpeg.raw["runs"] = [r for r in jpeg.raw["runs"] if r["layer"] != "lc" or r["seed"] == 5]
+    jpeg.raw["runs"].append(run("lc", None, 5, 0.5))  # LC ran, but with no seed in common
+    lc = table_rows(overview.copies_table(lossless, jpeg))[3].split("|")[1:-1]
+    assert lc[0].strip() == "locally connected" and lc[3].strip() == "no seed ran on both"
 
 
 def test_copies_differences_judge_every_pair_on_each_copy():

@@ -28,6 +28,7 @@ from lrlc import data
 from lrlc.counting import count_parameters
 from lrlc.datasets.cifar10 import decoded_from_jpeg
 from lrlc.layers import LowRankLocallyConnected2d
+from lrlc.loader import Augment
 from lrlc.misaligned import MisalignedLoader, base_dataset
 from lrlc.models import paper_network
 from lrlc.provenance import device_name, git_commit
@@ -72,6 +73,7 @@ class Grid:
     seeds: tuple[int, ...] = (0, 1, 2)
     tune_rank: int = 4  # the rank at which LRLC families are tuned
     combining_lr_scale: float = 1.0  # the spatial combining logits learn at lr times this
+    augment: bool = False  # random crops (and flips, not on MNIST) of the training images
 
 
 GRIDS = {
@@ -81,6 +83,18 @@ GRIDS = {
     "trans_celeba48": Grid(epochs=30),
 }
 """The reference grids' settings per dataset (``python -m lrlc.experiments DATASET``)."""
+
+AUGMENTS = {"mnist": Augment(hflip=False), "cifar10": Augment(), "celeba": Augment()}
+"""The training augmentation of ``--augment`` per dataset (none in the paper): a random crop
+after zero padding of 4 pixels a side, and a horizontal flip except on MNIST, where a
+mirrored digit is another sign. The misaligned faces have none: they move every face."""
+
+
+def augmentation(dataset: str) -> str:
+    """What ``--augment`` does to ``dataset``'s training images, in words (for results files)."""
+    augment = AUGMENTS[dataset]
+    flip = " and a random horizontal flip" if augment.hflip else ""
+    return f"random crop after zero padding of {augment.padding} pixels{flip}, training only"
 
 
 def default_variants(dataset: str, ranks: tuple[int, ...] = (1, 2, 4, 8, 16)) -> list[Variant]:
@@ -125,14 +139,23 @@ def load_splits(
 
 
 def make_loader(
-    dataset: str, split, batch_size: int, device, train: bool, seed: int, task: str = "label"
+    dataset: str,
+    split,
+    batch_size: int,
+    device,
+    train: bool,
+    seed: int,
+    task: str = "label",
+    augment: bool = False,
 ):
-    """A device loader for training (shuffled, last partial batch dropped) or evaluation."""
+    """A device loader for training (shuffled, last partial batch dropped, augmented by
+    ``AUGMENTS[dataset]`` when ``augment``) or evaluation (never augmented)."""
     loader = split.loader(
         batch_size if train else 1024,
         device=device,
         shuffle=train,
         drop_last=train,
+        augment=AUGMENTS[dataset] if train and augment else False,
         seed=seed,
         targets="attributes" if task == "attributes" else "labels",
     )
@@ -190,7 +213,9 @@ def train_variant(
     head = {"num_classes": 40, "multi_label": True} if task == "attributes" else {}
     model = paper_network(variant.layer, variant.rank, dataset=dataset, where=variant.where, **head)
     loaders = {
-        name: make_loader(dataset, split, grid.batch_size, device, name == "train", seed, task)
+        name: make_loader(
+            dataset, split, grid.batch_size, device, name == "train", seed, task, grid.augment
+        )
         for name, split in splits.items()
     }
     history = fit(
@@ -360,6 +385,11 @@ def run_grid(
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     if task == "attributes" and base_dataset(dataset) != "celeba":
         raise ValueError(f"only CelebA has attributes; use task='label' for {dataset}")
+    if grid.augment and dataset not in AUGMENTS:
+        raise ValueError(
+            f"--augment is for the aligned datasets ({', '.join(AUGMENTS)}): {dataset} moves "
+            "every face to a random place already; drop --augment"
+        )
     clock = _Clock(time_limit)  # data loading counts too
     sizes = {"train": train_size, "valid": valid_size}
     tune_epochs = tune_epochs or grid.epochs
@@ -381,7 +411,7 @@ def run_grid(
         "tune_rank": grid.tune_rank,
         "tune_epochs": tune_epochs,
         "optimizer": "SGD, Nesterov momentum 0.9, cosine decay per step, no warm-up",
-        "augmentation": "none (as the paper)",
+        "augmentation": augmentation(dataset) if grid.augment else "none (as the paper)",
         "amp": "bf16 autocast" if device.type == "cuda" else "float32",
         "selection": "lr and weight decay with the best validation accuracy, seed 0",
     }
@@ -762,6 +792,13 @@ def build_parser() -> argparse.ArgumentParser:
         "rate (default: 1)",
     )
     p.add_argument(
+        "--augment",
+        action="store_true",
+        default=None,
+        help="random crops (pad 4) and flips (not on MNIST) of the training images; the "
+        "paper trains without",
+    )
+    p.add_argument(
         "--attributes",
         action="store_true",
         help="CelebA: all 40 attributes (multi-label) instead of Male",
@@ -817,6 +854,7 @@ def grid_of(args: argparse.Namespace) -> Grid:
         "weight_decays": args.weight_decays,
         "batch_size": args.batch_size,
         "combining_lr_scale": args.combining_lr_scale,
+        "augment": args.augment,
     }
     given = {k: v for k, v in overrides.items() if v is not None}
     return Grid(**{**asdict(GRIDS[args.dataset]), **given})

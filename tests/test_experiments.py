@@ -476,3 +476,69 @@ def test_compile_takes_a_mode_or_none(monkeypatch, tmp_path):
     assert parser.parse_args(["mnist", "--compile", "reduce-overhead"]).compile == "reduce-overhead"
     with pytest.raises(SystemExit, match=r"error: --compile takes one of default, reduce-overhead"):
         experiments.main(["mnist", "--compile", "fastest", "--out", str(tmp_path / "x.json")])
+
+
+class TinySplit:
+    """A split of random images whose ``loader`` builds a real :class:`DeviceLoader`."""
+
+    def __init__(self, n: int = 8, size: int = 28) -> None:
+        self.images = torch.randint(0, 256, (n, 1, size, size), dtype=torch.uint8)
+        self.labels = torch.arange(n) % 10
+
+    def loader(self, batch_size, *, targets="labels", **kwargs):
+        from lrlc.loader import DeviceLoader, Normalization
+
+        return DeviceLoader(self.images, self.labels, batch_size, Normalization(2 / 255, -1),
+                            **kwargs)  # fmt: skip
+
+
+def test_augment_reaches_the_training_loader_only(monkeypatch, tmp_path):
+    from lrlc.loader import Augment
+    from lrlc.train import History
+
+    seen = {}
+
+    def fake_fit(model, train, valid=None, epochs=1, **kwargs):
+        seen.update(train=train.augment, valid=valid.augment)
+        return History([1.0], [0.1], [0.1], [None], [1.0], [8.0])
+
+    monkeypatch.setattr(experiments, "fit", fake_fit)
+    splits = {name: TinySplit() for name in ("train", "valid", "test")}
+    grid = Grid(epochs=1, batch_size=4, augment=True)
+    experiments.train_variant(Variant("conv"), "mnist", splits, grid, 0.1, 0.0, 0,
+                              torch.device("cpu"), progress=False)  # fmt: skip
+    assert seen == {"train": Augment(hflip=False), "valid": None}  # no flipped digits
+    experiments.train_variant(Variant("conv"), "mnist", splits, Grid(epochs=1, batch_size=4),
+                              0.1, 0.0, 0, torch.device("cpu"), progress=False)  # fmt: skip
+    assert seen == {"train": None, "valid": None}
+    cifar = experiments.make_loader("cifar10", TinySplit(), 4, "cpu", True, 0, augment=True)
+    assert cifar.augment == Augment(padding=4, hflip=True)
+
+
+def test_augment_is_recorded_and_is_a_setting_of_its_own(monkeypatch, tmp_path):
+    fake = FakeTraining(monkeypatch)
+    grids = []
+    train_variant = fake.train_variant
+
+    def recording(variant, dataset, splits, grid, *rest):
+        grids.append(grid.augment)
+        return train_variant(variant, dataset, splits, grid, *rest)
+
+    monkeypatch.setattr(experiments, "train_variant", recording)
+    out = tmp_path / "g.json"
+    args = ["--layers", "conv", "--epochs", "2", "--lrs", "0.1", "--weight-decays", "0",
+            "--seeds", "0", "--no-tune", "--device", "cpu", "--out", str(out)]  # fmt: skip
+    experiments.main(["celeba", "--augment", *args])
+    assert grids == [True]
+    recorded = json.loads(out.read_text())["config"]["augmentation"]
+    assert recorded == (
+        "random crop after zero padding of 4 pixels and a random horizontal flip, training only"
+    )
+    with pytest.raises(SystemExit, match=r"other settings \(augmentation\)"):
+        experiments.main(["celeba", *args])  # the file's runs were augmented: not resumable
+    plain = tmp_path / "plain.json"
+    run_grid("mnist", VARIANTS[:1], GRID, plain, torch.device("cpu"), tune_epochs=1)
+    assert json.loads(plain.read_text())["config"]["augmentation"] == "none (as the paper)"
+    # the misaligned faces move every face already: augmenting them is refused, by name
+    with pytest.raises(SystemExit, match="trans_celeba48 moves every face.*drop --augment"):
+        experiments.main(["trans_celeba48", "--augment", *args[:-1], str(tmp_path / "t.json")])

@@ -7,6 +7,7 @@
     overview.comparisons(grids)           # the best LRLC rank against conv and LC
     overview.plot_gains_over_conv(grids)  # the same as bars
     overview.copies_table(lossless, jpeg) # one grid on two copies of the same images
+    overview.augmentation_table(pairs)    # networks trained without and with augmentation
 
 Every function takes ``grids``, ``{dataset: Results or None}`` in the order to show them,
 and ``names``, the dataset names to print (default :data:`DATASETS`). A grid of None has no
@@ -54,6 +55,9 @@ __all__ = [
     "provenance_list",
     "copies_table",
     "copies_differences",
+    "check_only_augmentation_differs",
+    "augmentation_table",
+    "augmentation_differences",
 ]
 
 DATASETS = {
@@ -427,6 +431,15 @@ def _paired(a: Results, b: Results, key: tuple) -> list[float]:
     return [100 * (theirs[s] - mine[s]) for s in sorted(mine) if s in theirs]
 
 
+def _paired_change(paired: list[float]) -> str:
+    """Per-seed differences (points) as ``"+0.30 ± 0.78 (3 seeds)"``: their mean and
+    standard deviation, or ``"no seed ran on both"``."""
+    if not paired:
+        return "no seed ran on both"
+    spread = f"\u00a0±\u00a0{np.std(paired, ddof=1):.2f}" if len(paired) > 1 else ""
+    return f"{np.mean(paired):+.2f}{spread} ({counted(len(paired), 'seed')})"
+
+
 def copies_table(
     original: Results, copy: Results, names: tuple[str, str] = ("lossless", "JPEG")
 ) -> Any:
@@ -438,14 +451,8 @@ def copies_table(
     changes and the chaos of training on it (no seed-to-seed spread of the networks)."""
     table = []
     for key in _shared_variants(original, copy):
-        paired = _paired(original, copy, key)
-        if paired:
-            spread = f"\u00a0±\u00a0{np.std(paired, ddof=1):.2f}" if len(paired) > 1 else ""
-            change = f"{np.mean(paired):+.2f}{spread} ({counted(len(paired), 'seed')})"
-        else:
-            change = "no seed ran on both"
         row = [variant_name(*key), accuracy(original.row(*key)), accuracy(copy.row(*key))]
-        table.append([*row, change])
+        table.append([*row, _paired_change(_paired(original, copy, key))])
     header = ["variant", f"{names[0]} (%)", f"{names[1]} (%)"]
     return markdown_table(header + [f"{names[1]} − {names[0]}, paired by seed (points)"], table)
 
@@ -470,4 +477,100 @@ def copies_differences(
             ]
             table.append([f"{variant_name(*later)} − {variant_name(*earlier)}", *cells])
     header = ["difference", *(f"on the {name} copy" for name in names)]
+    return markdown_table(header, table, note=difference_note(full_note))
+
+
+# Networks trained without and with augmentation ----------------------------------------------
+
+AugmentationPairs = Mapping[str, "list[tuple[Results, Results]]"]
+"""``{dataset: [(grid without augmentation, the same grid with it), ...]}``: several pairs
+per dataset where its networks come from several files (e.g. the grid and its grid with
+faster combining logits)."""
+
+
+def check_only_augmentation_differs(plain: Results, augmented: Results) -> None:
+    """Raise ``ValueError`` naming what ``augmented`` does differently from ``plain``
+    besides augmenting its training images: the dataset, the data (split sizes, source,
+    data note), another setting of its command, or no augmentation at all."""
+    differs = ["dataset"] if plain.raw["dataset"] != augmented.raw["dataset"] else []
+    config = {**plain.raw["config"], **augmented.raw["config"]}
+    differs += [
+        k for k in config
+        if k != "augmentation" and plain.raw["config"].get(k) != augmented.raw["config"].get(k)
+    ]  # fmt: skip
+    data = ("source", "train_size", "valid_size", "test_size", "note")
+    differs += [
+        f"data {k}" for k in data if plain.raw["data"].get(k) != augmented.raw["data"].get(k)
+    ]
+    if plain.raw["config"].get("augmentation") == augmented.raw["config"].get("augmentation"):
+        differs.append("nothing: both have the same augmentation")
+    if differs:
+        raise ValueError(
+            f"{augmented.origin} differs from {plain.origin} in more than the augmentation: "
+            f"{', '.join(differs)}. Compare grids made with the same command but for --augment."
+        )
+
+
+def _named(grid: Results, key: tuple) -> str:
+    """The variant's name, with the combining logits' rate where its grid changed it."""
+    name = variant_name(*key)
+    scale = grid.combining_lr_scale
+    return name + (f", logits at {scale:g}×" if scale != 1 and key[0].startswith("lrlc") else "")
+
+
+def _augmentation_rows(plain: Results, augmented: Results) -> list[tuple[str, dict, dict, list]]:
+    """(name, row without, row with, per-seed changes) of every variant both grids ran."""
+    check_only_augmentation_differs(plain, augmented)
+    return [
+        (_named(plain, key), plain.row(*key), augmented.row(*key), _paired(plain, augmented, key))
+        for key in _shared_variants(plain, augmented)
+    ]
+
+
+def augmentation_table(pairs: AugmentationPairs, names: Mapping[str, str] = DATASETS) -> Any:
+    """One row per dataset and network trained both without and with augmentation
+    (:func:`.markdown_table`): the test accuracy each way (:func:`accuracy`) and the change,
+    *paired by seed* (a seed's two runs start from the same weights; the augmented one
+    then sees other crops of its images): mean and standard deviation over seeds (points).
+    Each pair is checked to differ in the augmentation alone
+    (:func:`check_only_augmentation_differs`)."""
+    table = [
+        [
+            names.get(dataset, dataset),
+            name,
+            accuracy(without),
+            accuracy(with_),
+            _paired_change(change),
+        ]
+        for dataset, grids in pairs.items()
+        for plain, augmented in grids
+        for name, without, with_, change in _augmentation_rows(plain, augmented)
+    ]
+    header = ["dataset", "network", "without (%)", "with augmentation (%)",
+              "with − without, paired by seed (points)"]  # fmt: skip
+    return markdown_table(header, table)
+
+
+def augmentation_differences(
+    pairs: AugmentationPairs, names: Mapping[str, str] = DATASETS, full_note: bool = True
+) -> Any:
+    """Every pair of a dataset's networks (later minus earlier, in the order of ``pairs``'
+    grids and of :func:`lrlc.results.summarize` in each), without and with augmentation
+    (:func:`.markdown_table`), each cell as :func:`lrlc.results.format_difference` writes it:
+    whether a network's lead over another survives the augmentation."""
+    table = []
+    for dataset, grids in pairs.items():
+        entries = [
+            entry for plain, augmented in grids for entry in _augmentation_rows(plain, augmented)
+        ]
+        test_size = _test_size(grids[0][0])
+        for i, (earlier, without_a, with_a, _) in enumerate(entries):
+            for later, without_b, with_b, _ in entries[i + 1 :]:
+                table.append([
+                    names.get(dataset, dataset),
+                    f"{later} − {earlier}",
+                    _difference(without_b, without_a, test_size),
+                    _difference(with_b, with_a, test_size),
+                ])  # fmt: skip
+    header = ["dataset", "difference", "without augmentation", "with augmentation"]
     return markdown_table(header, table, note=difference_note(full_note))

@@ -605,6 +605,9 @@ class Results:
             hyper += (
                 f", the spatial combining logits at {self.combining_lr_scale:g}× the learning rate"
             )
+        augmentation = config.get("augmentation", "none")
+        if not augmentation.startswith("none"):
+            hyper += f", the training images augmented ({augmentation})"
         kinds = (("train", "training images"), ("valid", "validation"), ("test", "test"))
         sizes = ", ".join(
             f"{data[f'{split}_size']:,} {kind} ({self._split_kind(split)})" for split, kind in kinds

@@ -346,3 +346,64 @@ def test_copies_differences_judge_every_pair_on_each_copy():
     assert table.data.startswith(results.difference_note(True))
     short = overview.copies_differences(lossless, jpeg, full_note=False)
     assert short.data.startswith(results.difference_note(False))
+
+
+def augmented_pairs() -> list[tuple[Results, Results]]:
+    """CIFAR-10 without and with augmentation, as two pairs of files: conv and LC in the
+    grid's (``copies``' runs, every augmented run 3 points lower), LRLC rank 4 in a grid
+    with the logits at 100x (2 points higher with augmentation)."""
+    pairs = []
+    for shift, keep, scale in ((-0.03, ("conv", "lc"), None), (0.02, ("lrlc",), 100.0)):
+        plain, augmented = copies(shift)
+        for grid_, augment in ((plain, "none (as the paper)"), (augmented, "random crop")):
+            grid_.raw["config"]["augmentation"] = augment
+            if scale:
+                grid_.raw["config"]["combining_lr_scale"] = scale
+            grid_.raw["runs"] = [r for r in grid_.raw["runs"] if r["layer"] in keep]
+        pairs.append((plain, augmented))
+    return pairs
+
+
+def test_augmentation_table_pairs_each_network_across_its_files():
+    rows = table_rows(overview.augmentation_table({"cifar10": augmented_pairs()}, NAMES))
+    assert [c.strip() for c in rows[0].split("|")[1:-1]] == [
+        "dataset", "network", "without (%)", "with augmentation (%)",
+        "with − without, paired by seed (points)",
+    ]  # fmt: skip
+    cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows[2:]]
+    assert [c[:2] for c in cells] == [
+        ["CIFAR-10", "convolution"],
+        ["CIFAR-10", "locally connected"],
+        ["CIFAR-10", "LRLC rank 4, logits at 100×"],  # the rate of the file it came from
+    ]
+    assert cells[0][2:] == ["42.00\u00a0±\u00a02.00", "39.00\u00a0±\u00a02.00",
+                            "-3.00\u00a0±\u00a00.00 (3 seeds)"]  # fmt: skip
+    assert cells[2][4] == "+2.00\u00a0±\u00a00.00 (2 seeds)"
+
+
+def test_augmentation_differences_compare_networks_of_different_files():
+    table = overview.augmentation_differences({"cifar10": augmented_pairs()}, NAMES)
+    header, _, *rows = table_rows(table)
+    assert header.split("|")[3:5] == [" without augmentation ", " with augmentation "]
+    cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows]
+    assert [c[1] for c in cells] == [
+        "locally connected − convolution",
+        "LRLC rank 4, logits at 100× − convolution",
+        "LRLC rank 4, logits at 100× − locally connected",
+    ]
+    # LRLC (45, 47%; +2 with augmentation) against conv (40, 42, 44%; -3): +5 without,
+    # +9 with (LRLC's seeds 0-1 against conv's 0-2: 48.0 vs 39.0)
+    assert cells[1][2] == f"**+5.00 (±{2 * noise(0.445, 1000):.2f})**"
+    assert cells[1][3].startswith("**+9.00 (±")
+    assert table.data.startswith(results.difference_note(True))
+
+
+def test_only_the_augmentation_may_differ_between_the_grids_of_a_pair():
+    (plain, augmented), _ = augmented_pairs()
+    overview.check_only_augmentation_differs(plain, augmented)  # passes
+    augmented.raw["config"]["epochs"] = 24
+    augmented.raw["data"]["test_size"] = 10000
+    with pytest.raises(ValueError, match=r"more than the augmentation: epochs, data test_size"):
+        overview.augmentation_table({"cifar10": [(plain, augmented)]})
+    with pytest.raises(ValueError, match="nothing: both have the same augmentation"):
+        overview.check_only_augmentation_differs(plain, plain)

@@ -180,6 +180,16 @@ def test_provenance_says_device_subset_seeds_and_tuning(results_dir):
     assert "the spatial combining logits at 10× the learning rate" in (
         results.load("mnist").provenance()
     )
+    assert "augmented" not in results.load("mnist").provenance()  # no key: a file made before
+    for plain in ("none (as the paper)", "none"):
+        one_epoch["config"]["augmentation"] = plain
+        write(results_dir / "mnist.json", one_epoch)
+        assert "augmented" not in results.load("mnist").provenance()
+    one_epoch["config"]["augmentation"] = "random crop after zero padding of 4 pixels"
+    write(results_dir / "mnist.json", one_epoch)
+    assert "the training images augmented (random crop after zero padding of 4 pixels)." in (
+        results.load("mnist").provenance()
+    )
 
 
 def test_table_rows_and_difference_to_conv(results_dir):

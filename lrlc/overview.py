@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from lrlc.plotting import BASELINE_COLORS, PLACEMENTS
 from lrlc.results import (
@@ -58,6 +59,7 @@ __all__ = [
     "check_only_augmentation_differs",
     "augmentation_table",
     "augmentation_differences",
+    "plot_augmentation_gains",
 ]
 
 DATASETS = {
@@ -518,13 +520,19 @@ def _named(grid: Results, key: tuple) -> str:
     return name + (f", logits at {scale:g}×" if scale != 1 and key[0].startswith("lrlc") else "")
 
 
-def _augmentation_rows(plain: Results, augmented: Results) -> list[tuple[str, dict, dict, list]]:
-    """(name, row without, row with, per-seed changes) of every variant both grids ran."""
+def _augmentation_rows(plain: Results, augmented: Results) -> list[tuple]:
+    """(key, name, row without, row with, per-seed changes) of every variant both grids ran."""
     check_only_augmentation_differs(plain, augmented)
     return [
-        (_named(plain, key), plain.row(*key), augmented.row(*key), _paired(plain, augmented, key))
+        (key, _named(plain, key), plain.row(*key), augmented.row(*key),
+         _paired(plain, augmented, key))
         for key in _shared_variants(plain, augmented)
-    ]
+    ]  # fmt: skip
+
+
+def _dataset_rows(grids: list[tuple[Results, Results]]) -> list[tuple]:
+    """:func:`_augmentation_rows` of every pair of one dataset, in order."""
+    return [row for plain, augmented in grids for row in _augmentation_rows(plain, augmented)]
 
 
 def augmentation_table(pairs: AugmentationPairs, names: Mapping[str, str] = DATASETS) -> Any:
@@ -543,8 +551,7 @@ def augmentation_table(pairs: AugmentationPairs, names: Mapping[str, str] = DATA
             _paired_change(change),
         ]
         for dataset, grids in pairs.items()
-        for plain, augmented in grids
-        for name, without, with_, change in _augmentation_rows(plain, augmented)
+        for _, name, without, with_, change in _dataset_rows(grids)
     ]
     header = ["dataset", "network", "without (%)", "with augmentation (%)",
               "with − without, paired by seed (points)"]  # fmt: skip
@@ -560,12 +567,10 @@ def augmentation_differences(
     whether a network's lead over another survives the augmentation."""
     table = []
     for dataset, grids in pairs.items():
-        entries = [
-            entry for plain, augmented in grids for entry in _augmentation_rows(plain, augmented)
-        ]
+        entries = _dataset_rows(grids)
         test_size = _test_size(grids[0][0])
-        for i, (earlier, without_a, with_a, _) in enumerate(entries):
-            for later, without_b, with_b, _ in entries[i + 1 :]:
+        for i, (_, earlier, without_a, with_a, _) in enumerate(entries):
+            for _, later, without_b, with_b, _ in entries[i + 1 :]:
                 table.append([
                     names.get(dataset, dataset),
                     f"{later} − {earlier}",
@@ -574,3 +579,50 @@ def augmentation_differences(
                 ])  # fmt: skip
     header = ["dataset", "difference", "without augmentation", "with augmentation"]
     return markdown_table(header, table, note=difference_note(full_note))
+
+
+def plot_augmentation_gains(
+    pairs: AugmentationPairs, names: Mapping[str, str] = DATASETS, *, ax: Axes | None = None
+) -> Figure:
+    """Test accuracy minus the convolution's (points) of every other network of ``pairs``,
+    without augmentation (solid bars) and with it (hatched), one group per dataset: whether
+    a network's lead over the convolution survives augmented training images. Each error
+    bar spans :data:`.NOISE_MULTIPLE` times the noise scale of its difference
+    (:func:`.difference_noise`) on either side, as in :func:`plot_gains_over_conv`. A
+    dataset needs its convolution trained both ways."""
+    groups = {}
+    for dataset, grids in pairs.items():
+        rows = _dataset_rows(grids)
+        conv = next((r for r in rows if r[0] == ("conv", None, "all")), None)
+        if conv is None:
+            raise ValueError(f"{dataset}: no convolution trained without and with augmentation")
+        groups[dataset] = (conv, [r for r in rows if r is not conv], _test_size(grids[0][0]))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 3.8), layout="constrained")
+    fig = ax.figure
+    widest = max(len(others) for _, others, _ in groups.values())
+    width = 0.8 / (2 * max(widest, 1))
+    legend: dict[str, str] = {}
+    for i, (conv, others, test_size) in enumerate(groups.values()):
+        for k, (key, name, *both, _) in enumerate(others):
+            color = _GAIN_COLORS.get(key[0], BASELINE_COLORS.get(key[0], "0.5"))
+            legend.setdefault(name, color)
+            for j, row in enumerate(both):  # j 0: without augmentation, 1: with it
+                x = i + (2 * k + j - (2 * len(others) - 1) / 2) * width
+                height = 100 * (row["test_mean"] - conv[2 + j]["test_mean"])
+                error = NOISE_MULTIPLE * difference_noise(row, conv[2 + j], test_size)[0]
+                style = {"hatch": "///", "alpha": 0.55, "edgecolor": color} if j else {}
+                ax.bar(x, height, width, yerr=error, capsize=3, color=color, **style)
+    handles = [Patch(color=color, label=name) for name, color in legend.items()]
+    handles += [
+        Patch(facecolor="0.6", label="without augmentation"),
+        Patch(facecolor="0.6", alpha=0.55, hatch="///", edgecolor="0.6", label="with augmentation"),
+    ]
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    labels = [textwrap.fill(names.get(n, n), 16) for n in groups]
+    ax.set_xticks(np.arange(len(groups)), labels, fontsize=10)
+    ax.set_ylabel("test accuracy − convolution\n(points)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(handles=handles, fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.01), ncols=2)
+    return fig

@@ -407,3 +407,22 @@ def test_only_the_augmentation_may_differ_between_the_grids_of_a_pair():
         overview.augmentation_table({"cifar10": [(plain, augmented)]})
     with pytest.raises(ValueError, match="nothing: both have the same augmentation"):
         overview.check_only_augmentation_differs(plain, plain)
+
+
+def test_plot_augmentation_gains_draws_each_lead_without_and_with():
+    fig = overview.plot_augmentation_gains({"cifar10": augmented_pairs()}, NAMES)
+    ax = fig.axes[0]
+    bars = [p for c in ax.containers if isinstance(c, BarContainer) for p in c.patches]
+    # LC − conv: 40 − 42 without; with, LC's seed 2 lost a point less: 37.33 − 39.
+    # LRLC − conv: +5 without, +9 with (45, 47 +2 against 40, 42, 44 −3)
+    heights = [b.get_height() for b in bars]
+    assert heights == pytest.approx([-2.0, -5 / 3, 5.0, 9.0])
+    assert [b.get_hatch() for b in bars] == [None, "///", None, "///"]
+    assert bars[0].get_facecolor()[:3] == bars[1].get_facecolor()[:3]  # one colour a network
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["locally connected", "LRLC rank 4, logits at 100×",
+                      "without augmentation", "with augmentation"]  # fmt: skip
+    plt.close(fig)
+    plain, augmented = augmented_pairs()[1]  # LRLC alone: nothing to compare with
+    with pytest.raises(ValueError, match="cifar10: no convolution trained without and with"):
+        overview.plot_augmentation_gains({"cifar10": [(plain, augmented)]})

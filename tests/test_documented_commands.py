@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lrlc.experiments import build_parser, grid_of, parse_variants
+from lrlc.experiments import augmentation, build_parser, grid_of, parse_variants
 
 ROOT = Path(__file__).resolve().parents[1]
 APPENDIX_A = ROOT / "book" / "appendix_a_reproducing.md"
@@ -121,6 +121,7 @@ def settings_of(argv: list[str]) -> dict:
         "train_size": args.train_size,
         "valid_size": args.valid_size,
         "combining_lr_scale": grid.combining_lr_scale,
+        "augmentation": augmentation(args.dataset) if grid.augment else "none (as the paper)",
     }
 
 
@@ -133,6 +134,7 @@ def test_printed_cpu_commands_have_the_settings_of_their_files(page):
         config = json.loads((ROOT / out).read_text())["config"]
         recorded = {key: config.get(key) for key in settings_of(argv)}
         recorded["combining_lr_scale"] = config.get("combining_lr_scale", 1.0)
+        recorded["augmentation"] = config.get("augmentation", "none (as the paper)")
         assert settings_of(argv) == recorded, f"{page.name}: {' '.join(argv)}"
 
 

@@ -123,12 +123,9 @@ def check_comparable(base: Results, other: Results) -> None:
 def mean_largest_weight(grid: Results, rank: int, layer: str) -> float:
     """The largest combining weight at a position, averaged over the positions of ``layer``
     and over the grid's seeds of LRLC ``rank`` (all three layers): ``1 / rank`` for weights
-    that never left their uniform start, 1 where each position picked one basis."""
-    seeds = sorted({r["seed"] for r in grid.variant_runs("lrlc", rank)})
-    if not seeds:
-        raise KeyError(f"no LRLC rank {rank} run in {grid.origin}")
-    values = [grid.combining_weights(rank, layer, seed=s).max(dim=-1).values.mean() for s in seeds]
-    return float(sum(values) / len(values))
+    that never left their uniform start, 1 where each position picked one basis
+    (:meth:`.Results.mean_largest_weight`)."""
+    return grid.mean_largest_weight(rank, layer)
 
 
 def _sorted(base: Results, scaled: Sequence[Results]) -> list[Results]:

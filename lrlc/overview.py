@@ -29,6 +29,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from lrlc.explorers import LAYER_NAMES
 from lrlc.plotting import BASELINE_COLORS, PLACEMENTS
 from lrlc.results import (
     NOISE_MULTIPLE,
@@ -60,6 +61,7 @@ __all__ = [
     "augmentation_table",
     "augmentation_differences",
     "plot_augmentation_gains",
+    "augmentation_weights_table",
 ]
 
 DATASETS = {
@@ -626,3 +628,28 @@ def plot_augmentation_gains(
     ax.grid(axis="y", alpha=0.3)
     ax.legend(handles=handles, fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.01), ncols=2)
     return fig
+
+
+def augmentation_weights_table(
+    pairs: AugmentationPairs, rank: int = 4, names: Mapping[str, str] = DATASETS
+) -> Any:
+    """How far LRLC ``rank``'s learned combining weights (all three layers) left their
+    uniform start without and with augmentation (:func:`.markdown_table`): per dataset and
+    layer, the mean largest weight (:meth:`.Results.mean_largest_weight`; ``1 / rank``
+    uniform, 1 one basis per position) of the runs without → with augmentation. Pairs
+    without that LRLC network are left out."""
+    table = []
+    for dataset, grids in pairs.items():
+        for plain, augmented in grids:
+            check_only_augmentation_differs(plain, augmented)
+            if plain.row("lrlc", rank) is None or augmented.row("lrlc", rank) is None:
+                continue
+            cells = [
+                f"{plain.mean_largest_weight(rank, layer):.3f} → "
+                f"{augmented.mean_largest_weight(rank, layer):.3f}"
+                for layer in LAYER_NAMES
+            ]
+            name = _named(plain, ("lrlc", rank, "all"))
+            table.append([names.get(dataset, dataset), name, *cells])
+    header = ["dataset", "network", *(f"{n.split()[-2]} layer" for n in LAYER_NAMES.values())]
+    return markdown_table(header, table)

@@ -426,3 +426,23 @@ def test_plot_augmentation_gains_draws_each_lead_without_and_with():
     plain, augmented = augmented_pairs()[1]  # LRLC alone: nothing to compare with
     with pytest.raises(ValueError, match="cifar10: no convolution trained without and with"):
         overview.plot_augmentation_gains({"cifar10": [(plain, augmented)]})
+
+
+def test_augmentation_weights_table_reads_each_layer_without_and_with():
+    from test_logit_rate import grid as logit_grid
+    from test_logit_rate import largest
+
+    plain, augmented = logit_grid(100, (0.9, 0.9), 2.0), logit_grid(100, (0.8, 0.8), 0.5)
+    augmented.raw["config"]["augmentation"] = "random crop"
+    conv_and_lc = augmented_pairs()[0]  # no LRLC rank 4: left out
+    table = overview.augmentation_weights_table(
+        {"mnist": [(plain, augmented), conv_and_lc]}, 4, NAMES
+    )
+    header, _, *rows = table_rows(table)
+    assert [c.strip() for c in header.split("|")[1:-1]] == [
+        "dataset", "network", "first layer", "second layer", "last layer"
+    ]  # fmt: skip
+    assert len(rows) == 1
+    cells = [c.strip() for c in rows[0].split("|")[1:-1]]
+    expected = f"{largest(2.0):.3f} → {largest(0.5):.3f}"
+    assert cells == ["MNIST", "LRLC rank 4, logits at 100×", expected, expected, expected]

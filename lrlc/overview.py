@@ -557,7 +557,7 @@ def augmentation_table(pairs: AugmentationPairs, names: Mapping[str, str] = DATA
     ]
     header = ["dataset", "network", "without (%)", "with augmentation (%)",
               "with − without, paired by seed (points)"]  # fmt: skip
-    return markdown_table(header, table)
+    return markdown_table(header, table, align="llrrr")
 
 
 def augmentation_differences(
@@ -580,7 +580,7 @@ def augmentation_differences(
                     _difference(with_b, with_a, test_size),
                 ])  # fmt: skip
     header = ["dataset", "difference", "without augmentation", "with augmentation"]
-    return markdown_table(header, table, note=difference_note(full_note))
+    return markdown_table(header, table, align="llrr", note=difference_note(full_note))
 
 
 def plot_augmentation_gains(
@@ -652,4 +652,4 @@ def augmentation_weights_table(
             name = _named(plain, ("lrlc", rank, "all"))
             table.append([names.get(dataset, dataset), name, *cells])
     header = ["dataset", "network", *(f"{n.split()[-2]} layer" for n in LAYER_NAMES.values())]
-    return markdown_table(header, table)
+    return markdown_table(header, table, align="llrrr")

@@ -284,21 +284,26 @@ def test_a_results_file_is_resumed_only_with_the_same_copy_of_the_data():
     assert not experiments._same_data(None, jpeg)
 
 
-def test_combining_lr_scale_reaches_training_and_the_file(monkeypatch, tmp_path):
+def grids_trained(monkeypatch) -> list[Grid]:
+    """Fake training (:class:`FakeTraining`) that also lists the ``Grid`` of every run."""
     fake = FakeTraining(monkeypatch)
-    scales = []
-    train_variant = fake.train_variant
+    grids = []
 
     def recording(variant, dataset, splits, grid, *rest):
-        scales.append(grid.combining_lr_scale)
-        return train_variant(variant, dataset, splits, grid, *rest)
+        grids.append(grid)
+        return fake.train_variant(variant, dataset, splits, grid, *rest)
 
     monkeypatch.setattr(experiments, "train_variant", recording)
+    return grids
+
+
+def test_combining_lr_scale_reaches_training_and_the_file(monkeypatch, tmp_path):
+    grids = grids_trained(monkeypatch)
     out = tmp_path / "g.json"
     experiments.main(["mnist", "--layers", "lrlc:2", "--epochs", "2", "--lrs", "0.1",
                       "--weight-decays", "0", "--seeds", "0", "--no-tune", "--device", "cpu",
                       "--combining-lr-scale", "10", "--out", str(out)])  # fmt: skip
-    assert scales == [10.0]
+    assert [g.combining_lr_scale for g in grids] == [10.0]
     assert json.loads(out.read_text())["config"]["combining_lr_scale"] == 10.0
     # the same file at the plain rate is another setting, not a resumption
     with pytest.raises(SystemExit, match=r"other settings \(combining_lr_scale\)"):
@@ -516,20 +521,12 @@ def test_augment_reaches_the_training_loader_only(monkeypatch, tmp_path):
 
 
 def test_augment_is_recorded_and_is_a_setting_of_its_own(monkeypatch, tmp_path):
-    fake = FakeTraining(monkeypatch)
-    grids = []
-    train_variant = fake.train_variant
-
-    def recording(variant, dataset, splits, grid, *rest):
-        grids.append(grid.augment)
-        return train_variant(variant, dataset, splits, grid, *rest)
-
-    monkeypatch.setattr(experiments, "train_variant", recording)
+    grids = grids_trained(monkeypatch)
     out = tmp_path / "g.json"
     args = ["--layers", "conv", "--epochs", "2", "--lrs", "0.1", "--weight-decays", "0",
             "--seeds", "0", "--no-tune", "--device", "cpu", "--out", str(out)]  # fmt: skip
     experiments.main(["celeba", "--augment", *args])
-    assert grids == [True]
+    assert [g.augment for g in grids] == [True]
     recorded = json.loads(out.read_text())["config"]["augmentation"]
     assert recorded == (
         "random crop after zero padding of 4 pixels and a random horizontal flip, training only"

@@ -7,7 +7,7 @@
     overview.comparisons(grids)           # the best LRLC rank against conv and LC
     overview.plot_gains_over_conv(grids)  # the same as bars
     overview.copies_table(lossless, jpeg) # one grid on two copies of the same images
-    overview.augmentation_table(pairs)    # networks trained without and with augmentation
+    overview.augmentation_table(pairs)    # without and with augmented images
 
 Every function takes ``grids``, ``{dataset: Results or None}`` in the order to show them,
 and ``names``, the dataset names to print (default :data:`DATASETS`). A grid of None has no

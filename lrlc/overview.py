@@ -506,7 +506,11 @@ def check_only_augmentation_differs(plain: Results, augmented: Results) -> None:
     differs += [
         f"data {k}" for k in data if plain.raw["data"].get(k) != augmented.raw["data"].get(k)
     ]
-    if plain.raw["config"].get("augmentation") == augmented.raw["config"].get("augmentation"):
+    plain_way, augmented_way = (
+        grid.raw["config"].get("augmentation", "none (as the paper)")  # older files: none
+        for grid in (plain, augmented)
+    )
+    if plain_way == augmented_way:
         differs.append("nothing: both have the same augmentation")
     if differs:
         raise ValueError(

@@ -407,6 +407,10 @@ def test_only_the_augmentation_may_differ_between_the_grids_of_a_pair():
         overview.augmentation_table({"cifar10": [(plain, augmented)]})
     with pytest.raises(ValueError, match="nothing: both have the same augmentation"):
         overview.check_only_augmentation_differs(plain, plain)
+    older = Results("cifar10", {**plain.raw, "config": dict(plain.raw["config"])}, "old.json")
+    del older.raw["config"]["augmentation"]  # made before the option: no augmentation
+    with pytest.raises(ValueError, match="nothing: both have the same augmentation"):
+        overview.check_only_augmentation_differs(older, plain)
 
 
 def test_plot_augmentation_gains_draws_each_lead_without_and_with():

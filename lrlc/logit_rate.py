@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from lrlc.overview import accuracy
 from lrlc.plotting import WEIGHT_CMAP, draw_baseline, finish_rank_axes
 from lrlc.results import (
+    COMPARED_DATA,
     KINDS,
     Results,
     difference_note,
@@ -61,7 +62,6 @@ RATES = (10, 100, 1000)
 # config entries every compared grid must share: all but the logits' rate and tuning tries
 _SHARED_CONFIG = ("task", "train_size", "valid_size", "epochs", "batch_size", "optimizer",
                   "augmentation", "amp")  # fmt: skip
-_SHARED_DATA = ("source", "train_size", "valid_size", "test_size", "note")
 REFERENCES = (("conv", None), ("lrlc", 1), ("lc", None), ("coordconv", None), ("wide_conv", 4))
 """The base grid's networks a :func:`table` ends with, as (layer, rank), where it ran them."""
 
@@ -100,7 +100,7 @@ def check_comparable(base: Results, other: Results) -> None:
     LRLC networks (all three layers, every rank: one family) trained with."""
     differs = [k for k in _SHARED_CONFIG if base.raw["config"].get(k) != other.raw["config"].get(k)]
     differs += [
-        f"data {k}" for k in _SHARED_DATA if base.raw["data"].get(k) != other.raw["data"].get(k)
+        f"data {k}" for k in COMPARED_DATA if base.raw["data"].get(k) != other.raw["data"].get(k)
     ]
     if base.raw["dataset"] != other.raw["dataset"]:
         differs.insert(0, "dataset")

@@ -32,6 +32,7 @@ from matplotlib.patches import Patch
 from lrlc.explorers import LAYER_NAMES
 from lrlc.plotting import BASELINE_COLORS, PLACEMENTS
 from lrlc.results import (
+    COMPARED_DATA,
     NOISE_MULTIPLE,
     Results,
     counted,
@@ -502,15 +503,12 @@ def check_only_augmentation_differs(plain: Results, augmented: Results) -> None:
         k for k in config
         if k != "augmentation" and plain.raw["config"].get(k) != augmented.raw["config"].get(k)
     ]  # fmt: skip
-    data = ("source", "train_size", "valid_size", "test_size", "note")
     differs += [
-        f"data {k}" for k in data if plain.raw["data"].get(k) != augmented.raw["data"].get(k)
+        f"data {k}"
+        for k in COMPARED_DATA
+        if plain.raw["data"].get(k) != augmented.raw["data"].get(k)
     ]
-    plain_way, augmented_way = (
-        grid.raw["config"].get("augmentation", "none (as the paper)")  # older files: none
-        for grid in (plain, augmented)
-    )
-    if plain_way == augmented_way:
+    if plain.augmentation == augmented.augmentation:
         differs.append("nothing: both have the same augmentation")
     if differs:
         raise ValueError(

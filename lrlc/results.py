@@ -62,6 +62,8 @@ __all__ = [
 
 RESULTS_URL = "https://raw.githubusercontent.com/lrlc-book/lrlc-book/main/results"
 """Where :func:`load` fetches a results file that is not in the checkout (e.g. in Colab)."""
+COMPARED_DATA = ("source", "train_size", "valid_size", "test_size", "note")
+"""The ``data`` entries two grids compared run by run must share (the same images)."""
 KINDS = ("", "cpu")  # results/<name>.json (reference grid), then results/cpu/<name>.json
 
 LAYER_NAMES = {
@@ -331,6 +333,13 @@ class Results:
         """The factor on the learning rate the spatial combining logits learned at
         (``--combining-lr-scale``; 1 for a grid made without it)."""
         return float(self.raw["config"].get("combining_lr_scale", 1))
+
+    @property
+    def augmentation(self) -> str | None:
+        """What augmented the training images (``--augment``, the file's ``config``), or None
+        for a grid trained without, as the paper (files made before the option say nothing)."""
+        augmentation = self.raw["config"].get("augmentation", "none")
+        return None if augmentation.startswith("none") else augmentation
 
     def summary(self) -> list[dict]:
         """One row per variant (see :func:`summarize`)."""
@@ -605,9 +614,8 @@ class Results:
             hyper += (
                 f", the spatial combining logits at {self.combining_lr_scale:g}× the learning rate"
             )
-        augmentation = config.get("augmentation", "none")
-        if not augmentation.startswith("none"):
-            hyper += f", the training images augmented ({augmentation})"
+        if self.augmentation:
+            hyper += f", the training images augmented ({self.augmentation})"
         kinds = (("train", "training images"), ("valid", "validation"), ("test", "test"))
         sizes = ", ".join(
             f"{data[f'{split}_size']:,} {kind} ({self._split_kind(split)})" for split, kind in kinds

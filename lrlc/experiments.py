@@ -73,7 +73,7 @@ class Grid:
     seeds: tuple[int, ...] = (0, 1, 2)
     tune_rank: int = 4  # the rank at which LRLC families are tuned
     combining_lr_scale: float = 1.0  # the spatial combining logits learn at lr times this
-    augment: bool = False  # random crops (and flips, not on MNIST) of the training images
+    augment: str = ""  # "" none; "standard" (AUGMENTS), "crop" or "flip" of training images
 
 
 GRIDS = {
@@ -90,11 +90,45 @@ after zero padding of 4 pixels a side, and a horizontal flip except on MNIST, wh
 mirrored digit is another sign. The misaligned faces have none: they move every face."""
 
 
-def augmentation(dataset: str) -> str:
-    """What ``--augment`` does to ``dataset``'s training images, in words (for results files)."""
-    augment = AUGMENTS[dataset]
-    flip = " and a random horizontal flip" if augment.hflip else ""
-    return f"random crop after zero padding of {augment.padding} pixels{flip}, training only"
+AUGMENT_PARTS = ("crop", "flip")
+"""``--augment crop`` or ``--augment flip``: one part of the standard augmentation alone."""
+
+
+def training_augment(dataset: str, augment: str) -> Augment | None:
+    """The :class:`.Augment` of ``dataset``'s training images for a grid's ``augment``:
+    None for "", :data:`AUGMENTS` for "standard", its crop or its flip alone for "crop" and
+    "flip". Raises ``ValueError`` naming the fix where the dataset has no such augmentation."""
+    if not augment:
+        return None
+    if dataset not in AUGMENTS:
+        raise ValueError(
+            f"--augment is for the aligned datasets ({', '.join(AUGMENTS)}): {dataset} moves "
+            "every face to a random place already; drop --augment"
+        )
+    standard = AUGMENTS[dataset]
+    if augment == "standard":
+        return standard
+    if augment == "crop":
+        return Augment(padding=standard.padding, hflip=False)
+    if augment == "flip" and standard.hflip:
+        return Augment(padding=0, hflip=True)
+    if augment == "flip":
+        raise ValueError(
+            f"--augment flip: {dataset} is never flipped (a mirrored digit is another sign); "
+            "use --augment crop"
+        )
+    raise ValueError(f"augment must be '', 'standard' or one of {AUGMENT_PARTS}, got {augment!r}")
+
+
+def augmentation(dataset: str, augment: str = "standard") -> str:
+    """What ``augment`` (``--augment [crop|flip]``) does to ``dataset``'s training images, in
+    words, for results files: "none (as the paper)" for ""."""
+    parts = training_augment(dataset, augment)
+    if parts is None:
+        return "none (as the paper)"
+    crop = f"random crop after zero padding of {parts.padding} pixels" if parts.padding else ""
+    flip = "random horizontal flip" if parts.hflip else ""
+    return f"{' and a '.join(p for p in (crop, flip) if p)}, training only"
 
 
 def default_variants(dataset: str, ranks: tuple[int, ...] = (1, 2, 4, 8, 16)) -> list[Variant]:
@@ -146,16 +180,16 @@ def make_loader(
     train: bool,
     seed: int,
     task: str = "label",
-    augment: bool = False,
+    augment: str = "",
 ):
-    """A device loader for training (shuffled, last partial batch dropped, augmented by
-    ``AUGMENTS[dataset]`` when ``augment``) or evaluation (never augmented)."""
+    """A device loader for training (shuffled, last partial batch dropped, augmented as
+    :func:`training_augment` says for ``augment``) or evaluation (never augmented)."""
     loader = split.loader(
         batch_size if train else 1024,
         device=device,
         shuffle=train,
         drop_last=train,
-        augment=AUGMENTS[dataset] if train and augment else False,
+        augment=(train and training_augment(dataset, augment)) or False,
         seed=seed,
         targets="attributes" if task == "attributes" else "labels",
     )
@@ -385,11 +419,7 @@ def run_grid(
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     if task == "attributes" and base_dataset(dataset) != "celeba":
         raise ValueError(f"only CelebA has attributes; use task='label' for {dataset}")
-    if grid.augment and dataset not in AUGMENTS:
-        raise ValueError(
-            f"--augment is for the aligned datasets ({', '.join(AUGMENTS)}): {dataset} moves "
-            "every face to a random place already; drop --augment"
-        )
+    augmentation_text = augmentation(dataset, grid.augment)  # refuses what cannot be
     clock = _Clock(time_limit)  # data loading counts too
     sizes = {"train": train_size, "valid": valid_size}
     tune_epochs = tune_epochs or grid.epochs
@@ -411,7 +441,7 @@ def run_grid(
         "tune_rank": grid.tune_rank,
         "tune_epochs": tune_epochs,
         "optimizer": "SGD, Nesterov momentum 0.9, cosine decay per step, no warm-up",
-        "augmentation": augmentation(dataset) if grid.augment else "none (as the paper)",
+        "augmentation": augmentation_text,
         "amp": "bf16 autocast" if device.type == "cuda" else "float32",
         "selection": "lr and weight decay with the best validation accuracy, seed 0",
     }
@@ -793,10 +823,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--augment",
-        action="store_true",
-        default=None,
-        help="random crops (pad 4) and flips (not on MNIST) of the training images; the "
-        "paper trains without",
+        nargs="?",
+        const="standard",
+        choices=("standard", *AUGMENT_PARTS),
+        help="random crops (pad 4) and flips (not on MNIST) of the training images (standard, "
+        "the default), or one of the two alone (crop, flip); the paper trains without",
     )
     p.add_argument(
         "--attributes",

@@ -509,15 +509,20 @@ def test_augment_reaches_the_training_loader_only(monkeypatch, tmp_path):
 
     monkeypatch.setattr(experiments, "fit", fake_fit)
     splits = {name: TinySplit() for name in ("train", "valid", "test")}
-    grid = Grid(epochs=1, batch_size=4, augment=True)
+    grid = Grid(epochs=1, batch_size=4, augment="standard")
     experiments.train_variant(Variant("conv"), "mnist", splits, grid, 0.1, 0.0, 0,
                               torch.device("cpu"), progress=False)  # fmt: skip
     assert seen == {"train": Augment(hflip=False), "valid": None}  # no flipped digits
     experiments.train_variant(Variant("conv"), "mnist", splits, Grid(epochs=1, batch_size=4),
                               0.1, 0.0, 0, torch.device("cpu"), progress=False)  # fmt: skip
     assert seen == {"train": None, "valid": None}
-    cifar = experiments.make_loader("cifar10", TinySplit(), 4, "cpu", True, 0, augment=True)
-    assert cifar.augment == Augment(padding=4, hflip=True)
+    for augment, expected in [("standard", Augment(4, True)), ("crop", Augment(4, False)),
+                              ("flip", Augment(0, True))]:  # fmt: skip
+        cifar = experiments.make_loader("cifar10", TinySplit(), 4, "cpu", True, 0, augment=augment)
+        assert cifar.augment == expected, augment
+    assert experiments.training_augment("mnist", "crop") == Augment(4, False)
+    with pytest.raises(ValueError, match="mnist is never flipped.*use --augment crop"):
+        experiments.training_augment("mnist", "flip")
 
 
 def test_augment_is_recorded_and_is_a_setting_of_its_own(monkeypatch, tmp_path):
@@ -526,7 +531,7 @@ def test_augment_is_recorded_and_is_a_setting_of_its_own(monkeypatch, tmp_path):
     args = ["--layers", "conv", "--epochs", "2", "--lrs", "0.1", "--weight-decays", "0",
             "--seeds", "0", "--no-tune", "--device", "cpu", "--out", str(out)]  # fmt: skip
     experiments.main(["celeba", "--augment", *args])
-    assert [g.augment for g in grids] == [True]
+    assert [g.augment for g in grids] == ["standard"]
     recorded = json.loads(out.read_text())["config"]["augmentation"]
     assert recorded == (
         "random crop after zero padding of 4 pixels and a random horizontal flip, training only"
@@ -539,3 +544,25 @@ def test_augment_is_recorded_and_is_a_setting_of_its_own(monkeypatch, tmp_path):
     # the misaligned faces move every face already: augmenting them is refused, by name
     with pytest.raises(SystemExit, match="trans_celeba48 moves every face.*drop --augment"):
         experiments.main(["trans_celeba48", "--augment", *args[:-1], str(tmp_path / "t.json")])
+
+
+def test_augment_one_part_is_recorded_and_is_a_setting_of_its_own(monkeypatch, tmp_path):
+    grids = grids_trained(monkeypatch)
+    args = ["--layers", "conv", "--epochs", "2", "--lrs", "0.1", "--weight-decays", "0",
+            "--seeds", "0", "--no-tune", "--device", "cpu"]  # fmt: skip
+    recorded = {}
+    for part in experiments.AUGMENT_PARTS:
+        out = tmp_path / f"{part}.json"
+        experiments.main(["celeba", "--augment", part, *args, "--out", str(out)])
+        recorded[part] = json.loads(out.read_text())["config"]["augmentation"]
+    assert [g.augment for g in grids] == ["crop", "flip"]
+    assert recorded == {
+        "crop": "random crop after zero padding of 4 pixels, training only",
+        "flip": "random horizontal flip, training only",
+    }
+    with pytest.raises(SystemExit, match=r"other settings \(augmentation\)"):
+        experiments.main(["celeba", "--augment", *args, "--out", str(tmp_path / "crop.json")])
+    with pytest.raises(SystemExit, match="mnist is never flipped"):
+        experiments.main(["mnist", "--augment", "flip", *args, "--out", str(tmp_path / "m.json")])
+    with pytest.raises(SystemExit):  # argparse: not a part of the augmentation
+        experiments.main(["celeba", "--augment", "rotate", *args])

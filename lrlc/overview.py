@@ -8,6 +8,7 @@
     overview.plot_gains_over_conv(grids)  # the same as bars
     overview.copies_table(lossless, jpeg) # one grid on two copies of the same images
     overview.augmentation_table(pairs)    # without and with augmented images
+    overview.augmentation_parts_table(parts)  # crops, flips, both: which does it
 
 Every function takes ``grids``, ``{dataset: Results or None}`` in the order to show them,
 and ``names``, the dataset names to print (default :data:`DATASETS`). A grid of None has no
@@ -63,6 +64,9 @@ __all__ = [
     "augmentation_differences",
     "plot_augmentation_gains",
     "augmentation_weights_table",
+    "augmentation_parts_table",
+    "augmentation_parts_differences",
+    "plot_augmentation_parts",
 ]
 
 DATASETS = {
@@ -655,3 +659,101 @@ def augmentation_weights_table(
             table.append([names.get(dataset, dataset), name, *cells])
     header = ["dataset", "network", *(f"{n.split()[-2]} layer" for n in LAYER_NAMES.values())]
     return markdown_table(header, table, align="llrrr")
+
+
+# One dataset, parts of the augmentation -------------------------------------------------------
+
+AugmentationParts = Mapping[str, "list[tuple[Results, Results]]"]
+"""``{augmentation: [(grid without, the same grid with that augmentation), ...]}`` of one
+dataset, e.g. ``{"crops and flips": ..., "crops only": ..., "flips only": ...}``: the same
+networks trained with each augmentation, each paired with its grid without any."""
+
+
+def _parts_rows(parts: AugmentationParts) -> list[tuple]:
+    """(key, name, row without, [(row with, per-seed changes) per augmentation, None where
+    it did not run]) of every network of ``parts``, in order. Raises ``ValueError`` when
+    two augmentations pair a network with different runs without augmentation."""
+    networks: dict[tuple, tuple] = {}
+    changes: dict[tuple, dict[str, tuple]] = {}
+    for label, pairs in parts.items():
+        for key, name, without, with_, change in _dataset_rows(pairs):
+            plain = networks.setdefault(key, (name, without))[1]
+            if plain != without:
+                raise ValueError(
+                    f"{name}: {label} is paired with other runs without augmentation than "
+                    "the augmentations before it; pair every augmentation with the same grids"
+                )
+            changes.setdefault(key, {})[label] = (with_, change)
+    return [
+        (key, name, without, [changes[key].get(label) for label in parts])
+        for key, (name, without) in networks.items()
+    ]
+
+
+def augmentation_parts_table(parts: AugmentationParts) -> Any:
+    """One row per network of one dataset, one column per augmentation of ``parts``
+    (:func:`.markdown_table`): the test accuracy without augmentation and with each
+    (:func:`accuracy`), the latter followed by its change paired by seed (mean over seeds,
+    points). Each pair is checked to differ in the augmentation alone
+    (:func:`check_only_augmentation_differs`)."""
+    table = [
+        [name, accuracy(without)]
+        + [
+            "not run" if cell is None else f"{accuracy(cell[0])} ({np.mean(cell[1]):+.2f})"
+            for cell in cells
+        ]
+        for _, name, without, cells in _parts_rows(parts)
+    ]
+    header = ["network", "without (%)", *(f"{label} (%)" for label in parts)]
+    return markdown_table(header, table, note="In brackets: the change, paired by seed (points).")
+
+
+def augmentation_parts_differences(parts: AugmentationParts, full_note: bool = True) -> Any:
+    """Every pair of the networks of ``parts`` (later minus earlier), without augmentation
+    and with each augmentation of ``parts`` (:func:`.markdown_table`), each cell as
+    :func:`lrlc.results.format_difference` writes it: which part of the augmentation takes
+    a network's lead over another away."""
+    rows = _parts_rows(parts)
+    test_size = _test_size(next(iter(parts.values()))[0][0])
+    table = []
+    for i, (_, earlier, without_a, cells_a) in enumerate(rows):
+        for _, later, without_b, cells_b in rows[i + 1 :]:
+            cells = [
+                _difference(b and b[0], a and a[0], test_size)
+                for a, b in zip(cells_a, cells_b, strict=True)
+            ]
+            table.append([f"{later} − {earlier}", _difference(without_b, without_a, test_size),
+                          *cells])  # fmt: skip
+    header = ["difference", "without augmentation", *parts]
+    return markdown_table(header, table, note=difference_note(full_note))
+
+
+def plot_augmentation_parts(parts: AugmentationParts, *, ax: Axes | None = None) -> Figure:
+    """The change in test accuracy (points, with augmentation minus without, mean over
+    seeds) of every network of ``parts``, one group per network and one bar per
+    augmentation. Each error bar spans :data:`.NOISE_MULTIPLE` times the noise scale of the
+    two accuracies' difference (:func:`.difference_noise`) on either side: a bar whose error
+    bar crosses zero is a change within the noise."""
+    rows = _parts_rows(parts)
+    test_size = _test_size(next(iter(parts.values()))[0][0])
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
+    fig = ax.figure
+    width = 0.8 / len(parts)
+    colors = [f"C{i}" for i in range(len(parts))]
+    for i, (_, _, without, cells) in enumerate(rows):
+        for j, cell in enumerate(cells):
+            if cell is None:
+                continue
+            x = i + (j - (len(parts) - 1) / 2) * width
+            error = NOISE_MULTIPLE * difference_noise(cell[0], without, test_size)[0]
+            ax.bar(x, np.mean(cell[1]), width, yerr=error, capsize=3, color=colors[j])
+    ax.axhline(0, color="black", lw=0.8)
+    labels = [textwrap.fill(name, 18) for _, name, _, _ in rows]
+    ax.set_xticks(np.arange(len(rows)), labels, fontsize=10)
+    ax.set_ylabel("test accuracy change\n(points, paired by seed)")
+    ax.grid(axis="y", alpha=0.3)
+    handles = [Patch(color=c, label=label) for c, label in zip(colors, parts, strict=True)]
+    ax.legend(handles=handles, fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.01),
+              ncols=len(parts))  # fmt: skip
+    return fig

@@ -798,6 +798,18 @@ def test_augmentation_is_a_padded_crop_and_a_flip(device):
     assert 0 < flips < 16
     plain, _ = next(iter(ds.loader(16, device=device, augment=data.Augment(0, False))))
     assert torch.equal(plain.cpu(), ds.normalization(ds.images))
+    # the parts alone (--augment crop, --augment flip): crops never flipped, flips never moved
+    crops, _ = next(iter(ds.loader(16, device=device, augment=data.Augment(4, False), seed=0)))
+    flips, _ = next(iter(ds.loader(16, device=device, augment=data.Augment(0, True), seed=0)))
+    images = ds.normalization(ds.images)
+    mirrored = [torch.equal(f, i.flip(-1)) for f, i in zip(flips.cpu(), images, strict=True)]
+    assert 0 < sum(mirrored) < 16
+    assert all(
+        m or torch.equal(f, i) for m, f, i in zip(mirrored, flips.cpu(), images, strict=True)
+    )
+    assert not torch.equal(crops.cpu(), images) and not any(
+        torch.equal(c, i.flip(-1)) for c, i in zip(crops.cpu(), images, strict=True)
+    )
 
 
 def test_attribute_baselines_are_the_majority_share_of_each_attribute():

@@ -40,6 +40,7 @@ from lrlc.results import (
     difference_noise,
     difference_note,
     format_difference,
+    load_or_none,
     variant_name,
 )
 from lrlc.widgets import markdown_table
@@ -59,6 +60,7 @@ __all__ = [
     "provenance_list",
     "copies_table",
     "copies_differences",
+    "augmentation_pairs",
     "check_only_augmentation_differs",
     "augmentation_table",
     "augmentation_differences",
@@ -495,6 +497,21 @@ AugmentationPairs = Mapping[str, "list[tuple[Results, Results]]"]
 """``{dataset: [(grid without augmentation, the same grid with it), ...]}``: several pairs
 per dataset where its networks come from several files (e.g. the grid and its grid with
 faster combining logits)."""
+
+
+def augmentation_pairs(
+    dataset: str, augmented: str = "augmented", rates: tuple[str, ...] = ("", "-combining-lr-100")
+) -> list[tuple[Results, Results]]:
+    """The CPU grids of ``dataset`` paired with the same grids trained with augmented images,
+    one pair per rate of the combining logits: ``results/cpu/<dataset><rate>.json`` with
+    ``results/cpu/<dataset>-<augmented><rate>.json`` (e.g. ``celeba-augmented-crop``). A
+    pair with a file missing is left out: an empty list while no augmented grid exists."""
+    pairs = [
+        (load_or_none(f"{dataset}{rate}", ("cpu",)),
+         load_or_none(f"{dataset}-{augmented}{rate}", ("cpu",)))
+        for rate in rates
+    ]  # fmt: skip
+    return [(plain, with_) for plain, with_ in pairs if plain is not None and with_ is not None]
 
 
 def check_only_augmentation_differs(plain: Results, augmented: Results) -> None:

@@ -512,3 +512,22 @@ def test_plot_augmentation_parts_one_bar_per_network_and_augmentation():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["crops", "flips"]
     assert [t.get_text() for t in ax.get_xticklabels()][0] == "convolution"
     plt.close(fig)
+
+
+def test_augmentation_pairs_pair_each_rate_whose_two_files_exist(tmp_path, results_only_in):
+    import json
+
+    folder = tmp_path / "results"
+    results_only_in(folder)
+    (folder / "cpu").mkdir(parents=True)
+    for stem in ("mnist", "mnist-augmented-crop", "mnist-combining-lr-100",
+                 "mnist-augmented-combining-lr-100"):  # fmt: skip
+        (folder / "cpu" / f"{stem}.json").write_text(json.dumps(grid()))
+    [(plain, crop)] = overview.augmentation_pairs("mnist", "augmented-crop")
+    assert (plain.origin, crop.origin) == (
+        "results/cpu/mnist.json", "results/cpu/mnist-augmented-crop.json"
+    )  # fmt: skip
+    [(plain, both)] = overview.augmentation_pairs("mnist")  # the faster logits' pair only
+    assert both.origin == "results/cpu/mnist-augmented-combining-lr-100.json"
+    assert plain.origin == "results/cpu/mnist-combining-lr-100.json"
+    assert overview.augmentation_pairs("cifar10") == []

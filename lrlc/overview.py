@@ -654,13 +654,17 @@ def plot_augmentation_gains(
 
 
 def augmentation_weights_table(
-    pairs: AugmentationPairs, rank: int = 4, names: Mapping[str, str] = DATASETS
+    pairs: AugmentationPairs,
+    rank: int = 4,
+    names: Mapping[str, str] = DATASETS,
+    column: str = "dataset",
 ) -> Any:
     """How far LRLC ``rank``'s learned combining weights (all three layers) left their
     uniform start without and with augmentation (:func:`.markdown_table`): per dataset and
     layer, the mean largest weight (:meth:`.Results.mean_largest_weight`; ``1 / rank``
     uniform, 1 one basis per position) of the runs without → with augmentation. Pairs
-    without that LRLC network are left out."""
+    without that LRLC network are left out. ``column``: the first column's title, e.g.
+    "augmentation" for :data:`AugmentationParts` (one dataset, keyed by augmentation)."""
     table = []
     for dataset, grids in pairs.items():
         for plain, augmented in grids:
@@ -674,7 +678,7 @@ def augmentation_weights_table(
             ]
             name = _named(plain, ("lrlc", rank, "all"))
             table.append([names.get(dataset, dataset), name, *cells])
-    header = ["dataset", "network", *(f"{n.split()[-2]} layer" for n in LAYER_NAMES.values())]
+    header = [column, "network", *(f"{n.split()[-2]} layer" for n in LAYER_NAMES.values())]
     return markdown_table(header, table, align="llrrr")
 
 

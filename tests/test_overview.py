@@ -502,6 +502,19 @@ def test_augmentation_parts_differences_one_column_per_augmentation():
     assert table.data.startswith(results.difference_note(False))
 
 
+def test_augmentation_weights_table_of_the_parts_of_an_augmentation():
+    from test_logit_rate import grid as logit_grid
+
+    plain = logit_grid(100, (0.9, 0.9), 2.0)
+    crops, flips = logit_grid(100, (0.8, 0.8), 0.5), logit_grid(100, (0.8, 0.8), 2.0)
+    crops.raw["config"]["augmentation"] = "random crop"
+    flips.raw["config"]["augmentation"] = "random flip"
+    parts = {"crops only": [(plain, crops)], "flips only": [(plain, flips)]}
+    header, _, *rows = table_rows(overview.augmentation_weights_table(parts, 4, {}, "augmentation"))
+    assert header.split("|")[1].strip() == "augmentation"
+    assert [row.split("|")[1].strip() for row in rows] == ["crops only", "flips only"]
+
+
 def test_plot_augmentation_parts_one_bar_per_network_and_augmentation():
     fig = overview.plot_augmentation_parts(augmentation_parts())
     ax = fig.axes[0]

@@ -664,7 +664,8 @@ def augmentation_weights_table(
     layer, the mean largest weight (:meth:`.Results.mean_largest_weight`; ``1 / rank``
     uniform, 1 one basis per position) of the runs without → with augmentation. Pairs
     without that LRLC network are left out. ``column``: the first column's title, e.g.
-    "augmentation" for :data:`AugmentationParts` (one dataset, keyed by augmentation)."""
+    "augmentation" for one dataset's pairs keyed by augmentation, as
+    :func:`augmentation_parts_table` takes them."""
     table = []
     for dataset, grids in pairs.items():
         for plain, augmented in grids:

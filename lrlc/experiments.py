@@ -189,7 +189,7 @@ def make_loader(
         device=device,
         shuffle=train,
         drop_last=train,
-        augment=(train and training_augment(dataset, augment)) or False,
+        augment=training_augment(dataset, augment) if train else None,
         seed=seed,
         targets="attributes" if task == "attributes" else "labels",
     )

@@ -93,7 +93,8 @@ class DeviceLoader:
         device: where the data lives and batches are made; default CUDA if available.
         shuffle: a fresh ``torch.randperm`` order every epoch (iteration).
         drop_last: drop the last, incomplete batch.
-        augment: False, True (``Augment()``: pad-4 random crop + flip) or an :class:`Augment`.
+        augment: False or None (none), True (``Augment()``: pad-4 random crop + flip) or an
+            :class:`Augment`.
         seed: seeds this loader's own generator (shuffling and augmentation); None draws a
             seed from torch's global generator, so ``torch.manual_seed`` makes runs repeat,
             and lets ``fit(..., seed=...)`` re-seed it (``explicit_seed`` is then False).
@@ -116,7 +117,7 @@ class DeviceLoader:
         device: torch.device | str | None = None,
         shuffle: bool = False,
         drop_last: bool = False,
-        augment: bool | Augment = False,
+        augment: bool | Augment | None = False,
         seed: int | None = None,
         dtype: torch.dtype = torch.float32,
         float_targets: bool = False,

@@ -583,6 +583,21 @@ def augmentation_table(pairs: AugmentationPairs, names: Mapping[str, str] = DATA
     return markdown_table(header, table, align="llrrr")
 
 
+def _leads(entries: list[tuple], test_size: int) -> list[list[str]]:
+    """For every two of ``entries``, ``(name, row without, [row with, ...])`` (a row None
+    where the network did not run), later minus earlier: its name, then the difference
+    without augmentation and with each, as :func:`lrlc.results.format_difference` writes it."""
+    return [
+        [
+            f"{later} − {earlier}",
+            _difference(without_b, without_a, test_size),
+            *(_difference(b, a, test_size) for a, b in zip(with_a, with_b, strict=True)),
+        ]
+        for i, (earlier, without_a, with_a) in enumerate(entries)
+        for later, without_b, with_b in entries[i + 1 :]
+    ]
+
+
 def augmentation_differences(
     pairs: AugmentationPairs, names: Mapping[str, str] = DATASETS, full_note: bool = True
 ) -> Any:
@@ -592,16 +607,11 @@ def augmentation_differences(
     whether a network's lead over another survives the augmentation."""
     table = []
     for dataset, grids in pairs.items():
-        entries = _dataset_rows(grids)
-        test_size = _test_size(grids[0][0])
-        for i, (_, earlier, without_a, with_a, _) in enumerate(entries):
-            for _, later, without_b, with_b, _ in entries[i + 1 :]:
-                table.append([
-                    names.get(dataset, dataset),
-                    f"{later} − {earlier}",
-                    _difference(without_b, without_a, test_size),
-                    _difference(with_b, with_a, test_size),
-                ])  # fmt: skip
+        entries = [(name, without, [with_]) for _, name, without, with_, _ in _dataset_rows(grids)]
+        table += [
+            [names.get(dataset, dataset), *lead]
+            for lead in _leads(entries, _test_size(grids[0][0]))
+        ]
     header = ["dataset", "difference", "without augmentation", "with augmentation"]
     return markdown_table(header, table, align="llrr", note=difference_note(full_note))
 
@@ -692,23 +702,23 @@ networks trained with each augmentation, each paired with its grid without any."
 
 
 def _parts_rows(parts: AugmentationParts) -> list[tuple]:
-    """(key, name, row without, [(row with, per-seed changes) per augmentation, None where
-    it did not run]) of every network of ``parts``, in order. Raises ``ValueError`` when
-    two augmentations pair a network with different runs without augmentation."""
-    networks: dict[tuple, tuple] = {}
-    changes: dict[tuple, dict[str, tuple]] = {}
+    """(name, row without, [(row with, per-seed changes) per augmentation, None where it
+    did not run]) of every network of ``parts``, in order; a network is known by its name,
+    which tells the logits' rates apart. Raises ``ValueError`` when two augmentations pair
+    a network with different runs without augmentation."""
+    networks: dict[str, dict] = {}
+    changes: dict[str, dict[str, tuple]] = {}
     for label, pairs in parts.items():
-        for key, name, without, with_, change in _dataset_rows(pairs):
-            plain = networks.setdefault(key, (name, without))[1]
-            if plain != without:
+        for _, name, without, with_, change in _dataset_rows(pairs):
+            if networks.setdefault(name, without) != without:
                 raise ValueError(
                     f"{name}: {label} is paired with other runs without augmentation than "
                     "the augmentations before it; pair every augmentation with the same grids"
                 )
-            changes.setdefault(key, {})[label] = (with_, change)
+            changes.setdefault(name, {})[label] = (with_, change)
     return [
-        (key, name, without, [changes[key].get(label) for label in parts])
-        for key, (name, without) in networks.items()
+        (name, without, [changes[name].get(label) for label in parts])
+        for name, without in networks.items()
     ]
 
 
@@ -724,7 +734,7 @@ def augmentation_parts_table(parts: AugmentationParts) -> Any:
             "not run" if cell is None else f"{accuracy(cell[0])} ({np.mean(cell[1]):+.2f})"
             for cell in cells
         ]
-        for _, name, without, cells in _parts_rows(parts)
+        for name, without, cells in _parts_rows(parts)
     ]
     header = ["network", "without (%)", *(f"{label} (%)" for label in parts)]
     return markdown_table(header, table, note="In brackets: the change, paired by seed (points).")
@@ -735,17 +745,11 @@ def augmentation_parts_differences(parts: AugmentationParts, full_note: bool = T
     and with each augmentation of ``parts`` (:func:`.markdown_table`), each cell as
     :func:`lrlc.results.format_difference` writes it: which part of the augmentation takes
     a network's lead over another away."""
-    rows = _parts_rows(parts)
-    test_size = _test_size(next(iter(parts.values()))[0][0])
-    table = []
-    for i, (_, earlier, without_a, cells_a) in enumerate(rows):
-        for _, later, without_b, cells_b in rows[i + 1 :]:
-            cells = [
-                _difference(b and b[0], a and a[0], test_size)
-                for a, b in zip(cells_a, cells_b, strict=True)
-            ]
-            table.append([f"{later} − {earlier}", _difference(without_b, without_a, test_size),
-                          *cells])  # fmt: skip
+    entries = [
+        (name, without, [cell and cell[0] for cell in cells])
+        for name, without, cells in _parts_rows(parts)
+    ]
+    table = _leads(entries, _test_size(next(iter(parts.values()))[0][0]))
     header = ["difference", "without augmentation", *parts]
     return markdown_table(header, table, note=difference_note(full_note))
 
@@ -763,7 +767,7 @@ def plot_augmentation_parts(parts: AugmentationParts, *, ax: Axes | None = None)
     fig = ax.figure
     width = 0.8 / len(parts)
     colors = [f"C{i}" for i in range(len(parts))]
-    for i, (_, _, without, cells) in enumerate(rows):
+    for i, (_, without, cells) in enumerate(rows):
         for j, cell in enumerate(cells):
             if cell is None:
                 continue
@@ -771,7 +775,7 @@ def plot_augmentation_parts(parts: AugmentationParts, *, ax: Axes | None = None)
             error = NOISE_MULTIPLE * difference_noise(cell[0], without, test_size)[0]
             ax.bar(x, np.mean(cell[1]), width, yerr=error, capsize=3, color=colors[j])
     ax.axhline(0, color="black", lw=0.8)
-    labels = [textwrap.fill(name, 18) for _, name, _, _ in rows]
+    labels = [textwrap.fill(name, 18) for name, _, _ in rows]
     ax.set_xticks(np.arange(len(rows)), labels, fontsize=10)
     ax.set_ylabel("test accuracy change\n(points, paired by seed)")
     ax.grid(axis="y", alpha=0.3)

@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from lrlc.explorers import LAYER_NAMES
@@ -65,6 +66,7 @@ __all__ = [
     "augmentation_table",
     "augmentation_differences",
     "plot_augmentation_gains",
+    "plot_augmentation_curves",
     "augmentation_weights_table",
     "augmentation_parts_table",
     "augmentation_parts_differences",
@@ -560,13 +562,16 @@ def _dataset_rows(grids: list[tuple[Results, Results]]) -> list[tuple]:
     return [row for plain, augmented in grids for row in _augmentation_rows(plain, augmented)]
 
 
-def augmentation_table(pairs: AugmentationPairs, names: Mapping[str, str] = DATASETS) -> Any:
+def augmentation_table(
+    pairs: AugmentationPairs, names: Mapping[str, str] = DATASETS, column: str = "dataset"
+) -> Any:
     """One row per dataset and network trained both without and with augmentation
     (:func:`.markdown_table`): the test accuracy each way (:func:`accuracy`) and the change,
     *paired by seed* (a seed's two runs start from the same weights; the augmented one
     then sees other crops of its images): mean and standard deviation over seeds (points).
     Each pair is checked to differ in the augmentation alone
-    (:func:`check_only_augmentation_differs`)."""
+    (:func:`check_only_augmentation_differs`). ``column``: the first column's title, e.g.
+    "budget" for one dataset's pairs keyed by their epochs."""
     table = [
         [
             names.get(dataset, dataset),
@@ -578,7 +583,7 @@ def augmentation_table(pairs: AugmentationPairs, names: Mapping[str, str] = DATA
         for dataset, grids in pairs.items()
         for _, name, without, with_, change in _dataset_rows(grids)
     ]
-    header = ["dataset", "network", "without (%)", "with augmentation (%)",
+    header = [column, "network", "without (%)", "with augmentation (%)",
               "with − without, paired by seed (points)"]  # fmt: skip
     return markdown_table(header, table, align="llrrr")
 
@@ -599,12 +604,16 @@ def _leads(entries: list[tuple], test_size: int) -> list[list[str]]:
 
 
 def augmentation_differences(
-    pairs: AugmentationPairs, names: Mapping[str, str] = DATASETS, full_note: bool = True
+    pairs: AugmentationPairs,
+    names: Mapping[str, str] = DATASETS,
+    full_note: bool = True,
+    column: str = "dataset",
 ) -> Any:
     """Every pair of a dataset's networks (later minus earlier, in the order of ``pairs``'
     grids and of :func:`lrlc.results.summarize` in each), without and with augmentation
     (:func:`.markdown_table`), each cell as :func:`lrlc.results.format_difference` writes it:
-    whether a network's lead over another survives the augmentation."""
+    whether a network's lead over another survives the augmentation. ``column``: the first
+    column's title, as in :func:`augmentation_table`."""
     table = []
     for dataset, grids in pairs.items():
         entries = [(name, without, [with_]) for _, name, without, with_, _ in _dataset_rows(grids)]
@@ -612,8 +621,13 @@ def augmentation_differences(
             [names.get(dataset, dataset), *lead]
             for lead in _leads(entries, _test_size(grids[0][0]))
         ]
-    header = ["dataset", "difference", "without augmentation", "with augmentation"]
+    header = [column, "difference", "without augmentation", "with augmentation"]
     return markdown_table(header, table, align="llrr", note=difference_note(full_note))
+
+
+def _network_color(layer: str) -> str:
+    """One colour a layer type in the augmentation figures, the gains figure's where it has one."""
+    return _GAIN_COLORS.get(layer, BASELINE_COLORS.get(layer, "0.5"))
 
 
 def plot_augmentation_gains(
@@ -640,7 +654,7 @@ def plot_augmentation_gains(
     legend: dict[str, str] = {}
     for i, (conv, others, test_size) in enumerate(groups.values()):
         for k, (key, name, *both, _) in enumerate(others):
-            color = _GAIN_COLORS.get(key[0], BASELINE_COLORS.get(key[0], "0.5"))
+            color = _network_color(key[0])
             legend.setdefault(name, color)
             for j, row in enumerate(both):  # j 0: without augmentation, 1: with it
                 x = i + (2 * k + j - (2 * len(others) - 1) / 2) * width
@@ -660,6 +674,50 @@ def plot_augmentation_gains(
     ax.set_ylabel("test accuracy − convolution\n(points)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(handles=handles, fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.01), ncols=2)
+    return fig
+
+
+def plot_augmentation_curves(budgets: Mapping[str, list[tuple[Results, Results]]]) -> Figure:
+    """The training loss (left) and the validation accuracy (%, right) after every epoch,
+    mean over seeds, of every network of one dataset's pairs (as :func:`augmentation_pairs`
+    returns them), without augmentation (solid) and with it (dashed), one colour a network:
+    whether the augmented network catches up as training goes on. One row per entry of
+    ``budgets``, ``{title: pairs}`` (e.g. ``{"8 epochs": ..., "24 epochs": ...}``), the
+    axes of a column shared. The training loss is the one of the images as trained, shifted
+    ones for the augmented runs, so a gap in it is the harder task; one in validation
+    accuracy is what that costs on unchanged images."""
+    fig, axes = plt.subplots(
+        len(budgets), 2, figsize=(9, 0.5 + 3.3 * len(budgets)), squeeze=False,
+        sharey="col", layout="constrained",
+    )  # fmt: skip
+    handles: dict[str, Line2D] = {}
+    for (loss_ax, accuracy_ax), (title, pairs) in zip(axes, budgets.items(), strict=True):
+        for plain, augmented in pairs:
+            check_only_augmentation_differs(plain, augmented)
+            for key in _shared_variants(plain, augmented):
+                color, name = _network_color(key[0]), _named(plain, key)
+                handles.setdefault(name, Line2D([], [], color=color, label=name))
+                for grid, style in ((plain, "-"), (augmented, "--")):
+                    runs = grid.variant_runs(*key)
+                    for ax, field, scale in (
+                        (loss_ax, "train_loss_curve", 1.0),
+                        (accuracy_ax, "valid_curve", 100.0),
+                    ):
+                        curves = np.asarray([r[field] for r in runs], dtype=np.float64)
+                        mean = scale * curves.mean(axis=0)
+                        ax.plot(np.arange(1, len(mean) + 1), mean, color=color, ls=style)
+        loss_ax.set(xlabel="epoch", ylabel="training loss", title=f"{title}: training loss")
+        accuracy_ax.set(xlabel="epoch", ylabel="validation accuracy (%)",
+                        title=f"{title}: validation accuracy")  # fmt: skip
+        for ax in (loss_ax, accuracy_ax):
+            ax.grid(alpha=0.3)
+            ax.title.set_fontsize(10)
+    lines = [
+        *handles.values(),
+        Line2D([], [], color="0.4", ls="-", label="without augmentation"),
+        Line2D([], [], color="0.4", ls="--", label="with augmentation"),
+    ]
+    fig.legend(handles=lines, fontsize=9, loc="outside upper center", ncols=min(len(lines), 5))
     return fig
 
 

@@ -434,6 +434,46 @@ def test_plot_augmentation_gains_draws_each_lead_without_and_with():
         overview.plot_augmentation_gains({"cifar10": [(plain, augmented)]})
 
 
+def test_augmentation_tables_name_their_first_column():
+    budgets = {"8 epochs": augmented_pairs(), "24 epochs": augmented_pairs((-0.01, 0.0))}
+    table = overview.augmentation_table(budgets, {}, column="budget")
+    header, _, *rows = table_rows(table)
+    assert header.split("|")[1].strip() == "budget"
+    assert [row.split("|")[1].strip() for row in rows] == ["8 epochs"] * 3 + ["24 epochs"] * 3
+    assert rows[3].split("|")[5].strip() == "-1.00\u00a0±\u00a00.00 (3 seeds)"
+    differences = overview.augmentation_differences(budgets, {}, column="budget")
+    header, _, *rows = table_rows(differences)
+    assert header.split("|")[1].strip() == "budget" and len(rows) == 6
+
+
+def test_plot_augmentation_curves_draw_each_network_without_and_with():
+    pairs = augmented_pairs()
+    _, augmented = pairs[0]
+    for r in augmented.raw["runs"]:  # the augmented convolution's seeds fit worse
+        if r["layer"] == "conv":
+            r["train_loss_curve"] = [1.2 + 0.1 * r["seed"], 0.9]
+    fig = overview.plot_augmentation_curves({"8 epochs": pairs, "24 epochs": pairs[1:]})
+    loss_ax, accuracy_ax, later_loss_ax, _ = fig.axes  # one row per budget
+    assert loss_ax.get_title() == "8 epochs: training loss"
+    assert len(later_loss_ax.get_lines()) == 2  # LRLC alone, without and with
+    lines = loss_ax.get_lines()
+    # conv, LC, LRLC, each without (solid) then with (dashed)
+    assert [line.get_linestyle() for line in lines] == ["-", "--"] * 3
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
+    assert list(lines[0].get_ydata()) == pytest.approx([1.0, 0.5])
+    assert list(lines[1].get_ydata()) == pytest.approx([1.3, 0.9])  # mean over seeds 0-2
+    assert list(lines[0].get_xdata()) == [1, 2]
+    # validation accuracy in percent: conv's seeds 40, 42, 44 -> curves 30-32-34, 39-41-43
+    assert list(accuracy_ax.get_lines()[0].get_ydata()) == pytest.approx([32.0, 41.0])
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["convolution", "locally connected", "LRLC rank 4, logits at 100×",
+                      "without augmentation", "with augmentation"]  # fmt: skip
+    plt.close(fig)
+    augmented.raw["config"]["epochs"] = 24  # not a pair that differs in augmentation alone
+    with pytest.raises(ValueError, match="more than the augmentation: epochs"):
+        overview.plot_augmentation_curves({"8 epochs": pairs})
+
+
 def test_augmentation_weights_table_reads_each_layer_without_and_with():
     from test_logit_rate import grid as logit_grid
     from test_logit_rate import largest

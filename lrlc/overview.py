@@ -683,7 +683,7 @@ def plot_augmentation_curves(budgets: Mapping[str, list[tuple[Results, Results]]
     returns them), without augmentation (solid) and with it (dashed), one colour a network:
     whether the augmented network catches up as training goes on. One row per entry of
     ``budgets``, ``{title: pairs}`` (e.g. ``{"8 epochs": ..., "24 epochs": ...}``), the
-    axes of a column shared. The training loss is the one of the images as trained, shifted
+    axes of a column shared. The training loss is the one of the images as trained, augmented
     ones for the augmented runs, so a gap in it is the harder task; one in validation
     accuracy is what that costs on unchanged images."""
     fig, axes = plt.subplots(

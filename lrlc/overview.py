@@ -693,18 +693,15 @@ def plot_augmentation_curves(budgets: Mapping[str, list[tuple[Results, Results]]
     handles: dict[str, Line2D] = {}
     for (loss_ax, accuracy_ax), (title, pairs) in zip(axes, budgets.items(), strict=True):
         for plain, augmented in pairs:
-            check_only_augmentation_differs(plain, augmented)
-            for key in _shared_variants(plain, augmented):
-                color, name = _network_color(key[0]), _named(plain, key)
+            for key, name, *_ in _augmentation_rows(plain, augmented):
+                color = _network_color(key[0])
                 handles.setdefault(name, Line2D([], [], color=color, label=name))
                 for grid, style in ((plain, "-"), (augmented, "--")):
-                    runs = grid.variant_runs(*key)
                     for ax, field, scale in (
                         (loss_ax, "train_loss_curve", 1.0),
                         (accuracy_ax, "valid_curve", 100.0),
                     ):
-                        curves = np.asarray([r[field] for r in runs], dtype=np.float64)
-                        mean = scale * curves.mean(axis=0)
+                        mean = scale * grid.mean_curve(field, *key).numpy()
                         ax.plot(np.arange(1, len(mean) + 1), mean, color=color, ls=style)
         loss_ax.set(xlabel="epoch", ylabel="training loss", title=f"{title}: training loss")
         accuracy_ax.set(xlabel="epoch", ylabel="validation accuracy (%)",

@@ -555,10 +555,10 @@ def plot_valid_curves(
     fig = ax.figure
     ranks = sorted({rank for layer, rank, _ in variants if layer == "lrlc"})
     for layer, rank, where in variants:
-        curves = [r["valid_curve"] for r in results.variant_runs(layer, rank, where)]
-        if not curves:
+        mean = results.mean_curve("valid_curve", layer, rank, where)
+        if mean is None:
             continue
-        mean = 100 * np.mean(np.asarray(curves, dtype=np.float64), axis=0)
+        mean = 100 * mean.numpy()
         style = _curve_style(layer, rank, where, ranks)
         epochs = np.arange(1, len(mean) + 1)
         ax.plot(epochs, mean, ms=5, label=variant_name(layer, rank, where), **style)

@@ -460,6 +460,15 @@ class Results:
         ]
         return torch.tensor(lists, dtype=torch.float64).mean(dim=0) if lists else None
 
+    def mean_curve(
+        self, field: str, layer: str, rank: int | None = None, where: str = "all"
+    ) -> Tensor | None:
+        """(epochs,) float64: one per-epoch curve of a variant's runs, ``field``
+        ``"valid_curve"`` or ``"train_loss_curve"``, mean over its seeds; None when the grid
+        has no run of this variant."""
+        curves = [r[field] for r in self.variant_runs(layer, rank, where)]
+        return torch.tensor(curves, dtype=torch.float64).mean(dim=0) if curves else None
+
     def variant_runs(self, layer: str, rank: int | None = None, where: str = "all") -> list[dict]:
         """The runs of one variant (layer type, rank, placement), every seed, in file order."""
         return [r for r in self.runs if (r["layer"], r["rank"], r["where"]) == (layer, rank, where)]

@@ -658,6 +658,18 @@ def test_last_gain_is_the_mean_gain_over_the_last_two_epochs(results_dir):
         loaded.last_gain("lrlc", 2)
 
 
+def test_mean_curve_is_the_mean_over_the_seeds_epoch_by_epoch(results_dir):
+    raw = grid()
+    raw["runs"] = [run("conv", None, 0, 0.9, train_loss_curve=[0.75, 0.5, 0.25]),
+                   run("conv", None, 1, 0.9, train_loss_curve=[0.25, 0.5, 0.25])]  # fmt: skip
+    write(results_dir / "cpu" / "mnist.json", raw)
+    loaded = results.load("mnist")
+    mean = loaded.mean_curve("train_loss_curve", "conv")
+    assert mean.dtype == torch.float64 and mean.tolist() == [0.5, 0.5, 0.25]
+    assert loaded.mean_curve("valid_curve", "conv").tolist() == pytest.approx([0.8, 0.89])
+    assert loaded.mean_curve("valid_curve", "lrlc", 2) is None  # no such run
+
+
 def test_findings_put_the_grid_in_words(results_dir):
     raw = grid()
     raw["runs"] += [run("lrlc", 1, 0, 0.93), run("lrlc", 1, 1, 0.93), run("lc", None, 0, 0.70),

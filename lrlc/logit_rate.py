@@ -13,7 +13,7 @@ chapter 9 shows them::
     logit_rate.capacity_table(base, scaled, rank=2)  # against wide convolutions
 
 Every grid must share the base grid's data and training settings (the comparison would
-mean nothing otherwise): :func:`check_comparable` says what differs.
+mean nothing otherwise): :func:`lrlc.results.check_comparable` says what differs.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from matplotlib.figure import Figure
 from lrlc.overview import accuracy
 from lrlc.plotting import WEIGHT_CMAP, draw_baseline, finish_rank_axes
 from lrlc.results import (
-    COMPARED_DATA,
     KINDS,
     Results,
+    check_comparable,
     difference_note,
     format_difference,
     load_or_none,
@@ -59,9 +59,6 @@ LAYERS = ("features.0", "features.3", "features.6")
 RATES = (10, 100, 1000)
 """The factors on the learning rate the book's runs gave the combining logits."""
 
-# config entries every compared grid must share: all but the logits' rate and tuning tries
-_SHARED_CONFIG = ("task", "train_size", "valid_size", "epochs", "batch_size", "optimizer",
-                  "augmentation", "amp")  # fmt: skip
 REFERENCES = (("conv", None), ("lrlc", 1), ("lc", None), ("coordconv", None), ("wide_conv", 4))
 """The base grid's networks a :func:`table` ends with, as (layer, rank), where it ran them."""
 
@@ -91,33 +88,6 @@ def load_with_base(
             return base, scaled
         first_base = first_base if first_base is not None else base
     return first_base, []
-
-
-def check_comparable(base: Results, other: Results) -> None:
-    """Raise ``ValueError`` naming what ``other`` does differently from ``base`` besides the
-    combining logits' rate: the dataset, a data setting (split sizes, source, data note), a
-    training setting (epochs, batch size, ...) or the learning rate and weight decay its
-    LRLC networks (all three layers, every rank: one family) trained with."""
-    differs = [k for k in _SHARED_CONFIG if base.raw["config"].get(k) != other.raw["config"].get(k)]
-    differs += [
-        f"data {k}" for k in COMPARED_DATA if base.raw["data"].get(k) != other.raw["data"].get(k)
-    ]
-    if base.raw["dataset"] != other.raw["dataset"]:
-        differs.insert(0, "dataset")
-    hyper = {
-        (r["lr"], r["weight_decay"])
-        for g in (base, other)
-        for r in g.runs
-        if r["layer"] == "lrlc" and r.get("where", "all") == "all"
-    }
-    if len(hyper) > 1:
-        differs.append(f"LRLC's learning rate and weight decay ({sorted(hyper)})")
-    if differs:
-        raise ValueError(
-            f"{other.origin} differs from {base.origin} in more than the combining logits' "
-            f"learning rate: {', '.join(differs)}. Compare grids made with the same command "
-            "but for --combining-lr-scale."
-        )
 
 
 def mean_largest_weight(grid: Results, rank: int, layer: str) -> float:

@@ -37,6 +37,7 @@ from lrlc.results import (
     COMPARED_DATA,
     NOISE_MULTIPLE,
     Results,
+    check_comparable,
     counted,
     difference_noise,
     difference_note,
@@ -507,12 +508,19 @@ def augmentation_pairs(
     """The CPU grids of ``dataset`` paired with the same grids trained with augmented images,
     one pair per rate of the combining logits: ``results/cpu/<dataset><rate>.json`` with
     ``results/cpu/<dataset>-<augmented><rate>.json`` (e.g. ``celeba-augmented-crop``). A
-    pair with a file missing is left out: an empty list while no augmented grid exists."""
+    pair with a file missing is left out: an empty list while no augmented grid exists.
+    Raises ``ValueError`` (:func:`lrlc.results.check_comparable`) where a grid of a later
+    rate differs from the first rate's grid, without or with augmentation, in more than the
+    logits' rate."""
     pairs = [
         (load_or_none(f"{dataset}{rate}", ("cpu",)),
          load_or_none(f"{dataset}-{augmented}{rate}", ("cpu",)))
         for rate in rates
     ]  # fmt: skip
+    for later in pairs[1:]:
+        for first, grid in zip(pairs[0], later, strict=True):
+            if first is not None and grid is not None:
+                check_comparable(first, grid)
     return [(plain, with_) for plain, with_ in pairs if plain is not None and with_ is not None]
 
 

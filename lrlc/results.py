@@ -57,6 +57,7 @@ __all__ = [
     "difference_note",
     "NOISE_MULTIPLE",
     "variant_name",
+    "check_comparable",
     "RESULTS_URL",
 ]
 
@@ -790,6 +791,38 @@ class Results:
         if not isinstance(module, LowRankLocallyConnected2d):
             raise KeyError(f"{layer!r} is not an LRLC layer of the network (LRLC in {where})")
         return module.output_size
+
+
+# config entries every compared grid must share: all but the logits' rate and tuning tries
+_SHARED_CONFIG = ("task", "train_size", "valid_size", "epochs", "batch_size", "optimizer",
+                  "augmentation", "amp")  # fmt: skip
+
+
+def check_comparable(base: Results, other: Results) -> None:
+    """Raise ``ValueError`` naming what ``other`` does differently from ``base`` besides the
+    combining logits' rate: the dataset, a data setting (split sizes, source, data note), a
+    training setting (epochs, batch size, ...) or the learning rate and weight decay its
+    LRLC networks (all three layers, every rank: one family) trained with."""
+    differs = [k for k in _SHARED_CONFIG if base.raw["config"].get(k) != other.raw["config"].get(k)]
+    differs += [
+        f"data {k}" for k in COMPARED_DATA if base.raw["data"].get(k) != other.raw["data"].get(k)
+    ]
+    if base.raw["dataset"] != other.raw["dataset"]:
+        differs.insert(0, "dataset")
+    hyper = {
+        (r["lr"], r["weight_decay"])
+        for g in (base, other)
+        for r in g.runs
+        if r["layer"] == "lrlc" and r.get("where", "all") == "all"
+    }
+    if len(hyper) > 1:
+        differs.append(f"LRLC's learning rate and weight decay ({sorted(hyper)})")
+    if differs:
+        raise ValueError(
+            f"{other.origin} differs from {base.origin} in more than the combining logits' "
+            f"learning rate: {', '.join(differs)}. Compare grids made with the same command "
+            "but for --combining-lr-scale."
+        )
 
 
 def load(name: str, path: str | os.PathLike | None = None, kinds: Sequence[str] = KINDS) -> Results:

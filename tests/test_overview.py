@@ -584,3 +584,27 @@ def test_augmentation_pairs_pair_each_rate_whose_two_files_exist(tmp_path, resul
     assert both.origin == "results/cpu/mnist-augmented-combining-lr-100.json"
     assert plain.origin == "results/cpu/mnist-combining-lr-100.json"
     assert overview.augmentation_pairs("cifar10") == []
+
+
+def test_augmentation_pairs_refuse_a_faster_grid_that_differs_in_more_than_the_rate(
+    tmp_path, results_only_in
+):
+    import json
+
+    folder = tmp_path / "results"
+    results_only_in(folder)
+    (folder / "cpu").mkdir(parents=True)
+    longer = grid()
+    longer["config"]["epochs"] += 1
+    for stem, raw in [("mnist", grid()), ("mnist-augmented", grid()),
+                      ("mnist-combining-lr-100", grid()),
+                      ("mnist-augmented-combining-lr-100", longer)]:  # fmt: skip
+        (folder / "cpu" / f"{stem}.json").write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match="mnist-augmented-combining-lr-100.json differs .* epochs"):
+        overview.augmentation_pairs("mnist")
+    (folder / "cpu" / "mnist-augmented-combining-lr-100.json").write_text(json.dumps(grid()))
+    (folder / "cpu" / "mnist-combining-lr-100.json").write_text(json.dumps(longer))
+    with pytest.raises(ValueError, match="mnist-combining-lr-100.json differs .* epochs"):
+        overview.augmentation_pairs("mnist")
+    (folder / "cpu" / "mnist-combining-lr-100.json").write_text(json.dumps(grid()))
+    assert len(overview.augmentation_pairs("mnist")) == 2

@@ -74,6 +74,7 @@ class Grid:
     tune_rank: int = 4  # the rank at which LRLC families are tuned
     combining_lr_scale: float = 1.0  # the spatial combining logits learn at lr times this
     augment: str = ""  # "" none; "standard" (AUGMENTS), "crop" or "flip" of training images
+    crop_padding: int | None = None  # the crops' padding; None: the dataset's (AUGMENTS)
 
 
 GRIDS = {
@@ -94,10 +95,22 @@ AUGMENT_PARTS = ("crop", "flip")
 """``--augment crop`` or ``--augment flip``: one part of the standard augmentation alone."""
 
 
-def training_augment(dataset: str, augment: str) -> Augment | None:
+def training_augment(dataset: str, augment: str, crop_padding: int | None = None) -> Augment | None:
     """The :class:`.Augment` of ``dataset``'s training images for a grid's ``augment``:
     None for "", :data:`AUGMENTS` for "standard", its crop or its flip alone for "crop" and
-    "flip". Raises ``ValueError`` naming the fix where the dataset has no such augmentation."""
+    "flip"; ``crop_padding`` (``--crop-padding``) replaces the crops' padding of 4 pixels.
+    Raises ``ValueError`` naming the fix where the dataset has no such augmentation."""
+    if crop_padding is not None and augment not in ("standard", "crop"):
+        given = f"--augment {augment}" if augment else "training without --augment"
+        raise ValueError(
+            f"--crop-padding sets the random crops' padding, but {given} makes no crops: "
+            "add --augment crop (crops only) or --augment (crops and flips)"
+        )
+    if crop_padding is not None and crop_padding < 1:
+        raise ValueError(
+            f"--crop-padding must be at least 1 pixel, got {crop_padding}; for no crops, "
+            "use --augment flip or drop --augment"
+        )
     if not augment:
         return None
     if dataset not in AUGMENTS:
@@ -106,6 +119,8 @@ def training_augment(dataset: str, augment: str) -> Augment | None:
             "every face to a random place already; drop --augment"
         )
     standard = AUGMENTS[dataset]
+    if crop_padding is not None:
+        standard = replace(standard, padding=crop_padding)
     if augment == "standard":
         return standard
     if augment == "crop":
@@ -120,10 +135,11 @@ def training_augment(dataset: str, augment: str) -> Augment | None:
     raise ValueError(f"augment must be '', 'standard' or one of {AUGMENT_PARTS}, got {augment!r}")
 
 
-def augmentation(dataset: str, augment: str = "standard") -> str:
-    """What ``augment`` (``--augment [crop|flip]``) does to ``dataset``'s training images, in
-    words, for results files: "none (as the paper)" for ""."""
-    parts = training_augment(dataset, augment)
+def augmentation(dataset: str, augment: str = "standard", crop_padding: int | None = None) -> str:
+    """What ``augment`` (``--augment [crop|flip]``, with ``--crop-padding``) does to
+    ``dataset``'s training images, in words, for results files: "none (as the paper)" for
+    ""."""
+    parts = training_augment(dataset, augment, crop_padding)
     if parts is None:
         return "none (as the paper)"
     crop = f"random crop after zero padding of {parts.padding} pixels" if parts.padding else ""
@@ -181,15 +197,17 @@ def make_loader(
     seed: int,
     task: str = "label",
     augment: str = "",
+    crop_padding: int | None = None,
 ):
     """A device loader for training (shuffled, last partial batch dropped, augmented as
-    :func:`training_augment` says for ``augment``) or evaluation (never augmented)."""
+    :func:`training_augment` says for ``augment`` and ``crop_padding``) or evaluation
+    (never augmented)."""
     loader = split.loader(
         batch_size if train else 1024,
         device=device,
         shuffle=train,
         drop_last=train,
-        augment=training_augment(dataset, augment) if train else None,
+        augment=training_augment(dataset, augment, crop_padding) if train else None,
         seed=seed,
         targets="attributes" if task == "attributes" else "labels",
     )
@@ -248,8 +266,16 @@ def train_variant(
     model = paper_network(variant.layer, variant.rank, dataset=dataset, where=variant.where, **head)
     loaders = {
         name: make_loader(
-            dataset, split, grid.batch_size, device, name == "train", seed, task, grid.augment
-        )
+            dataset,
+            split,
+            grid.batch_size,
+            device,
+            name == "train",
+            seed,
+            task,
+            grid.augment,
+            grid.crop_padding,
+        )  # fmt: skip
         for name, split in splits.items()
     }
     history = fit(
@@ -419,7 +445,7 @@ def run_grid(
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     if task == "attributes" and base_dataset(dataset) != "celeba":
         raise ValueError(f"only CelebA has attributes; use task='label' for {dataset}")
-    augmentation_text = augmentation(dataset, grid.augment)  # refuses what cannot be
+    augmentation_text = augmentation(dataset, grid.augment, grid.crop_padding)  # or refuses
     clock = _Clock(time_limit)  # data loading counts too
     sizes = {"train": train_size, "valid": valid_size}
     tune_epochs = tune_epochs or grid.epochs
@@ -830,6 +856,13 @@ def build_parser() -> argparse.ArgumentParser:
         "the default), or one of the two alone (crop, flip); the paper trains without",
     )
     p.add_argument(
+        "--crop-padding",
+        type=int,
+        metavar="PIXELS",
+        help="with --augment or --augment crop: zero padding before the random crops, the "
+        "largest move of an image (default: 4)",
+    )
+    p.add_argument(
         "--attributes",
         action="store_true",
         help="CelebA: all 40 attributes (multi-label) instead of Male",
@@ -886,6 +919,7 @@ def grid_of(args: argparse.Namespace) -> Grid:
         "batch_size": args.batch_size,
         "combining_lr_scale": args.combining_lr_scale,
         "augment": args.augment,
+        "crop_padding": args.crop_padding,
     }
     given = {k: v for k, v in overrides.items() if v is not None}
     return Grid(**{**asdict(GRIDS[args.dataset]), **given})

@@ -121,7 +121,7 @@ def settings_of(argv: list[str]) -> dict:
         "train_size": args.train_size,
         "valid_size": args.valid_size,
         "combining_lr_scale": grid.combining_lr_scale,
-        "augmentation": augmentation(args.dataset, grid.augment),
+        "augmentation": augmentation(args.dataset, grid.augment, grid.crop_padding),
     }
 
 

@@ -523,6 +523,19 @@ def test_augment_reaches_the_training_loader_only(monkeypatch, tmp_path):
     assert experiments.training_augment("mnist", "crop") == Augment(4, False)
     with pytest.raises(ValueError, match="mnist is never flipped.*use --augment crop"):
         experiments.training_augment("mnist", "flip")
+    assert experiments.training_augment("celeba", "crop", 2) == Augment(2, False)
+    assert experiments.training_augment("celeba", "standard", 1) == Augment(1, True)
+    assert experiments.augmentation("celeba", "crop", 2) == (
+        "random crop after zero padding of 2 pixels, training only"
+    )
+    for augment in ("", "flip"):
+        with pytest.raises(ValueError, match="--crop-padding .* makes no crops: add --augment"):
+            experiments.training_augment("celeba", augment, 2)
+    with pytest.raises(ValueError, match="at least 1 pixel, got 0"):
+        experiments.training_augment("celeba", "crop", 0)
+    padded = experiments.make_loader("celeba", TinySplit(), 4, "cpu", True, 0, augment="crop",
+                                     crop_padding=2)  # fmt: skip
+    assert padded.augment == Augment(2, False)
 
 
 def test_augment_is_recorded_and_is_a_setting_of_its_own(monkeypatch, tmp_path):
@@ -538,6 +551,14 @@ def test_augment_is_recorded_and_is_a_setting_of_its_own(monkeypatch, tmp_path):
     )
     with pytest.raises(SystemExit, match=r"other settings \(augmentation\)"):
         experiments.main(["celeba", *args])  # the file's runs were augmented: not resumable
+    with pytest.raises(SystemExit, match=r"other settings \(augmentation\)"):
+        experiments.main(["celeba", "--augment", "--crop-padding", "2", *args])  # smaller crops
+    small = tmp_path / "small.json"
+    experiments.main(["celeba", "--augment", "crop", "--crop-padding", "2", *args[:-1], str(small)])
+    assert (grids[-1].augment, grids[-1].crop_padding) == ("crop", 2)
+    assert json.loads(small.read_text())["config"]["augmentation"] == (
+        "random crop after zero padding of 2 pixels, training only"
+    )
     plain = tmp_path / "plain.json"
     run_grid("mnist", VARIANTS[:1], GRID, plain, torch.device("cpu"), tune_epochs=1)
     assert json.loads(plain.read_text())["config"]["augmentation"] == "none (as the paper)"

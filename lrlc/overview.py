@@ -21,7 +21,7 @@ each difference is shown with its noise threshold (:func:`lrlc.results.format_di
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -63,6 +63,7 @@ __all__ = [
     "copies_table",
     "copies_differences",
     "augmentation_pairs",
+    "plot_augmentation_sweep",
     "check_only_augmentation_differs",
     "augmentation_table",
     "augmentation_differences",
@@ -801,6 +802,46 @@ def augmentation_parts_table(parts: AugmentationParts) -> Any:
     ]
     header = ["network", "without (%)", *(f"{label} (%)" for label in parts)]
     return markdown_table(header, table, note="In brackets: the change, paired by seed (points).")
+
+
+def plot_augmentation_sweep(
+    parts: AugmentationParts,
+    strengths: Sequence[float],
+    xlabel: str,
+    *,
+    ax: Axes | None = None,
+) -> Figure:
+    """The test accuracy (%, mean over seeds; error bars: one standard deviation over seeds)
+    of every network of ``parts`` against the strength of its augmentation, one line per
+    network: ``strengths[j]`` for the ``j``-th augmentation of ``parts`` (e.g. the crops'
+    largest move in pixels, ``xlabel`` saying so) and 0 for the runs without. Whether a
+    network's accuracy falls steadily as the augmentation grows, or at once."""
+    if len(strengths) != len(parts):
+        raise ValueError(
+            f"one strength per augmentation: {len(parts)} augmentations ({', '.join(parts)}) "
+            f"but {len(strengths)} strengths"
+        )
+    layers = {name: key[0] for pairs in parts.values() for key, name, *_ in _dataset_rows(pairs)}
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
+    fig = ax.figure
+    for name, without, cells in _parts_rows(parts):
+        points = sorted(
+            [(0.0, without)]
+            + [(x, cell[0]) for x, cell in zip(strengths, cells, strict=True) if cell is not None],
+            key=lambda point: point[0],
+        )
+        ax.errorbar(
+            [x for x, _ in points],
+            [100 * row["test_mean"] for _, row in points],
+            yerr=[100 * row["test_std"] for _, row in points],
+            marker="o", capsize=3, color=_network_color(layers[name]), label=name,
+        )  # fmt: skip
+    ax.set_xticks(sorted({0.0, *strengths}))
+    ax.set(xlabel=xlabel, ylabel="test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9)
+    return fig
 
 
 def augmentation_parts_differences(parts: AugmentationParts, full_note: bool = True) -> Any:

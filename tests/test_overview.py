@@ -555,6 +555,23 @@ def test_augmentation_weights_table_of_the_parts_of_an_augmentation():
     assert [row.split("|")[1].strip() for row in rows] == ["crops only", "flips only"]
 
 
+def test_plot_augmentation_sweep_one_line_per_network_by_strength():
+    fig = overview.plot_augmentation_sweep(augmentation_parts(), (4, 1), "largest move")
+    ax = fig.axes[0]
+    conv, lc, lrlc = [container.lines[0] for container in ax.containers]  # data lines
+    assert list(conv.get_xdata()) == [0, 1, 4]  # sorted: without, flips (1), crops (4)
+    assert list(conv.get_ydata()) == pytest.approx([42.0, 41.0, 39.0])
+    assert list(lc.get_xdata()) == list(lrlc.get_xdata()) == [0, 1, 4]
+    assert conv.get_color() != lc.get_color()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "convolution", "locally connected", "LRLC rank 4, logits at 100×"
+    ]  # fmt: skip
+    assert ax.get_xlabel() == "largest move"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="one strength per augmentation: 2 augmentations"):
+        overview.plot_augmentation_sweep(augmentation_parts(), (4,), "largest move")
+
+
 def test_plot_augmentation_parts_one_bar_per_network_and_augmentation():
     fig = overview.plot_augmentation_parts(augmentation_parts())
     ax = fig.axes[0]

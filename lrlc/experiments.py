@@ -275,7 +275,7 @@ def train_variant(
             task,
             grid.augment,
             grid.crop_padding,
-        )  # fmt: skip
+        )
         for name, split in splits.items()
     }
     history = fit(

@@ -63,7 +63,6 @@ __all__ = [
     "copies_table",
     "copies_differences",
     "augmentation_pairs",
-    "plot_augmentation_sweep",
     "check_only_augmentation_differs",
     "augmentation_table",
     "augmentation_differences",
@@ -73,6 +72,7 @@ __all__ = [
     "augmentation_parts_table",
     "augmentation_parts_differences",
     "plot_augmentation_parts",
+    "plot_augmentation_sweep",
 ]
 
 DATASETS = {

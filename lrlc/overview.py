@@ -821,7 +821,6 @@ def plot_augmentation_sweep(
             f"one strength per augmentation: {len(parts)} augmentations ({', '.join(parts)}) "
             f"but {len(strengths)} strengths"
         )
-    layers = {name: key[0] for pairs in parts.values() for key, name, *_ in _dataset_rows(pairs)}
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
     fig = ax.figure
@@ -835,7 +834,7 @@ def plot_augmentation_sweep(
             [x for x, _ in points],
             [100 * row["test_mean"] for _, row in points],
             yerr=[100 * row["test_std"] for _, row in points],
-            marker="o", capsize=3, color=_network_color(layers[name]), label=name,
+            marker="o", capsize=3, color=_network_color(without["layer"]), label=name,
         )  # fmt: skip
     ax.set_xticks(sorted({0.0, *strengths}))
     ax.set(xlabel=xlabel, ylabel="test accuracy (%)")

@@ -34,7 +34,6 @@ from matplotlib.patches import Patch
 from lrlc.explorers import LAYER_NAMES
 from lrlc.plotting import BASELINE_COLORS, PLACEMENTS
 from lrlc.results import (
-    COMPARED_DATA,
     NOISE_MULTIPLE,
     Results,
     check_comparable,
@@ -43,6 +42,7 @@ from lrlc.results import (
     difference_note,
     format_difference,
     load_or_none,
+    setting_differences,
     variant_name,
 )
 from lrlc.widgets import markdown_table
@@ -529,17 +529,8 @@ def check_only_augmentation_differs(plain: Results, augmented: Results) -> None:
     """Raise ``ValueError`` naming what ``augmented`` does differently from ``plain``
     besides augmenting its training images: the dataset, the data (split sizes, source,
     data note), another setting of its command, or no augmentation at all."""
-    differs = ["dataset"] if plain.raw["dataset"] != augmented.raw["dataset"] else []
     config = {**plain.raw["config"], **augmented.raw["config"]}
-    differs += [
-        k for k in config
-        if k != "augmentation" and plain.raw["config"].get(k) != augmented.raw["config"].get(k)
-    ]  # fmt: skip
-    differs += [
-        f"data {k}"
-        for k in COMPARED_DATA
-        if plain.raw["data"].get(k) != augmented.raw["data"].get(k)
-    ]
+    differs = setting_differences(plain, augmented, [k for k in config if k != "augmentation"])
     if plain.augmentation == augmented.augmentation:
         differs.append("nothing: both have the same augmentation")
     if differs:

@@ -57,6 +57,7 @@ __all__ = [
     "difference_note",
     "NOISE_MULTIPLE",
     "variant_name",
+    "setting_differences",
     "check_comparable",
     "RESULTS_URL",
 ]
@@ -798,17 +799,23 @@ _SHARED_CONFIG = ("task", "train_size", "valid_size", "epochs", "batch_size", "o
                   "augmentation", "amp")  # fmt: skip
 
 
+def setting_differences(a: Results, b: Results, config_keys: Sequence[str]) -> list[str]:
+    """What two grids were made with differently, in the words of the errors that compare
+    them: ``"dataset"``, then each of ``config_keys`` whose ``config`` entries differ (an
+    entry one file lacks counts as None), then ``"data <key>"`` for each differing entry
+    of :data:`COMPARED_DATA`. Empty where they agree on all of these."""
+    differs = ["dataset"] if a.raw["dataset"] != b.raw["dataset"] else []
+    differs += [k for k in config_keys if a.raw["config"].get(k) != b.raw["config"].get(k)]
+    differs += [f"data {k}" for k in COMPARED_DATA if a.raw["data"].get(k) != b.raw["data"].get(k)]
+    return differs
+
+
 def check_comparable(base: Results, other: Results) -> None:
     """Raise ``ValueError`` naming what ``other`` does differently from ``base`` besides the
     combining logits' rate: the dataset, a data setting (split sizes, source, data note), a
     training setting (epochs, batch size, ...) or the learning rate and weight decay its
     LRLC networks (all three layers, every rank: one family) trained with."""
-    differs = [k for k in _SHARED_CONFIG if base.raw["config"].get(k) != other.raw["config"].get(k)]
-    differs += [
-        f"data {k}" for k in COMPARED_DATA if base.raw["data"].get(k) != other.raw["data"].get(k)
-    ]
-    if base.raw["dataset"] != other.raw["dataset"]:
-        differs.insert(0, "dataset")
+    differs = setting_differences(base, other, _SHARED_CONFIG)
     hyper = {
         (r["lr"], r["weight_decay"])
         for g in (base, other)

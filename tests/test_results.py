@@ -782,3 +782,20 @@ def test_rank_sweep_sets_the_placements_side_by_side_and_curve_panels_share_one_
     for ax in fig.axes:  # each legend below its own panel
         assert ax.get_legend().get_window_extent(renderer).y1 < ax.get_window_extent(renderer).y0
     plt.close(fig)
+
+
+def test_setting_differences_names_dataset_config_and_data_in_order():
+    a = results.Results("mnist", grid(), "a.json")
+    same = results.Results("mnist", grid(), "b.json")
+    assert results.setting_differences(a, same, ["epochs", "amp"]) == []
+    raw = grid(train_size=1000)
+    raw["dataset"] = "cifar10"
+    raw["config"]["epochs"] = 24
+    del raw["config"]["amp"]  # a file made before the entry: None, not equal
+    raw["data"]["test_size"] = 5000
+    b = results.Results("cifar10", raw, "b.json")
+    keys = ["epochs", "amp", "batch_size", "train_size"]
+    assert results.setting_differences(a, b, keys) == [
+        "dataset", "epochs", "amp", "train_size", "data test_size",
+    ]  # fmt: skip
+    assert results.setting_differences(a, b, []) == ["dataset", "data test_size"]

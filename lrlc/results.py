@@ -803,7 +803,7 @@ def setting_differences(a: Results, b: Results, config_keys: Sequence[str]) -> l
     """What two grids were made with differently, in the words of the errors that compare
     them: ``"dataset"``, then each of ``config_keys`` whose ``config`` entries differ (an
     entry one file lacks counts as None), then ``"data <key>"`` for each differing entry
-    of :data:`COMPARED_DATA`. Empty where they agree on all of these."""
+    of ``COMPARED_DATA`` (source, split sizes, data note). Empty where they agree."""
     differs = ["dataset"] if a.raw["dataset"] != b.raw["dataset"] else []
     differs += [k for k in config_keys if a.raw["config"].get(k) != b.raw["config"].get(k)]
     differs += [f"data {k}" for k in COMPARED_DATA if a.raw["data"].get(k) != b.raw["data"].get(k)]

@@ -143,5 +143,5 @@ def check_input(
             f"{layer_name} was built for inputs of spatial size {tuple(input_size)}, "
             f"got {given}. A locally connected layer has weights for each position, "
             f"so it is tied to one input size: build a new layer with input_size={given}, "
-            "or resize/crop the input to the size the layer was built for"
+            "or resize/crop the input to the size the layer was built for."
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+sys.path.insert(0, str(ROOT / "_ext"))
+from chapter_figure_numbers import chapter_label  # noqa: E402  the book's own numbering
 
 
 def _with_sections(entries: list[dict]) -> list[str]:
@@ -43,8 +47,8 @@ def toc_pages() -> list[str]:
 def figures_before(page_file: str) -> int:
     """How many figures the pages of ``page_file``'s chapter before it hold (a chapter's
     section pages go on counting): the built HTML's figure numbers, read without a browser."""
-    chapter = re.search(r"/(\d+)_", page_file)[1]
-    pages = [p for p in toc_pages() if re.search(rf"/{chapter}_", p)]
+    chapter = chapter_label(page_file)
+    pages = [p for p in toc_pages() if chapter_label(p) == chapter]
     earlier = pages[: pages.index(page_file)]
     return sum(
         len(re.findall(r'<span class="caption-number">Fig\. ', (SITE / f"{p}.html").read_text()))
@@ -156,10 +160,10 @@ def test_page_renders_offline(browser, page_file):
             for caption in page.locator("main .caption-number").all_text_contents()
             if caption.startswith("Fig.")
         ]
-        chapter = re.search(r"/(\d+)_", page_file)
+        chapter = chapter_label(page_file)
         if chapter:
             first = figures_before(page_file) + 1
-            expected = [f"Fig. {int(chapter[1])}.{k}" for k in range(first, first + len(numbers))]
+            expected = [f"Fig. {chapter}.{k}" for k in range(first, first + len(numbers))]
             assert numbers == expected, f"figure numbers on {page_file}: {numbers}"
         # printed output wraps at the page width (_static/lrlc.css): nothing to scroll to
         wide = wider_than_column(page, "div.cell_output pre")

@@ -15,19 +15,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from chapter_figure_numbers import chapter_label  # _ext/, the book's own numbering
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-sys.path.insert(0, str(ROOT / "_ext"))
-from chapter_figure_numbers import chapter_label  # noqa: E402  the book's own numbering
 
 
 def _with_sections(entries: list[dict]) -> list[str]:

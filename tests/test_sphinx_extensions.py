@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_ext"))
-
-from chapter_figure_numbers import chapter_label, renumber  # noqa: E402
+from chapter_figure_numbers import chapter_label, renumber
 
 
 def test_chapter_label_from_the_file_name():

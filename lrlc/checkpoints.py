@@ -7,26 +7,69 @@ from pathlib import Path
 import torch
 
 from lrlc.models import NetworkConfig, SimpleNetwork, build_network
+from lrlc.train import History
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
 
 
+def _loadable(value: object, name: str) -> object:
+    """``value`` as what ``torch.load(weights_only=True)`` reads back: numbers, strings,
+    None, tensors, and lists, tuples and dicts of them. Paths become strings, NumPy scalars
+    Python numbers, a :class:`.History` its dict; anything else is refused with its
+    ``name``, before a file is written that could not be loaded."""
+    if value is None or isinstance(value, bool | str | torch.Tensor):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):  # NumPy's float64 is a float too: make it Python's
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_loadable(v, f"{name}[{i}]") for i, v in enumerate(value))
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str | int):
+                raise TypeError(f"save_checkpoint: {name} has a key {key!r}; use str keys")
+        return {k: _loadable(v, f"{name}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, History):
+        return value.to_dict()
+    if callable(getattr(value, "item", None)) and getattr(value, "shape", None) == ():
+        return value.item()  # a NumPy scalar
+    raise TypeError(
+        f"save_checkpoint: {name} is of type {type(value).__name__}, which load_checkpoint cannot "
+        "read back (it loads with torch.load(weights_only=True)): pass numbers, strings, "
+        "tensors, or lists and dicts of them"
+    )
+
+
 def save_checkpoint(
-    path: str | Path, model: SimpleNetwork, history: dict | None = None, **info
+    path: str | Path, model: SimpleNetwork, history: History | dict | None = None, **info
 ) -> Path:
     """Write ``model``'s weights, its :class:`.NetworkConfig` and optional history/info to ``path``.
+
+    model: a :class:`.SimpleNetwork` (its config rebuilds it). history: what :func:`.fit`
+    returned, saved as ``history.to_dict()``, or a dict. info: numbers, strings, tensors,
+    lists and dicts of them (paths and NumPy scalars are converted), so that
+    :func:`load_checkpoint` can read the file without unpickling arbitrary objects.
 
     The file is written to a temporary name first, so an interrupted save leaves no
     half-written checkpoint behind.
     """
+    if not isinstance(model, SimpleNetwork):
+        raise TypeError(
+            f"save_checkpoint saves the paper network (lrlc.models.SimpleNetwork, from "
+            f"paper_network or build_network), got a {type(model).__name__}: for another "
+            "model, save model.state_dict() with torch.save"
+        )
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "config": model.config.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "history": history,
-        "info": info,
+        "history": _loadable(history, "history"),
+        "info": _loadable(info, "info"),
     }
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     torch.save(payload, tmp)
     tmp.replace(path)

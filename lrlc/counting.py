@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from lrlc.shapes import Size2, conv_output_size, pair
+from lrlc.shapes import Size2, as_flag, channel_counts, conv_output_size, lrlc_options, pair
 
 __all__ = [
     "network_flops",
@@ -26,7 +26,8 @@ _DILATIONS = (1, 2, 4, 8)  # the input-dependent network's depthwise branches
 
 
 def count_parameters(module: nn.Module) -> int:
-    """Number of trainable elements: ``sum(p.numel() for p in module.parameters())``."""
+    """Number of trainable elements: ``sum(p.numel() for p in module.parameters() if
+    p.requires_grad)``."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
@@ -34,6 +35,8 @@ def conv2d_params(
     in_channels: int, out_channels: int, kernel_size: Size2, bias: bool = True
 ) -> int:
     """Parameters of ``nn.Conv2d``: ``out * in * kh * kw (+ out)``."""
+    in_channels, out_channels = channel_counts(in_channels, out_channels)
+    bias = as_flag(bias, "bias")
     kh, kw = pair(kernel_size, "kernel_size")
     return out_channels * in_channels * kh * kw + (out_channels if bias else 0)
 
@@ -86,7 +89,11 @@ def lrlc2d_params(
     its network instead), plus the spatial bias (``H_out + W_out`` or ``H_out * W_out``).
     """
     h_out, w_out = conv_output_size(input_size, kernel_size, stride, padding)
-    shared = not input_dependent if share_combining_weights is None else share_combining_weights
+    rank, input_dependent, shared = lrlc_options(
+        rank, (h_out, w_out), input_dependent, share_combining_weights
+    )
+    in_channels, out_channels = channel_counts(in_channels, out_channels)
+    bias, spatial_bias = as_flag(bias, "bias"), as_flag(spatial_bias, "spatial_bias")
     total = rank * conv2d_params(in_channels, out_channels, kernel_size, bias=False)
     if rank > 1 and input_dependent:
         total += _combining_net_params(in_channels, rank, input_size)
@@ -106,6 +113,7 @@ def conv2d_flops(
     padding: Size2 | str = 0,
 ) -> int:
     """FLOPs of one example through ``nn.Conv2d``: ``2 * out * in * kh * kw * H_out * W_out``."""
+    in_channels, out_channels = channel_counts(in_channels, out_channels)
     kh, kw = pair(kernel_size, "kernel_size")
     h_out, w_out = conv_output_size(input_size, kernel_size, stride, padding)
     return 2 * out_channels * in_channels * kh * kw * h_out * w_out
@@ -140,6 +148,8 @@ def lrlc2d_flops(
     convolutions of the input-dependent network.
     """
     h_out, w_out = conv_output_size(input_size, kernel_size, stride, padding)
+    rank, input_dependent, _ = lrlc_options(rank, (h_out, w_out), input_dependent)
+    in_channels, out_channels = channel_counts(in_channels, out_channels)
     total = conv2d_flops(in_channels, rank * out_channels, kernel_size, input_size, stride, padding)
     if rank == 1:
         return total
@@ -162,6 +172,13 @@ def network_flops(net: nn.Module, input_size: Size2 | None = None) -> dict[str, 
     out. input_size: default ``net.config.input_size``. Layers are 'valid', stride 1."""
     from lrlc.layers import LocallyConnected2d, LowRankLocallyConnected2d  # (layers import us)
 
+    if not (hasattr(net, "config") and hasattr(net, "features")):
+        raise TypeError(
+            f"network_flops counts the paper network (lrlc.models.SimpleNetwork, from "
+            f"paper_network or build_network), got a {type(net).__name__}: for another model, "
+            "add conv2d_flops / lc2d_flops / lrlc2d_flops per layer, or measure it with "
+            "torch.utils.flop_counter.FlopCounterMode"
+        )
     flops: dict[str, int] = {}
     size = input_size or net.config.input_size
     for name, m in net.features.named_children():

@@ -15,7 +15,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lrlc.shapes import Size2, as_int, check_input, conv_output_size, pair, resolve_padding
+from lrlc.shapes import (
+    Size2,
+    as_flag,
+    as_int,
+    channel_counts,
+    check_input,
+    conv_output_size,
+    lrlc_options,
+    pair,
+    resolve_padding,
+)
 
 __all__ = ["LocallyConnected2d", "LowRankLocallyConnected2d", "InputDependentCombiningWeights"]
 
@@ -122,14 +132,8 @@ class LocallyConnected2d(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        in_channels = as_int(in_channels, "in_channels")
-        out_channels = as_int(out_channels, "out_channels")
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(
-                f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}"
-            )
-        self.in_channels = in_channels
-        self.out_channels = out_channels
+        in_channels, out_channels = channel_counts(in_channels, out_channels)
+        self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.input_size = pair(input_size, "input_size")
         self.stride = pair(stride, "stride")
@@ -137,6 +141,7 @@ class LocallyConnected2d(nn.Module):
         self.output_size = conv_output_size(
             self.input_size, self.kernel_size, self.stride, self.padding
         )
+        bias = as_flag(bias, "bias")
         factory = {"device": device, "dtype": dtype}
         h_out, w_out = self.output_size
         self.weight = nn.Parameter(
@@ -160,7 +165,7 @@ class LocallyConnected2d(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out), in the
         memory format of x (channels-last stays channels-last, as ``nn.Conv2d``)."""
-        check_input(x, self.in_channels, self.input_size, type(self).__name__)
+        check_input(x, self.in_channels, self.input_size, type(self).__name__, self.weight.dtype)
         (h_out, w_out), (kh, kw), (sh, sw) = self.output_size, self.kernel_size, self.stride
         layout = _memory_format(x)
         ph, pw = self.padding
@@ -208,7 +213,8 @@ class InputDependentCombiningWeights(nn.Module):
         x: (batch, in_channels, H, W) -> logits (batch, H_out, W_out, rank)
 
     Initialisation: Glorot-uniform weights and zero biases (the Keras defaults the official
-    network uses).
+    network uses), so the logits start small and varied, not at zero: an input-dependent
+    LRLC layer starts near, not at, equal combining weights.
     """
 
     def __init__(
@@ -223,10 +229,14 @@ class InputDependentCombiningWeights(nn.Module):
     ) -> None:
         super().__init__()
         factory = {"device": device, "dtype": dtype}
-        self.in_channels = in_channels
-        self.rank = rank
+        self.in_channels = as_int(in_channels, "in_channels", minimum=1)
+        self.rank = as_int(rank, "rank", minimum=1)
         self.input_size = pair(input_size, "input_size")
         self.output_size = pair(output_size, "output_size")
+        for name, size in (("input_size", self.input_size), ("output_size", self.output_size)):
+            if min(size) < 1:
+                raise ValueError(f"{name} must be positive, got {size}")
+        dilations = tuple(as_int(d, "each dilation", minimum=1) for d in dilations)
         min_side = min(self.input_size)
         self.dilations = tuple(d for d in dilations if d <= (min_side - 1) // 2)
         self.reduce = nn.Conv2d(in_channels, rank, 1, **factory)
@@ -256,6 +266,9 @@ class InputDependentCombiningWeights(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (batch, in_channels, H, W) -> logits (batch, H_out, W_out, rank)."""
+        check_input(
+            x, self.in_channels, self.input_size, type(self).__name__, self.reduce.weight.dtype
+        )
         reduced = self.reduce(x)
         pooled = reduced.mean(dim=(2, 3), keepdim=True)
         branches = [self._resize(reduced), pooled.expand(-1, -1, *self.output_size)]
@@ -296,8 +309,10 @@ class LowRankLocallyConnected2d(nn.Module):
     - input-dependent (``input_dependent=True``): predicted per example from the layer's
       input by :class:`InputDependentCombiningWeights`.
 
-    Logits start at zero, so every position starts at exactly ``1 / rank``: the layer starts
-    as a convolution with the mean of the bases. With ``rank=1`` the only combining weight
+    Spatial logits start at zero, so every position starts at exactly ``1 / rank``: the
+    layer starts as a convolution with the mean of the bases (input-dependent ones start
+    near it: the combining network starts with small random weights, as the official one).
+    With ``rank=1`` the only combining weight
     is 1, so no combining parameters (nor network) exist and the layer is a convolution.
     Trained at the filters' learning rate the spatial logits move slowly (the book's
     chapter 9); :func:`lrlc.train.fit` can give them a rate of their own
@@ -314,7 +329,8 @@ class LowRankLocallyConnected2d(nn.Module):
         out_channels: channels of the output.
         kernel_size: ``kh`` or ``(kh, kw)``.
         input_size: the spatial size ``(H, W)`` of the inputs this layer accepts.
-        rank: the number of basis filter banks, ``1 <= rank <= H_out * W_out``.
+        rank: the number of basis filter banks, ``1 <= rank``; at most ``H_out * W_out``
+            with spatial combining weights (where that many already make an LC layer).
         stride: ``s`` or ``(sh, sw)``, as in ``nn.Conv2d``.
         padding: zeros added on each side, as in ``nn.Conv2d``: ``p``, ``(ph, pw)``,
             ``"valid"`` (none) or ``"same"`` (the output as large as the input; odd kernels
@@ -330,7 +346,10 @@ class LowRankLocallyConnected2d(nn.Module):
         weight: (rank * out_channels, in_channels, kh, kw)
 
     Initialisation: bases He-uniform with the fan-in of one filter (``in_channels * kh *
-    kw``), as the official ``he_uniform``.
+    kw``), as the official ``he_uniform``. In input-dependent mode the construction draws
+    the combining network's weights more than once, so ``reset_parameters()`` after
+    ``torch.manual_seed(s)`` gives other weights than construction after the same seed
+    (though equally distributed); in the spatial modes it gives the same.
     """
 
     def __init__(
@@ -350,14 +369,8 @@ class LowRankLocallyConnected2d(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        in_channels = as_int(in_channels, "in_channels")
-        out_channels = as_int(out_channels, "out_channels")
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(
-                f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}"
-            )
-        self.in_channels = in_channels
-        self.out_channels = out_channels
+        in_channels, out_channels = channel_counts(in_channels, out_channels)
+        self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.input_size = pair(input_size, "input_size")
         self.stride = pair(stride, "stride")
@@ -366,24 +379,13 @@ class LowRankLocallyConnected2d(nn.Module):
             self.input_size, self.kernel_size, self.stride, self.padding
         )
         h_out, w_out = self.output_size
-        rank = as_int(rank, "rank", minimum=1)
-        if rank > h_out * w_out:
-            raise ValueError(
-                f"rank={rank} is larger than the number of output positions "
-                f"{h_out} x {w_out} = {h_out * w_out}; a locally connected layer (one filter "
-                f"bank per position) is reached at rank {h_out * w_out}: use a smaller rank"
-            )
-        if input_dependent and share_combining_weights:
-            raise ValueError(
-                "share_combining_weights=True needs spatial combining weights: with "
-                "input_dependent=True the weights are predicted per position from the input; "
-                "leave share_combining_weights at None"
-            )
+        rank, input_dependent, shared = lrlc_options(
+            rank, self.output_size, input_dependent, share_combining_weights
+        )
+        bias, spatial_bias = as_flag(bias, "bias"), as_flag(spatial_bias, "spatial_bias")
         self.rank = rank
         self.input_dependent = input_dependent
-        self.share_combining_weights = (
-            not input_dependent if share_combining_weights is None else share_combining_weights
-        )
+        self.share_combining_weights = shared
         factory = {"device": device, "dtype": dtype}
 
         self.weight = nn.Parameter(
@@ -439,7 +441,14 @@ class LowRankLocallyConnected2d(nn.Module):
                     "input-dependent combining weights are computed from the layer's input: "
                     "call combining_weights(x) with x of shape (batch, in_channels, H, W)"
                 )
-            check_input(x, self.in_channels, self.input_size, type(self).__name__)
+            check_input(
+                x, self.in_channels, self.input_size, type(self).__name__, self.weight.dtype
+            )
+        return self._combining_weights(x)
+
+    def _combining_weights(self, x: Tensor | None) -> Tensor:
+        """:meth:`combining_weights` without checking x (forward has checked it)."""
+        if self.input_dependent:
             if self.combining_net is None:  # rank 1
                 return x.new_ones(x.shape[0], *self.output_size, 1)
             return torch.softmax(self.combining_net(x), dim=-1)
@@ -466,12 +475,12 @@ class LowRankLocallyConnected2d(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out)."""
-        check_input(x, self.in_channels, self.input_size, type(self).__name__)
+        check_input(x, self.in_channels, self.input_size, type(self).__name__, self.weight.dtype)
         bias = self.total_bias()  # added in y's dtype: bf16 under autocast, as nn.Conv2d
         if self.rank == 1:
             y = F.conv2d(x, self.weight, None, self.stride, self.padding)
             return y if bias is None else y + bias.to(y.dtype)
-        weights = self.combining_weights(x) if self.input_dependent else self.combining_weights()
+        weights = self._combining_weights(x)
         # The convolution with rank * out outputs, asked for in channels-last layout (a
         # channels-last weight makes the backends write (batch, H_out, W_out, rank, out)), so
         # the sum over ranks is one batched (1 x rank) @ (rank x out) product per position:

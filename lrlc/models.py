@@ -252,6 +252,10 @@ def paper_network(
 
     layer: ``conv``, ``lc``, ``lrlc``, ``lrlc_input``, ``wide_conv`` or ``coordconv``.
     where: ``"all"`` replaces all three layers, ``"last"`` only the last (the others conv).
+    num_classes: default the dataset's.
+    overrides: any other :class:`NetworkConfig` field, e.g. ``width=16``, ``lc_init``,
+    ``multi_label``, or ``input_size`` and ``in_channels`` for images other than the
+    dataset's.
     """
     if dataset not in DATASET_SHAPES:
         raise ValueError(f"unknown dataset {dataset!r}: choose from {', '.join(DATASET_SHAPES)}")
@@ -262,17 +266,22 @@ def paper_network(
             f"coordconv takes no rank, got rank={rank}: it is the convolutional network with "
             "two coordinate channels; drop rank (or use wide_conv, which takes one)"
         )
+    fixed = {"layer_types", "rank", "num_classes", "coord_conv"} & set(overrides)
+    if fixed:
+        raise ValueError(
+            f"paper_network sets {', '.join(sorted(fixed))} from its arguments (layer, rank, "
+            "where, num_classes): pass those instead, or build a NetworkConfig yourself"
+        )
     in_channels, input_size, classes = DATASET_SHAPES[dataset]
     kind = "conv" if layer == "coordconv" else layer
     layer_types = (kind,) * 3 if where == "all" else ("conv", "conv", kind)
+    fields = {"in_channels": in_channels, "input_size": input_size, **overrides}
     config = NetworkConfig(
         layer_types=layer_types,
         rank=rank,
-        in_channels=in_channels,
-        input_size=input_size,
-        num_classes=num_classes or classes,
+        num_classes=classes if num_classes is None else num_classes,
         coord_conv=layer == "coordconv",
-        **overrides,
+        **fields,
     )
     return SimpleNetwork(config)
 

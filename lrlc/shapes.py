@@ -1,4 +1,5 @@
-"""Small helpers for the spatial geometry of 2-D layers (sizes, padding, strides)."""
+"""Small helpers that check and normalise the arguments of 2-D layers: sizes, padding,
+strides, channels, switches and the LRLC rank, and the inputs a layer is given."""
 
 from __future__ import annotations
 
@@ -31,6 +32,17 @@ def as_int(value: object, name: str, minimum: int | None = None) -> int:
     return number
 
 
+def as_flag(value: object, name: str) -> bool:
+    """``value`` if it is a bool (Python's or NumPy's); ``name`` is used in the error message.
+
+    A switch given as a string or a number is refused rather than read by its truth value:
+    ``input_dependent="no"`` would otherwise switch the mode on.
+    """
+    if isinstance(value, bool) or type(value).__name__ == "bool_":  # numpy.bool_
+        return bool(value)
+    raise ValueError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+
+
 def pair(value: Size2, name: str) -> tuple[int, int]:
     """Return ``value`` as a pair of Python ints; ``name`` is used in the error message.
 
@@ -48,6 +60,52 @@ def pair(value: Size2, name: str) -> tuple[int, int]:
     if first is None or second is None:
         raise ValueError(message)
     return (first, second)
+
+
+def channel_counts(in_channels: object, out_channels: object) -> tuple[int, int]:
+    """``(in_channels, out_channels)`` as Python ints, both at least 1."""
+    in_channels = as_int(in_channels, "in_channels")
+    out_channels = as_int(out_channels, "out_channels")
+    if in_channels < 1 or out_channels < 1:
+        raise ValueError(
+            f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}"
+        )
+    return in_channels, out_channels
+
+
+def lrlc_options(
+    rank: object,
+    output_size: tuple[int, int],
+    input_dependent: object = False,
+    share_combining_weights: object = None,
+) -> tuple[int, bool, bool]:
+    """An LRLC layer's ``(rank, input_dependent, share_combining_weights)``, checked, with
+    ``share_combining_weights=None`` resolved to the official default of the mode (shared
+    row and column logits when spatial, per position when input-dependent).
+
+    Spatial combining weights take ``1 <= rank <= H_out * W_out``: at ``H_out * W_out`` every
+    position can already have a filter bank of its own.
+    """
+    rank = as_int(rank, "rank", minimum=1)
+    input_dependent = as_flag(input_dependent, "input_dependent")
+    if share_combining_weights is not None:
+        share_combining_weights = as_flag(share_combining_weights, "share_combining_weights")
+    h_out, w_out = output_size
+    if rank > h_out * w_out and not input_dependent:
+        raise ValueError(
+            f"rank={rank} is larger than the number of output positions "
+            f"{h_out} x {w_out} = {h_out * w_out}; a locally connected layer (one filter "
+            f"bank per position) is reached at rank {h_out * w_out}: use a smaller rank "
+            "(input-dependent combining weights, which differ per example, take any rank)"
+        )
+    if input_dependent and share_combining_weights:
+        raise ValueError(
+            "share_combining_weights=True needs spatial combining weights: with "
+            "input_dependent=True the weights are predicted per position from the input; "
+            "leave share_combining_weights at None"
+        )
+    shared = not input_dependent if share_combining_weights is None else share_combining_weights
+    return rank, input_dependent, shared
 
 
 def channels_last_hint(x: torch.Tensor, in_channels: int) -> str:
@@ -120,11 +178,16 @@ def conv_output_size(
 
 
 def check_input(
-    x: torch.Tensor, in_channels: int, input_size: tuple[int, int], layer_name: str
+    x: torch.Tensor,
+    in_channels: int,
+    input_size: tuple[int, int],
+    layer_name: str,
+    dtype: torch.dtype | None = None,
 ) -> None:
     """Raise a ``ValueError`` that names the fix when ``x`` does not fit a layer.
 
-    x: (batch, in_channels, height, width), with ``(height, width) == input_size``.
+    x: (batch, in_channels, height, width), with ``(height, width) == input_size``, floating
+    point, and of the layer's ``dtype`` when one is given (autocast lets them differ).
     """
     if x.dim() != 4:
         raise ValueError(
@@ -144,4 +207,14 @@ def check_input(
             f"got {given}. A locally connected layer has weights for each position, "
             f"so it is tied to one input size: build a new layer with input_size={given}, "
             "or resize/crop the input to the size the layer was built for."
+        )
+    if not x.is_floating_point():
+        raise ValueError(
+            f"{layer_name} expects a floating-point input, got {x.dtype}: convert it with "
+            "x.float() (images as uint8 need scaling too, e.g. x.float() / 255)"
+        )
+    if dtype is not None and x.dtype != dtype and not torch.is_autocast_enabled(x.device.type):
+        raise ValueError(
+            f"{layer_name} has {dtype} weights but got a {x.dtype} input: convert one to the "
+            f"other (x.to({dtype}) or layer.to({x.dtype})), or run it under torch.autocast"
         )

@@ -154,3 +154,85 @@ def test_non_integer_network_settings_name_their_type():
         NetworkConfig(("lrlc",), rank=2.5)
     with pytest.raises(ValueError, match=r"width must be an int >= 1, got 0 \(int\)"):
         NetworkConfig(width=0)
+
+
+@pytest.mark.parametrize("kwargs", [{"bias": "no"}, {"input_dependent": "no"}, {"spatial_bias": 0}])
+def test_switches_must_be_booleans(kwargs):
+    name = next(iter(kwargs))
+    with pytest.raises(ValueError, match=rf"{name} must be True or False, got"):
+        LowRankLocallyConnected2d(3, 8, 3, (8, 8), rank=2, **kwargs)
+    LowRankLocallyConnected2d(3, 8, 3, (8, 8), rank=2, **{name: False})
+
+
+@pytest.mark.parametrize("make", LAYERS)
+def test_integer_input_asks_for_floats(make):
+    with pytest.raises(ValueError, match=r"floating-point input, got torch.uint8.*x.float\(\)"):
+        make()(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("make", LAYERS)
+def test_input_of_another_dtype_names_both_and_autocast_is_allowed(make):
+    layer = make()
+    with pytest.raises(ValueError, match=r"torch.float32 weights but got a torch.float64 input"):
+        layer(torch.randn(2, 3, 32, 32, dtype=torch.float64))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert layer(torch.randn(2, 3, 32, 32, dtype=torch.bfloat16)).shape[:2] == (2, 8)
+
+
+def test_the_combining_network_checks_its_arguments_and_input():
+    from lrlc import InputDependentCombiningWeights as Combining
+
+    net = Combining(2, 3, (8, 8), (6, 6))
+    with pytest.raises(ValueError, match=r"built for inputs of spatial size \(8, 8\)"):
+        net(torch.randn(1, 2, 32, 32))
+    with pytest.raises(ValueError, match="expects 2 input channels, got 3"):
+        net(torch.randn(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="4-D input"):
+        net(torch.randn(2, 8, 8))
+    for args, message in [
+        ((0, 3), "in_channels must be an int >= 1"),
+        ((2, -1), "rank must be an int >= 1"),
+        ((2, 2.5), r"rank must be an int >= 1, got 2.5"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            Combining(*args, (8, 8), (6, 6))
+    with pytest.raises(ValueError, match="each dilation must be an int >= 1, got 0"):
+        Combining(2, 3, (8, 8), (6, 6), dilations=(0,))
+
+
+def test_input_dependent_layers_take_any_rank():
+    layer = LowRankLocallyConnected2d(8, 8, 3, (3, 3), rank=4, input_dependent=True)
+    assert layer(torch.randn(2, 8, 3, 3)).shape == (2, 8, 1, 1)
+    with pytest.raises(ValueError, match=r"rank=4 .* 1 x 1 = 1.*input-dependent"):
+        LowRankLocallyConnected2d(8, 8, 3, (3, 3), rank=4)
+
+
+def test_counting_helpers_refuse_what_the_layers_refuse():
+    from lrlc.counting import conv2d_params, lrlc2d_flops, lrlc2d_params, network_flops
+
+    for call, message in [
+        (lambda: lrlc2d_params(2, 3, 3, (8, 8), -2), "rank must be an int >= 1"),
+        (lambda: lrlc2d_params(2, 3, 3, (8, 8), 0), "rank must be an int >= 1"),
+        (lambda: lrlc2d_flops(2, 3, 3, (8, 8), 0), "rank must be an int >= 1"),
+        (lambda: lrlc2d_params(2, 3, 3, (8, 8), 37), r"rank=37 .* 6 x 6 = 36"),
+        (lambda: conv2d_params(2.5, 3, 3), r"in_channels must be an int, got 2.5"),
+        (
+            lambda: lrlc2d_params(
+                2, 3, 3, (8, 8), 2, input_dependent=True, share_combining_weights=True
+            ),
+            "share_combining_weights=True needs spatial combining weights",
+        ),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            call()
+    with pytest.raises(TypeError, match="network_flops counts the paper network.*Sequential"):
+        network_flops(torch.nn.Sequential(torch.nn.Conv2d(1, 1, 3)))
+
+
+def test_paper_network_takes_other_image_sizes_and_refuses_what_it_sets():
+    net = paper_network("lc", dataset="mnist", input_size=(20, 20), in_channels=2)
+    assert net(torch.randn(2, 2, 20, 20)).shape == (2, 10)
+    with pytest.raises(ValueError, match="num_classes must be an int >= 1, got 0"):
+        paper_network("conv", num_classes=0)
+    with pytest.raises(ValueError, match="paper_network sets coord_conv from its arguments"):
+        paper_network("conv", coord_conv=True)

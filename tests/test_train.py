@@ -3,6 +3,7 @@
 import copy
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -95,6 +96,23 @@ def test_checkpoint_round_trip(tmp_path):
     assert loaded.config == model.config
     with pytest.raises(FileNotFoundError, match="no checkpoint at"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_checkpoint_takes_fits_history_and_refuses_what_it_could_not_load(tmp_path):
+    model = paper_network("conv", dataset="mnist", width=4)
+    x, y = torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    history = fit(model, [(x, y)], epochs=1, progress=False)
+    path = save_checkpoint(
+        tmp_path / "m.pt", model, history=history, root=tmp_path, accuracy=np.float64(0.5)
+    )
+    _, payload = load_checkpoint(path)
+    assert payload["history"] == history.to_dict()
+    assert payload["info"] == {"root": str(tmp_path), "accuracy": 0.5}
+    with pytest.raises(TypeError, match=r"info\['note'\] is of type object"):
+        save_checkpoint(tmp_path / "bad.pt", model, note=object())
+    with pytest.raises(TypeError, match="save_checkpoint saves the paper network"):
+        save_checkpoint(tmp_path / "bad.pt", torch.nn.Sequential())
+    assert not (tmp_path / "bad.pt").exists()
 
 
 def test_auto_device():

@@ -186,13 +186,18 @@ def test_page_renders_offline(browser, page_file):
 
 @pytest.mark.parametrize("page_file", toc_pages())
 def test_page_fits_a_phone(browser, page_file):
-    """At 400 pixels no page scrolls sideways as a whole: wide code, tables and display
-    equations scroll in their own box, and API signatures wrap (_static/lrlc.css)."""
+    """At 400 pixels no page scrolls sideways as a whole: wide code and tables scroll in
+    their own box, and API signatures wrap (_static/lrlc.css). Display equations fit
+    without scrolling: a reader would not see the half the screen cuts off, so long ones
+    are split into lines (``aligned``, ``gathered``)."""
     page, problems = open_page(browser, page_file, width=400)
     try:
         page.wait_for_timeout(300)
         if page.locator(".math, div.math").count() > 0:  # typeset: its final width
             page.wait_for_function("() => document.querySelector('mjx-container') !== null")
+            page.evaluate("() => MathJax.startup.promise")  # every formula typeset
+            wide = wider_than_column(page, 'mjx-container[display="true"]')
+            assert not wide, f"display equations wider than a phone on {page_file}: {wide}"
         widths = page.evaluate(
             "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
         )

@@ -60,6 +60,7 @@ __all__ = [
     "control_verdicts",
     "steps_table",
     "provenance_list",
+    "provenance_stack",
     "copies_table",
     "copies_differences",
     "augmentation_pairs",
@@ -426,6 +427,36 @@ def provenance_list(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
                 common += "; a commit marked -dirty had uncommitted changes in the checkout"
             common += "."
         lines.insert(0, common + "\n")
+    return _markdown("\n".join(lines))
+
+
+def provenance_stack(grids: Mapping[str, Results]) -> Any:
+    """The provenance of grids shown together (``{label: grid}``), as Markdown, what they
+    share said once.
+
+    The clauses of the training sentence that every grid has (:meth:`.Results.provenance_parts`),
+    and the data sentence when every grid has the same, open the text ("Every grid below:
+    trained on the CPU ..."); then one item per grid, under its label, with the clauses
+    and data only it has and its record sentence (commits, date, PyTorch, file). A single
+    grid gets its whole :meth:`.Results.provenance`.
+    """
+    if len(grids) == 1:
+        (grid,) = grids.values()
+        return _markdown(grid.provenance())
+    parts = {label: grid.provenance_parts() for label, grid in grids.items()}
+    first, *others = [training for training, _, _ in parts.values()]
+    shared = [c for c in first if all(c in training for training in others)]
+    data_shared = len({data for _, data, _ in parts.values()}) == 1
+    opening = ", ".join(shared)
+    opening = f"{opening[:1].lower()}{opening[1:]}." if shared else ""
+    if data_shared:
+        opening = f"{opening} {next(iter(parts.values()))[1]}".strip()
+    lines = [f"Every grid below: {opening}", ""] if opening else []
+    for label, (training, data, record) in parts.items():
+        own = [c for c in training if c not in shared]
+        text = f"{', '.join(own)}." if own else ""
+        text = f"{text} {'' if data_shared else data} {record}"
+        lines.append(f"- **{label}**: {' '.join(text.split())}")
     return _markdown("\n".join(lines))
 
 

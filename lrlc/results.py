@@ -603,6 +603,15 @@ class Results:
 
     def provenance(self) -> str:
         """Where and how these numbers were made, in a sentence or three, for the text."""
+        training, data, record = self.provenance_parts()
+        return f"{', '.join(training)}. {data} {record}"
+
+    def provenance_parts(self) -> tuple[list[str], str, str]:
+        """:meth:`provenance` in its three parts: the clauses of its training sentence
+        (``["Trained on the CPU (float32)", "3 seeds (0, 1, 2) per variant", "8 epochs",
+        ...]``), its data sentence ("Data: ...") and its record sentence (commits, date,
+        PyTorch and file), so that grids shown together can say what they share once
+        (:func:`lrlc.overview.provenance_stack`)."""
         r, data, config = self.raw, self.raw["data"], self.raw["config"]
         device = self._device_text()
         per = self._seeds_per_variant()
@@ -621,12 +630,20 @@ class Results:
                 f"learning rate {chosen['lr']:g} and weight decay {chosen['weight_decay']:g} "
                 "for every variant (not tuned)"
             )
+        training = [
+            f"Trained on {device}",
+            f"{per} per variant",
+            counted(config["epochs"], "epoch"),
+            f"batch {config['batch_size']}",
+            "SGD with Nesterov momentum and cosine decay",
+            hyper,
+        ]
         if self.combining_lr_scale != 1:
-            hyper += (
-                f", the spatial combining logits at {self.combining_lr_scale:g}× the learning rate"
+            training.append(
+                f"the spatial combining logits at {self.combining_lr_scale:g}× the learning rate"
             )
         if self.augmentation:
-            hyper += f", the training images augmented ({self.augmentation})"
+            training.append(f"the training images augmented ({self.augmentation})")
         kinds = (("train", "training images"), ("valid", "validation"), ("test", "test"))
         sizes = ", ".join(
             f"{data[f'{split}_size']:,} {kind} ({self._split_kind(split)})" for split, kind in kinds
@@ -637,14 +654,10 @@ class Results:
         task = config.get("task", "")
         task = f", task: {task}" if task and task != "the 10 classes" else ""
         last_run = "the last run " if len(self._commit_list()) > 1 else ""
-        return (
-            f"Trained on {device}, {per} per variant, {counted(config['epochs'], 'epoch')}, batch "
-            f"{config['batch_size']}, SGD with Nesterov momentum and cosine decay, {hyper}. "
-            f"Data: {title}{task}, {sizes}. "
-            f"{self._commits()}, {last_run}{r['date']}, "
-            f"{self._torch_text()}; "
-            f"from `{self.origin}`."
+        record = (
+            f"{self._commits()}, {last_run}{r['date']}, {self._torch_text()}; from `{self.origin}`."
         )
+        return training, f"Data: {title}{task}, {sizes}.", record
 
     def _torch_text(self) -> str:
         """ "PyTorch 2.14.1", or for runs made with several versions each with its number

@@ -257,6 +257,35 @@ def test_provenance_list_says_once_what_every_grid_shares(grids):
     assert lines[2] == f"- **CelebA**: {grids['celeba'].provenance()}"
 
 
+def test_provenance_stack_says_once_what_every_grid_shares():
+    plain, made = alike("celeba"), alike("celeba").raw
+    made["config"]["combining_lr_scale"], made["config"]["epochs"] = 100.0, 24
+    faster = Results("celeba", made, "results/cpu/celeba-faster.json")
+    lines = lines_of(overview.provenance_stack({"1×": plain, "100×": faster}))
+    training, data, record = plain.provenance_parts()
+    shared = [c for c in training if c != "2 epochs"]
+    assert "2 epochs" in training and len(shared) == len(training) - 1
+    opening = ", ".join(shared)
+    assert lines[0] == f"Every grid below: {opening[0].lower()}{opening[1:]}. {data}"
+    assert lines[1] == ""
+    assert lines[2] == f"- **1×**: 2 epochs. {record}"
+    own = "24 epochs, the spatial combining logits at 100× the learning rate."
+    assert lines[3] == f"- **100×**: {own} {faster.provenance_parts()[2]}"
+    assert lines[3].endswith("from `results/cpu/celeba-faster.json`.")
+    # grids on other data: each item has its own data sentence
+    lines = lines_of(overview.provenance_stack({"MNIST": alike("mnist"), "faces": plain}))
+    assert lines[0].endswith("(not tuned).") and " Data: " not in lines[0]
+    assert lines[2].startswith("- **MNIST**: Data: MNIST, ")
+    # one grid: its whole provenance
+    assert overview.provenance_stack({"x": plain}).data == plain.provenance()
+
+
+def test_provenance_is_its_parts_joined():
+    training, data, record = faces().provenance_parts()
+    assert training[0].startswith("Trained on ") and data.startswith("Data: CelebA")
+    assert faces().provenance() == f"{', '.join(training)}. {data} {record}"
+
+
 def test_provenance_list_explains_dirty_commits_once():
     commits = ["1111111111", "2222222222", "3333333333", "4444444444-dirty"]
     text = overview.provenance_list(

@@ -61,6 +61,8 @@ __all__ = [
     "steps_table",
     "provenance_list",
     "provenance_stack",
+    "budget_table",
+    "plot_budget_curves",
     "copies_table",
     "copies_differences",
     "augmentation_pairs",
@@ -458,6 +460,89 @@ def provenance_stack(grids: Mapping[str, Results]) -> Any:
         text = f"{text} {'' if data_shared else data} {record}"
         lines.append(f"- **{label}**: {' '.join(text.split())}")
     return _markdown("\n".join(lines))
+
+
+# One grid at several budgets -----------------------------------------------------------------
+
+_BUDGET_SETTINGS = ("task", "train_size", "valid_size", "batch_size", "optimizer", "augmentation",
+                    "amp", "combining_lr_scale")  # fmt: skip
+
+
+def budget_table(
+    budgets: Mapping[str, Results],
+    networks: Sequence[tuple[str, int | None]],
+    full_note: bool = True,
+) -> Any:
+    """The same networks trained for different numbers of epochs, ``{label: grid}`` (e.g.
+    ``{"8 epochs": ..., "24 epochs": ...}``), as a Markdown table: one column per budget,
+    one row per network of ``networks`` (``(layer, rank)``, all three layers) with its test
+    accuracy (:func:`accuracy`), then each later network minus the first, as
+    :func:`lrlc.results.format_difference` writes it. Raises ``ValueError`` where a grid
+    differs from the first in more than its epochs (data, batch, augmentation, ...).
+
+    full_note: False puts the short note above the table, for the tables after the first
+    on a page."""
+    first, *later = budgets.values()
+    for grid in later:
+        differs = setting_differences(first, grid, _BUDGET_SETTINGS)
+        if differs:
+            raise ValueError(
+                f"{grid.origin} differs from {first.origin} in more than the epochs: "
+                f"{', '.join(differs)}. Compare grids made with the same command but for --epochs."
+            )
+    rows = {
+        (layer, rank): [grid.row(layer, rank) for grid in budgets.values()]
+        for layer, rank in networks
+    }
+    table = [[variant_name(layer, rank), *map(accuracy, r)] for (layer, rank), r in rows.items()]
+    (base_layer, base_rank), *others = networks
+    base = rows[base_layer, base_rank]
+    for layer, rank in others:
+        cells = [
+            _difference(a, b, _test_size(grid))
+            for a, b, grid in zip(rows[layer, rank], base, budgets.values(), strict=True)
+        ]
+        name = f"{variant_name(layer, rank)} − {variant_name(base_layer, base_rank)} (points)"
+        table.append([name, *cells])
+    header = ["network", *(f"{label} (%)" for label in budgets)]
+    note = difference_note(full_note) if others else None
+    return markdown_table(header, table, align="l" + "r" * len(budgets), note=note)
+
+
+def plot_budget_curves(
+    budgets: Mapping[str, Results], networks: Sequence[tuple[str, int | None]]
+) -> Figure:
+    """The training loss (left) and the validation accuracy (%, right) after every epoch,
+    mean over seeds, of ``networks`` (``(layer, rank)``, all three layers) in every grid of
+    ``budgets`` (``{label: grid}``, as :func:`budget_table`), one colour a network, one
+    line style a budget: whether a network still climbs where the shorter budget ends, and
+    whether the longer one lets another network overtake."""
+    fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
+    styles = ["--", "-", ":", "-."]
+    lines = []
+    for layer, rank in networks:
+        color = _network_color(layer)
+        lines.append(Line2D([], [], color=color, label=variant_name(layer, rank)))
+        for grid, style in zip(budgets.values(), styles, strict=False):
+            for ax, field, scale in (
+                (loss_ax, "train_loss_curve", 1.0),
+                (accuracy_ax, "valid_curve", 100.0),
+            ):
+                mean = grid.mean_curve(field, layer, rank, "all")
+                if mean is not None:
+                    mean = scale * mean.numpy()
+                    ax.plot(np.arange(1, len(mean) + 1), mean, color=color, ls=style)
+    lines += [
+        Line2D([], [], color="0.4", ls=style, label=label)
+        for label, style in zip(budgets, styles, strict=False)
+    ]
+    loss_ax.set(xlabel="epoch", ylabel="training loss", title="training loss")
+    accuracy_ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title="validation accuracy")
+    for ax in (loss_ax, accuracy_ax):
+        ax.grid(alpha=0.3)
+        ax.title.set_fontsize(10)
+    fig.legend(handles=lines, fontsize=9, loc="outside upper center", ncols=min(len(lines), 4))
+    return fig
 
 
 # One grid on two copies of the same images ---------------------------------------------------

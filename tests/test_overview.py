@@ -654,3 +654,47 @@ def test_augmentation_pairs_refuse_a_faster_grid_that_differs_in_more_than_the_r
         overview.augmentation_pairs("mnist")
     (folder / "cpu" / "mnist-combining-lr-100.json").write_text(json.dumps(grid()))
     assert len(overview.augmentation_pairs("mnist")) == 2
+
+
+def test_budget_table_puts_the_budgets_side_by_side_and_refuses_other_differences():
+    short = Results("mnist", grid(), "results/cpu/mnist.json")
+    made = grid()
+    made["config"]["epochs"] = 6
+    made["runs"] = [run("conv", None, s, 0.96) for s in (0, 1)] + [
+        run("lrlc", 4, s, 0.97, params=300) for s in (0, 1)
+    ]
+    longer = Results("mnist", made, "results/cpu/mnist-6-epochs.json")
+    budgets = {"2 epochs": short, "6 epochs": longer}
+    table = overview.budget_table(budgets, [("conv", None), ("lrlc", 4)])
+    rows = table_rows(table)
+    assert rows[0] == "| network | 2 epochs (%) | 6 epochs (%) |"
+    conv, lrlc = short.row("conv"), short.row("lrlc", 4)
+    assert rows[2] == f"| convolution | {overview.accuracy(conv)} | 96.00\u00a0±\u00a00.00 |"
+    assert rows[3].startswith("| LRLC rank 4 | ")
+    short_lead = results.format_difference(lrlc, conv, 10_000)
+    long_lead = results.format_difference(longer.row("lrlc", 4), longer.row("conv"), 10_000)
+    assert rows[4] == f"| LRLC rank 4 − convolution (points) | {short_lead} | {long_lead} |"
+    assert table.data.startswith(results.DIFFERENCE_NOTE)
+    assert overview.budget_table(budgets, [("conv", None)], full_note=False).data.startswith("|")
+    made["config"]["batch_size"] = 128
+    with pytest.raises(ValueError, match=r"mnist-6-epochs.json differs .* epochs: batch_size"):
+        overview.budget_table(budgets, [("conv", None), ("lrlc", 4)])
+
+
+def test_budget_curves_draw_every_network_at_every_budget():
+    short = Results("mnist", grid(), "results/cpu/mnist.json")
+    made = grid()
+    made["config"]["epochs"] = 3
+    made["runs"] = [run("conv", None, 0, 0.96, valid_curve=[0.5, 0.7, 0.9])]
+    made["runs"] += [run("lrlc", 4, 0, 0.97, valid_curve=[0.6, 0.8, 0.95])]
+    for r in made["runs"]:
+        r["train_loss_curve"] = [1.0, 0.6, 0.3]
+    budgets = {"2 epochs": short, "3 epochs": Results("mnist", made, "x.json")}
+    fig = overview.plot_budget_curves(budgets, [("conv", None), ("lrlc", 4)])
+    loss_ax, accuracy_ax = fig.axes
+    assert [len(line.get_xdata()) for line in accuracy_ax.lines] == [2, 3, 2, 3]
+    assert [line.get_linestyle() for line in loss_ax.lines] == ["--", "-", "--", "-"]
+    assert accuracy_ax.lines[3].get_ydata()[-1] == pytest.approx(95.0)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["convolution", "LRLC rank 4", "2 epochs", "3 epochs"]
+    plt.close(fig)

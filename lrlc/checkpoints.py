@@ -13,33 +13,38 @@ __all__ = ["save_checkpoint", "load_checkpoint"]
 
 
 def _loadable(value: object, name: str) -> object:
-    """``value`` as what ``torch.load(weights_only=True)`` reads back: numbers, strings,
-    None, tensors, and lists, tuples and dicts of them. Paths become strings, NumPy scalars
-    Python numbers, a :class:`.History` its dict; anything else is refused with its
-    ``name``, before a file is written that could not be loaded."""
-    if value is None or isinstance(value, bool | str | torch.Tensor):
+    """``value`` as plain Python data that ``torch.load(weights_only=True)`` reads back:
+    numbers, strings, None, tensors, and lists, tuples and dicts of them. Paths and string
+    subclasses (NumPy's, enums) become ``str``, NumPy scalars Python numbers, named tuples
+    tuples, a :class:`.History` its dict; anything else is refused with its ``name``, before
+    a file is written."""
+    if value is None or isinstance(value, bool | torch.Tensor):
         return value
+    if isinstance(value, str | Path):
+        return str(value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):  # NumPy's float64 is a float too: make it Python's
         return float(value)
-    if isinstance(value, Path):
-        return str(value)
     if isinstance(value, list | tuple):
-        return type(value)(_loadable(v, f"{name}[{i}]") for i, v in enumerate(value))
+        items = [_loadable(v, f"{name}[{i}]") for i, v in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
     if isinstance(value, dict):
         for key in value:
             if not isinstance(key, str | int):
-                raise TypeError(f"save_checkpoint: {name} has a key {key!r}; use str keys")
-        return {k: _loadable(v, f"{name}[{k!r}]") for k, v in value.items()}
+                raise TypeError(f"save_checkpoint: {name} has a key {key!r}; use str or int keys")
+        return {_loadable(k, name): _loadable(v, f"{name}[{k!r}]") for k, v in value.items()}
     if isinstance(value, History):
-        return value.to_dict()
+        return _loadable(value.to_dict(), name)
     if callable(getattr(value, "item", None)) and getattr(value, "shape", None) == ():
         return value.item()  # a NumPy scalar
+    hint = (
+        ": convert it with torch.from_numpy(a) or a.tolist()" if hasattr(value, "__array__") else ""
+    )
     raise TypeError(
-        f"save_checkpoint: {name} is of type {type(value).__name__}, which load_checkpoint cannot "
-        "read back (it loads with torch.load(weights_only=True)): pass numbers, strings, "
-        "tensors, or lists and dicts of them"
+        f"save_checkpoint: {name} is of type {type(value).__name__}; checkpoints keep plain "
+        "data, so that load_checkpoint can read them with torch.load(weights_only=True): "
+        f"numbers, strings, tensors, or lists and dicts of them{hint}"
     )
 
 

@@ -229,8 +229,9 @@ class InputDependentCombiningWeights(nn.Module):
     ) -> None:
         super().__init__()
         factory = {"device": device, "dtype": dtype}
-        self.in_channels = as_int(in_channels, "in_channels", minimum=1)
-        self.rank = as_int(rank, "rank", minimum=1)
+        in_channels = as_int(in_channels, "in_channels", minimum=1)
+        rank = as_int(rank, "rank", minimum=1)
+        self.in_channels, self.rank = in_channels, rank
         self.input_size = pair(input_size, "input_size")
         self.output_size = pair(output_size, "output_size")
         for name, size in (("input_size", self.input_size), ("output_size", self.output_size)):
@@ -447,7 +448,7 @@ class LowRankLocallyConnected2d(nn.Module):
         return self._combining_weights(x)
 
     def _combining_weights(self, x: Tensor | None) -> Tensor:
-        """:meth:`combining_weights` without checking x (forward has checked it)."""
+        """:meth:`combining_weights` without this layer's check of x (forward has made it)."""
         if self.input_dependent:
             if self.combining_net is None:  # rank 1
                 return x.new_ones(x.shape[0], *self.output_size, 1)

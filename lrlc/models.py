@@ -266,11 +266,11 @@ def paper_network(
             f"coordconv takes no rank, got rank={rank}: it is the convolutional network with "
             "two coordinate channels; drop rank (or use wide_conv, which takes one)"
         )
-    fixed = {"layer_types", "rank", "num_classes", "coord_conv"} & set(overrides)
+    fixed = {"layer_types", "coord_conv"} & set(overrides)
     if fixed:
         raise ValueError(
-            f"paper_network sets {', '.join(sorted(fixed))} from its arguments (layer, rank, "
-            "where, num_classes): pass those instead, or build a NetworkConfig yourself"
+            f"paper_network sets {', '.join(sorted(fixed))} from its arguments (layer, where): "
+            "pass those instead, or build a NetworkConfig yourself"
         )
     in_channels, input_size, classes = DATASET_SHAPES[dataset]
     kind = "conv" if layer == "coordconv" else layer

@@ -442,6 +442,8 @@ def provenance_stack(grids: Mapping[str, Results]) -> Any:
     and data only it has and its record sentence (commits, date, PyTorch, file). A single
     grid gets its whole :meth:`.Results.provenance`.
     """
+    if not grids:
+        raise ValueError("provenance_stack needs at least one grid, {label: Results}")
     if len(grids) == 1:
         (grid,) = grids.values()
         return _markdown(grid.provenance())
@@ -450,10 +452,12 @@ def provenance_stack(grids: Mapping[str, Results]) -> Any:
     shared = [c for c in first if all(c in training for training in others)]
     data_shared = len({data for _, data, _ in parts.values()}) == 1
     opening = ", ".join(shared)
-    opening = f"{opening[:1].lower()}{opening[1:]}." if shared else ""
+    if opening[1:2].islower():  # "Trained on ..." -> "trained on ...", never "SGD" -> "sGD"
+        opening = opening[:1].lower() + opening[1:]
+    opening = f"Every grid below: {opening}." if shared else ""
     if data_shared:
         opening = f"{opening} {next(iter(parts.values()))[1]}".strip()
-    lines = [f"Every grid below: {opening}", ""] if opening else []
+    lines = [opening, ""] if opening else []
     for label, (training, data, record) in parts.items():
         own = [c for c in training if c not in shared]
         text = f"{', '.join(own)}." if own else ""
@@ -465,7 +469,7 @@ def provenance_stack(grids: Mapping[str, Results]) -> Any:
 # One grid at several budgets -----------------------------------------------------------------
 
 _BUDGET_SETTINGS = ("task", "train_size", "valid_size", "batch_size", "optimizer", "augmentation",
-                    "amp", "combining_lr_scale")  # fmt: skip
+                    "amp", "combining_lr_scale", "lrs", "weight_decays", "selection")  # fmt: skip
 
 
 def budget_table(
@@ -482,9 +486,14 @@ def budget_table(
 
     full_note: False puts the short note above the table, for the tables after the first
     on a page."""
+    if not budgets or not networks:
+        raise ValueError("budget_table needs grids ({label: Results}) and networks [(layer, rank)]")
     first, *later = budgets.values()
     for grid in later:
         differs = setting_differences(first, grid, _BUDGET_SETTINGS)
+        hyper = {(r["lr"], r["weight_decay"]) for g in (first, grid) for r in g.runs}
+        if len(hyper) > 1:
+            differs.append(f"the learning rates and weight decays of their runs ({sorted(hyper)})")
         if differs:
             raise ValueError(
                 f"{grid.origin} differs from {first.origin} in more than the epochs: "
@@ -515,15 +524,22 @@ def plot_budget_curves(
     """The training loss (left) and the validation accuracy (%, right) after every epoch,
     mean over seeds, of ``networks`` (``(layer, rank)``, all three layers) in every grid of
     ``budgets`` (``{label: grid}``, as :func:`budget_table`), one colour a network, one
-    line style a budget: whether a network still climbs where the shorter budget ends, and
-    whether the longer one lets another network overtake."""
-    fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
+    line style a budget (up to four): whether a network still climbs where the shorter
+    budget ends, and whether the longer one lets another network overtake."""
     styles = ["--", "-", ":", "-."]
+    if not 0 < len(budgets) <= len(styles) or not networks:
+        raise ValueError(
+            f"plot_budget_curves draws 1 to {len(styles)} budgets of at least one network, "
+            f"got {len(budgets)} budgets and {len(networks)} networks"
+        )
+    fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
     lines = []
-    for layer, rank in networks:
-        color = _network_color(layer)
+    kinds = [layer for layer, _ in networks]
+    for n, (layer, rank) in enumerate(networks):
+        # a layer type's own colour, unless two networks share the type
+        color = _network_color(layer) if kinds.count(layer) == 1 else f"C{n}"
         lines.append(Line2D([], [], color=color, label=variant_name(layer, rank)))
-        for grid, style in zip(budgets.values(), styles, strict=False):
+        for grid, style in zip(budgets.values(), styles[: len(budgets)], strict=True):
             for ax, field, scale in (
                 (loss_ax, "train_loss_curve", 1.0),
                 (accuracy_ax, "valid_curve", 100.0),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 Size2 = int | tuple[int, int] | Sequence[int]
@@ -38,7 +39,7 @@ def as_flag(value: object, name: str) -> bool:
     A switch given as a string or a number is refused rather than read by its truth value:
     ``input_dependent="no"`` would otherwise switch the mode on.
     """
-    if isinstance(value, bool) or type(value).__name__ == "bool_":  # numpy.bool_
+    if isinstance(value, bool | np.bool_):
         return bool(value)
     raise ValueError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
 
@@ -177,6 +178,20 @@ def conv_output_size(
     return ((h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1)
 
 
+def _autocast_on(device_type: str) -> bool:
+    """Whether autocast is on for ``device_type`` ("cpu", "cuda", ...): a layer's input may
+    then have another dtype than its weights. False for devices autocast does not know
+    ("meta"); torch before 2.4 asks without a device type."""
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4: no device_type argument
+        if device_type == "cpu":
+            return torch.is_autocast_cpu_enabled()
+        return torch.is_autocast_enabled()
+    except RuntimeError:  # "unknown device type for autocast"
+        return False
+
+
 def check_input(
     x: torch.Tensor,
     in_channels: int,
@@ -213,7 +228,7 @@ def check_input(
             f"{layer_name} expects a floating-point input, got {x.dtype}: convert it with "
             "x.float() (images as uint8 need scaling too, e.g. x.float() / 255)"
         )
-    if dtype is not None and x.dtype != dtype and not torch.is_autocast_enabled(x.device.type):
+    if dtype is not None and x.dtype != dtype and not _autocast_on(x.device.type):
         raise ValueError(
             f"{layer_name} has {dtype} weights but got a {x.dtype} input: convert one to the "
             f"other (x.to({dtype}) or layer.to({x.dtype})), or run it under torch.autocast"

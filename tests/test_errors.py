@@ -1,5 +1,6 @@
 """Bad input gets a ValueError that names the problem and the fix."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -162,6 +163,7 @@ def test_switches_must_be_booleans(kwargs):
     with pytest.raises(ValueError, match=rf"{name} must be True or False, got"):
         LowRankLocallyConnected2d(3, 8, 3, (8, 8), rank=2, **kwargs)
     LowRankLocallyConnected2d(3, 8, 3, (8, 8), rank=2, **{name: False})
+    LowRankLocallyConnected2d(3, 8, 3, (8, 8), rank=2, **{name: np.False_})  # NumPy's too
 
 
 @pytest.mark.parametrize("make", LAYERS)
@@ -177,6 +179,9 @@ def test_input_of_another_dtype_names_both_and_autocast_is_allowed(make):
         layer(torch.randn(2, 3, 32, 32, dtype=torch.float64))
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert layer(torch.randn(2, 3, 32, 32, dtype=torch.bfloat16)).shape[:2] == (2, 8)
+    on_meta = make().to("meta")  # a device autocast does not know: the same message
+    with pytest.raises(ValueError, match=r"float32 weights but got a torch.float16 input"):
+        on_meta(torch.randn(2, 3, 32, 32, device="meta", dtype=torch.float16))
 
 
 def test_the_combining_network_checks_its_arguments_and_input():

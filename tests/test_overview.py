@@ -281,9 +281,30 @@ def test_provenance_stack_says_once_what_every_grid_shares():
 
 
 def test_provenance_is_its_parts_joined():
+    # the text the chapters print, as it was before provenance() was split into parts
+    assert faces().provenance() == (
+        "Trained on the CPU (float32), 1 seed (0) per variant, 2 epochs, batch 64, SGD with "
+        "Nesterov momentum and cosine decay, learning rate 0.05 and weight decay 0.0005 for "
+        "every variant (not tuned). Data: CelebA, 3,000 training images (a class-balanced "
+        "subset), 1,000 validation (a subset of the official 19,867), 1,000 test (a subset "
+        "of the official 19,962). Commit 0123456789, 2026-11-23, PyTorch 2.x; from "
+        "`results/cpu/celeba.json`."
+    )
     training, data, record = faces().provenance_parts()
-    assert training[0].startswith("Trained on ") and data.startswith("Data: CelebA")
-    assert faces().provenance() == f"{', '.join(training)}. {data} {record}"
+    assert training[:3] == ["Trained on the CPU (float32)", "1 seed (0) per variant", "2 epochs"]
+    assert data.startswith("Data: CelebA") and record.startswith("Commit 0123456789")
+
+
+def test_provenance_stack_keeps_capitals():
+    made = alike("celeba").raw
+    made["device"], made["config"]["amp"] = "NVIDIA H100", "bf16 autocast"
+    made["config"]["epochs"], made["config"]["batch_size"] = 30, 256
+    made["runs"] = [{**r, "seed": 5} for r in made["runs"]]
+    gpu = Results("celeba", made, "results/celeba.json")
+    lines = lines_of(overview.provenance_stack({"CPU": alike("celeba"), "GPU": gpu}))
+    assert lines[0].startswith("Every grid below: SGD with Nesterov momentum")
+    assert lines[2].startswith("- **CPU**: Trained on the CPU (float32), 1 seed (0)")
+    assert lines[3].startswith("- **GPU**: Trained on an NVIDIA H100 GPU (bf16 autocast)")
 
 
 def test_provenance_list_explains_dirty_commits_once():
@@ -676,6 +697,10 @@ def test_budget_table_puts_the_budgets_side_by_side_and_refuses_other_difference
     assert rows[4] == f"| LRLC rank 4 − convolution (points) | {short_lead} | {long_lead} |"
     assert table.data.startswith(results.DIFFERENCE_NOTE)
     assert overview.budget_table(budgets, [("conv", None)], full_note=False).data.startswith("|")
+    for r in made["runs"]:
+        r["lr"] = 0.1
+    with pytest.raises(ValueError, match=r"epochs: the learning rates and weight decays"):
+        overview.budget_table(budgets, [("conv", None), ("lrlc", 4)])
     made["config"]["batch_size"] = 128
     with pytest.raises(ValueError, match=r"mnist-6-epochs.json differs .* epochs: batch_size"):
         overview.budget_table(budgets, [("conv", None), ("lrlc", 4)])

@@ -1,5 +1,6 @@
 """fit / evaluate / checkpoints on small synthetic problems (the real data runs are elsewhere)."""
 
+import collections
 import copy
 import math
 
@@ -102,12 +103,28 @@ def test_checkpoint_takes_fits_history_and_refuses_what_it_could_not_load(tmp_pa
     model = paper_network("conv", dataset="mnist", width=4)
     x, y = torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))
     history = fit(model, [(x, y)], epochs=1, progress=False)
+    Pair = collections.namedtuple("Pair", "a b")
     path = save_checkpoint(
-        tmp_path / "m.pt", model, history=history, root=tmp_path, accuracy=np.float64(0.5)
+        tmp_path / "m.pt",
+        model,
+        history=history,
+        root=tmp_path,
+        accuracy=np.float64(0.5),
+        epochs=np.int64(3),
+        names={np.str_("layer"): np.str_("conv")},
+        pair=Pair(1, (2, 3)),
     )
     _, payload = load_checkpoint(path)
     assert payload["history"] == history.to_dict()
-    assert payload["info"] == {"root": str(tmp_path), "accuracy": 0.5}
+    assert payload["info"] == {
+        "root": str(tmp_path),
+        "accuracy": 0.5,
+        "epochs": 3,
+        "names": {"layer": "conv"},
+        "pair": (1, (2, 3)),
+    }
+    with pytest.raises(TypeError, match=r"info\['weights'\] is of type ndarray.*torch.from_numpy"):
+        save_checkpoint(tmp_path / "bad.pt", model, weights=np.zeros(3))
     with pytest.raises(TypeError, match=r"info\['note'\] is of type object"):
         save_checkpoint(tmp_path / "bad.pt", model, note=object())
     with pytest.raises(TypeError, match="save_checkpoint saves the paper network"):

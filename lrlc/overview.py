@@ -398,15 +398,14 @@ def provenance_list(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
     """Where each grid's numbers come from, as a Markdown list (one item per dataset).
 
     When every grid was made alike (the same device, seeds, budget and hyper-parameters:
-    the part of :meth:`.Results.provenance` before "Data:"), that part is said once above
-    the list, with what a ``-dirty`` commit means and that each run records its commit;
-    each item then has its grid's data, commits and file. A pending dataset (grid None)
-    says so, with the command that would make its grid.
+    the training sentence of :meth:`.Results.provenance_parts`), that sentence is said once
+    above the list, with what a ``-dirty`` commit means and that each run records its
+    commit; each item then has its grid's data, commits and file. A pending dataset (grid
+    None) says so, with the command that would make its grid.
     """
-    texts = {name: grid.provenance() for name, grid in grids.items() if grid is not None}
-    heads = {text.split(" Data: ")[0] for text in texts.values()}
-    shared = len(texts) > 1 and len(heads) == 1
-    shared = shared and all(" Data: " in text for text in texts.values())
+    parts = {name: grid.provenance_parts() for name, grid in grids.items() if grid is not None}
+    heads = {", ".join(training) for training, _, _ in parts.values()}
+    shared = len(parts) > 1 and len(heads) == 1
     lines = []
     for name, grid in grids.items():
         if grid is None:
@@ -416,16 +415,18 @@ def provenance_list(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
                 "CPU-scale grid as in Appendix A, then re-execute this chapter."
             )
         elif shared:
-            text = "Data: " + texts[name].split(" Data: ", 1)[1]
-            lines.append(f"- **{names[name]}**: " + text.replace(_DIRTY, "").replace(_OWN, ""))
+            _, data, record = parts[name]
+            record = record.replace(_DIRTY, "").replace(_OWN, "")
+            lines.append(f"- **{names[name]}**: {data} {record}")
         else:
-            lines.append(f"- **{names[name]}**: {texts[name]}")
+            lines.append(f"- **{names[name]}**: {grid.provenance()}")
     if shared:
         (head,) = heads
-        common = f"Every grid below: {head[0].lower()}{head[1:]}"
-        if any(_OWN in text for text in texts.values()):
+        records = [record for _, _, record in parts.values()]
+        common = f"Every grid below: {head[0].lower()}{head[1:]}."
+        if any(_OWN in record for record in records):
             common += " Each run records the commit it ran from"
-            if any(_DIRTY in text for text in texts.values()):
+            if any(_DIRTY in record for record in records):
                 common += "; a commit marked -dirty had uncommitted changes in the checkout"
             common += "."
         lines.insert(0, common + "\n")

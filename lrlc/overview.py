@@ -473,59 +473,127 @@ _BUDGET_SETTINGS = ("task", "train_size", "valid_size", "batch_size", "optimizer
                     "amp", "combining_lr_scale", "lrs", "weight_decays", "selection")  # fmt: skip
 
 
+Budget = Results | Sequence[Results]
+"""One budget of :func:`budget_table`: a grid, or a grid and its grids with faster
+combining logits (the same command but for ``--layers`` and ``--combining-lr-scale``)."""
+
+BudgetNetwork = tuple[str, int | None] | tuple[str, int | None, float]
+"""A network of :func:`budget_table`: ``(layer, rank)``, all three layers, or ``(layer,
+rank, rate)`` for LRLC with its combining logits at ``rate`` times the learning rate."""
+
+
+def _budget_grids(budget: Budget) -> list[Results]:
+    """The grids of one budget, checked to differ only in the combining logits' rate."""
+    grids = [budget] if isinstance(budget, Results) else list(budget)
+    if not grids:
+        raise ValueError("a budget of budget_table needs at least one grid")
+    first, *faster = grids
+    for grid in faster:
+        check_comparable(first, grid)
+    rates = [grid.combining_lr_scale for grid in grids]
+    if len(set(rates)) < len(rates):
+        raise ValueError(f"two grids of one budget have the same combining-logit rate: {rates}")
+    return grids
+
+
+def _network_parts(network: BudgetNetwork) -> tuple[str, int | None, float]:
+    layer, rank, *rate = network
+    return layer, rank, float(rate[0]) if rate else 1.0
+
+
+def _network_name(network: BudgetNetwork) -> str:
+    layer, rank, rate = _network_parts(network)
+    return variant_name(layer, rank) + ("" if rate == 1 else f", logits at {rate:g}×")
+
+
+def _network_grid(grids: list[Results], network: BudgetNetwork) -> Results | None:
+    """The grid of one budget that holds ``network``'s rate, None where none does."""
+    rate = _network_parts(network)[2]
+    return next((g for g in grids if g.combining_lr_scale == rate), None)
+
+
+def _checked_budgets(
+    budgets: Mapping[str, Budget], networks: Sequence[BudgetNetwork]
+) -> list[list[Results]]:
+    """Each budget's grids, checked: within a budget they differ only in the logits' rate,
+    across budgets only in the epochs, and each network trained with one learning rate and
+    weight decay at every budget (networks may differ from each other: tuned grids)."""
+    if not budgets or not networks:
+        raise ValueError("budget_table needs grids ({label: Results}) and networks [(layer, rank)]")
+    per_budget = [_budget_grids(budget) for budget in budgets.values()]
+    first, *later = per_budget
+    for grids in later:
+        differs = setting_differences(first[0], grids[0], _BUDGET_SETTINGS)
+        for network in networks:
+            layer, rank, _ = _network_parts(network)
+            hyper = {
+                (r["lr"], r["weight_decay"])
+                for g in (_network_grid(first, network), _network_grid(grids, network))
+                if g is not None
+                for r in g.variant_runs(layer, rank)
+            }
+            if len(hyper) > 1:
+                differs.append(
+                    f"the learning rate and weight decay of {_network_name(network)} "
+                    f"({sorted(hyper)})"
+                )
+        if differs:
+            raise ValueError(
+                f"{grids[0].origin} differs from {first[0].origin} in more than the epochs: "
+                f"{', '.join(differs)}. Compare grids made with the same command but for --epochs."
+            )
+    return per_budget
+
+
 def budget_table(
-    budgets: Mapping[str, Results],
-    networks: Sequence[tuple[str, int | None]],
+    budgets: Mapping[str, Budget],
+    networks: Sequence[BudgetNetwork],
     full_note: bool = True,
 ) -> Any:
     """The same networks trained for different numbers of epochs, ``{label: grid}`` (e.g.
     ``{"8 epochs": ..., "24 epochs": ...}``), as a Markdown table: one column per budget,
-    one row per network of ``networks`` (``(layer, rank)``, all three layers) with its test
-    accuracy (:func:`accuracy`), then each later network minus the first, as
-    :func:`lrlc.results.format_difference` writes it. Raises ``ValueError`` where a grid
-    differs from the first in more than its epochs (data, batch, augmentation, ...).
+    one row per network of ``networks`` with its test accuracy (:func:`accuracy`), then
+    each later network minus the first, as :func:`lrlc.results.format_difference` writes
+    it. A network is ``(layer, rank)``, all three layers, or ``(layer, rank, rate)`` for
+    LRLC with its combining logits at ``rate`` times the learning rate: then a budget is a
+    list, its grid and its grids with faster logits (``[grid, grid_100x]``).
+
+    Raises ``ValueError`` where a budget's grids differ in more than the logits' rate,
+    where a budget differs from the first in more than its epochs (data, batch,
+    augmentation, ...), or where a network trained with another learning rate or weight
+    decay at another budget.
 
     full_note: False puts the short note above the table, for the tables after the first
     on a page."""
-    if not budgets or not networks:
-        raise ValueError("budget_table needs grids ({label: Results}) and networks [(layer, rank)]")
-    first, *later = budgets.values()
-    for grid in later:
-        differs = setting_differences(first, grid, _BUDGET_SETTINGS)
-        hyper = {(r["lr"], r["weight_decay"]) for g in (first, grid) for r in g.runs}
-        if len(hyper) > 1:
-            differs.append(f"the learning rates and weight decays of their runs ({sorted(hyper)})")
-        if differs:
-            raise ValueError(
-                f"{grid.origin} differs from {first.origin} in more than the epochs: "
-                f"{', '.join(differs)}. Compare grids made with the same command but for --epochs."
-            )
-    rows = {
-        (layer, rank): [grid.row(layer, rank) for grid in budgets.values()]
-        for layer, rank in networks
-    }
-    table = [[variant_name(layer, rank), *map(accuracy, r)] for (layer, rank), r in rows.items()]
-    (base_layer, base_rank), *others = networks
-    base = rows[base_layer, base_rank]
-    for layer, rank in others:
+    per_budget = _checked_budgets(budgets, networks)
+    rows = {}
+    for network in networks:
+        layer, rank, _ = _network_parts(network)
+        cells = []
+        for grids in per_budget:
+            grid = _network_grid(grids, network)
+            cells.append(None if grid is None else grid.row(layer, rank))
+        rows[network] = cells
+    table = [[_network_name(network), *map(accuracy, cells)] for network, cells in rows.items()]
+    base_network, *others = networks
+    base = rows[base_network]
+    for network in others:
         cells = [
-            _difference(a, b, _test_size(grid))
-            for a, b, grid in zip(rows[layer, rank], base, budgets.values(), strict=True)
+            _difference(a, b, _test_size(grids[0]))
+            for a, b, grids in zip(rows[network], base, per_budget, strict=True)
         ]
-        name = f"{variant_name(layer, rank)} − {variant_name(base_layer, base_rank)} (points)"
+        name = f"{_network_name(network)} − {_network_name(base_network)} (points)"
         table.append([name, *cells])
     header = ["network", *(f"{label} (%)" for label in budgets)]
     note = difference_note(full_note) if others else None
     return markdown_table(header, table, align="l" + "r" * len(budgets), note=note)
 
 
-def plot_budget_curves(
-    budgets: Mapping[str, Results], networks: Sequence[tuple[str, int | None]]
-) -> Figure:
+def plot_budget_curves(budgets: Mapping[str, Budget], networks: Sequence[BudgetNetwork]) -> Figure:
     """The training loss (left) and the validation accuracy (%, right) after every epoch,
-    mean over seeds, of ``networks`` (``(layer, rank)``, all three layers) in every grid of
-    ``budgets`` (``{label: grid}``, as :func:`budget_table`), one colour a network, one
-    line style a budget (up to four): whether a network still climbs where the shorter
+    mean over seeds, of ``networks`` at every budget of ``budgets`` (both as
+    :func:`budget_table` takes them, and checked as it checks them), one colour a network,
+    one line style a budget (up to four): whether a network still climbs where the shorter
     budget ends, and whether the longer one lets another network overtake."""
     styles = ["--", "-", ":", "-."]
     if not 0 < len(budgets) <= len(styles) or not networks:
@@ -533,19 +601,22 @@ def plot_budget_curves(
             f"plot_budget_curves draws 1 to {len(styles)} budgets of at least one network, "
             f"got {len(budgets)} budgets and {len(networks)} networks"
         )
+    per_budget = _checked_budgets(budgets, networks)
     fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
     lines = []
-    kinds = [layer for layer, _ in networks]
-    for n, (layer, rank) in enumerate(networks):
+    kinds = [network[0] for network in networks]
+    for n, network in enumerate(networks):
+        layer, rank, _ = _network_parts(network)
         # a layer type's own colour, unless two networks share the type
         color = _network_color(layer) if kinds.count(layer) == 1 else f"C{n}"
-        lines.append(Line2D([], [], color=color, label=variant_name(layer, rank)))
-        for grid, style in zip(budgets.values(), styles[: len(budgets)], strict=True):
+        lines.append(Line2D([], [], color=color, label=_network_name(network)))
+        for grids, style in zip(per_budget, styles[: len(budgets)], strict=True):
+            grid = _network_grid(grids, network)
             for ax, field, scale in (
                 (loss_ax, "train_loss_curve", 1.0),
                 (accuracy_ax, "valid_curve", 100.0),
             ):
-                mean = grid.mean_curve(field, layer, rank, "all")
+                mean = None if grid is None else grid.mean_curve(field, layer, rank, "all")
                 if mean is not None:
                     mean = scale * mean.numpy()
                     ax.plot(np.arange(1, len(mean) + 1), mean, color=color, ls=style)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import matplotlib
@@ -699,11 +700,79 @@ def test_budget_table_puts_the_budgets_side_by_side_and_refuses_other_difference
     assert overview.budget_table(budgets, [("conv", None)], full_note=False).data.startswith("|")
     for r in made["runs"]:
         r["lr"] = 0.1
-    with pytest.raises(ValueError, match=r"epochs: the learning rates and weight decays"):
+    with pytest.raises(ValueError, match=r"epochs: the learning rate and weight decay of conv"):
         overview.budget_table(budgets, [("conv", None), ("lrlc", 4)])
     made["config"]["batch_size"] = 128
     with pytest.raises(ValueError, match=r"mnist-6-epochs.json differs .* epochs: batch_size"):
         overview.budget_table(budgets, [("conv", None), ("lrlc", 4)])
+
+
+def test_budget_table_compares_each_network_with_itself_across_budgets():
+    # tuned grids: the convolution and LRLC chose other learning rates, the same at both
+    # budgets; a check over all the runs of both grids would refuse them
+    short, longer = grid(), grid()
+    longer["config"]["epochs"] = 6
+    for made in (short, longer):
+        for r in made["runs"]:
+            r["lr"] = 0.1 if r["layer"] == "lrlc" else 0.05
+    budgets = {
+        "2 epochs": Results("mnist", short, "results/mnist.json"),
+        "6 epochs": Results("mnist", longer, "results/mnist-6-epochs.json"),
+    }
+    rows = table_rows(overview.budget_table(budgets, [("conv", None), ("lrlc", 4)]))
+    assert len(rows) == 5  # header, rule, two networks, one difference
+    for r in longer["runs"]:
+        if r["layer"] == "lrlc":
+            r["lr"] = 0.05  # LRLC alone changed its learning rate between the budgets
+    with pytest.raises(ValueError, match=r"weight decay of LRLC rank 4 \(\[\(0.05"):
+        overview.budget_table(budgets, [("conv", None), ("lrlc", 4)])
+    # a network the table does not show is not checked
+    assert table_rows(overview.budget_table(budgets, [("conv", None)]))
+
+
+def faster_logits(made: dict, test: float) -> dict:
+    """``made``'s settings, LRLC rank 4 alone, its logits at 100 times the rate."""
+    faster = json.loads(json.dumps(made))
+    faster["config"]["combining_lr_scale"] = 100.0
+    faster["runs"] = [run("lrlc", 4, s, test, params=300) for s in (0, 1)]
+    return faster
+
+
+def test_budget_table_takes_lrlc_with_faster_logits_from_the_budgets_other_grid():
+    short, longer = grid(), grid()
+    longer["config"]["epochs"] = 6
+    longer["runs"] = [run("conv", None, s, 0.96) for s in (0, 1)]
+    budgets = {
+        "2 epochs": [
+            Results("mnist", short, "results/cpu/mnist.json"),
+            Results("mnist", faster_logits(short, 0.93), "results/cpu/m-100.json"),
+        ],
+        "6 epochs": [
+            Results("mnist", longer, "results/cpu/mnist-6-epochs.json"),
+            Results("mnist", faster_logits(longer, 0.99), "results/cpu/m6-100.json"),
+        ],
+    }
+    networks = [("conv", None), ("lrlc", 4), ("lrlc", 4, 100)]
+    rows = table_rows(overview.budget_table(budgets, networks))
+    assert rows[3].startswith("| LRLC rank 4 | ") and rows[3].endswith("| not run |")
+    pm = "\u00a0±\u00a00.00"  # two seeds of the same accuracy
+    assert rows[4] == f"| LRLC rank 4, logits at 100× | 93.00{pm} | 99.00{pm} |"
+    assert rows[-1].startswith("| LRLC rank 4, logits at 100× − convolution (points) | ")
+    fig = overview.plot_budget_curves(budgets, networks)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[:3] == ["convolution", "LRLC rank 4", "LRLC rank 4, logits at 100×"]
+    # conv at both budgets, LRLC at the plain rate at the first only, 100x at both
+    assert len(fig.axes[1].lines) == 5
+    plt.close(fig)
+    budgets["6 epochs"][1].raw["config"]["epochs"] = 7  # the faster grid of another budget
+    with pytest.raises(ValueError, match=r"m6-100.json differs .* logits' learning rate: epochs"):
+        overview.budget_table(budgets, networks)
+    budgets["6 epochs"][1].raw["config"]["epochs"] = 6
+    budgets["6 epochs"][1].raw["config"]["combining_lr_scale"] = 1
+    with pytest.raises(ValueError, match="the same combining-logit rate"):
+        overview.budget_table(budgets, networks)
+    with pytest.raises(ValueError, match="at least one grid"):
+        overview.budget_table({"2 epochs": []}, networks)
 
 
 def test_budget_curves_draw_every_network_at_every_budget():

@@ -549,14 +549,17 @@ def budget_table(
     budgets: Mapping[str, Budget],
     networks: Sequence[BudgetNetwork],
     full_note: bool = True,
+    differences: Sequence[tuple[BudgetNetwork, BudgetNetwork]] | None = None,
 ) -> Any:
     """The same networks trained for different numbers of epochs, ``{label: grid}`` (e.g.
     ``{"8 epochs": ..., "24 epochs": ...}``), as a Markdown table: one column per budget,
     one row per network of ``networks`` with its test accuracy (:func:`accuracy`), then
-    each later network minus the first, as :func:`lrlc.results.format_difference` writes
-    it. A network is ``(layer, rank)``, all three layers, or ``(layer, rank, rate)`` for
-    LRLC with its combining logits at ``rate`` times the learning rate: then a budget is a
-    list, its grid and its grids with faster logits (``[grid, grid_100x]``).
+    one row per pair ``(a, b)`` of ``differences``, ``a`` minus ``b`` as
+    :func:`lrlc.results.format_difference` writes it (default: each later network minus
+    the first; both networks of a pair must be in ``networks``). A network is ``(layer,
+    rank)``, all three layers, or ``(layer, rank, rate)`` for LRLC with its combining
+    logits at ``rate`` times the learning rate: then a budget is a list, its grid and its
+    grids with faster logits (``[grid, grid_100x]``).
 
     Raises ``ValueError`` where a budget's grids differ in more than the logits' rate,
     where a budget differs from the first in more than its epochs (data, batch,
@@ -575,17 +578,23 @@ def budget_table(
             cells.append(None if grid is None else grid.row(layer, rank))
         rows[network] = cells
     table = [[_network_name(network), *map(accuracy, cells)] for network, cells in rows.items()]
-    base_network, *others = networks
-    base = rows[base_network]
-    for network in others:
+    if differences is None:
+        differences = [(network, networks[0]) for network in networks[1:]]
+    for minuend, subtrahend in differences:
+        missing = [n for n in (minuend, subtrahend) if n not in rows]
+        if missing:
+            raise ValueError(
+                f"budget_table's differences name {missing[0]}, which is not one of its "
+                f"networks {list(networks)}: add it to networks"
+            )
         cells = [
             _difference(a, b, _test_size(grids[0]))
-            for a, b, grids in zip(rows[network], base, per_budget, strict=True)
+            for a, b, grids in zip(rows[minuend], rows[subtrahend], per_budget, strict=True)
         ]
-        name = f"{_network_name(network)} − {_network_name(base_network)} (points)"
+        name = f"{_network_name(minuend)} − {_network_name(subtrahend)} (points)"
         table.append([name, *cells])
     header = ["network", *(f"{label} (%)" for label in budgets)]
-    note = difference_note(full_note) if others else None
+    note = difference_note(full_note) if differences else None
     return markdown_table(header, table, align="l" + "r" * len(budgets), note=note)
 
 

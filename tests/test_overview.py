@@ -758,6 +758,16 @@ def test_budget_table_takes_lrlc_with_faster_logits_from_the_budgets_other_grid(
     pm = "\u00a0±\u00a00.00"  # two seeds of the same accuracy
     assert rows[4] == f"| LRLC rank 4, logits at 100× | 93.00{pm} | 99.00{pm} |"
     assert rows[-1].startswith("| LRLC rank 4, logits at 100× − convolution (points) | ")
+    chosen = [(("lrlc", 4, 100), ("lrlc", 4))]  # the one difference asked for
+    rows = table_rows(overview.budget_table(budgets, networks, differences=chosen))
+    assert len(rows) == 6 and rows[-1].startswith(
+        "| LRLC rank 4, logits at 100× − LRLC rank 4 (points) | "
+    )
+    assert rows[-1].endswith(" | not run |")  # no plain-rate LRLC at 6 epochs
+    with pytest.raises(ValueError, match=r"\('lc', None\), which is not one of its networks"):
+        overview.budget_table(budgets, networks, differences=[(("lc", None), ("conv", None))])
+    # no differences, no note on them
+    assert overview.budget_table(budgets, networks, differences=[]).data.startswith("| network")
     fig = overview.plot_budget_curves(budgets, networks)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels[:3] == ["convolution", "LRLC rank 4", "LRLC rank 4, logits at 100×"]

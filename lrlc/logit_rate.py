@@ -29,6 +29,7 @@ from lrlc.plotting import WEIGHT_CMAP, draw_baseline, finish_rank_axes
 from lrlc.results import (
     KINDS,
     Results,
+    by_logit_rate,
     check_comparable,
     difference_note,
     format_difference,
@@ -98,16 +99,6 @@ def mean_largest_weight(grid: Results, rank: int, layer: str) -> float:
     return grid.mean_largest_weight(rank, layer)
 
 
-def _sorted(base: Results, scaled: Sequence[Results]) -> list[Results]:
-    for grid in scaled:
-        check_comparable(base, grid)
-    grids = [base, *sorted(scaled, key=lambda g: g.combining_lr_scale)]
-    rates = [g.combining_lr_scale for g in grids]
-    if len(set(rates)) < len(rates):
-        raise ValueError(f"two grids have the same combining-logit rate: {rates}")
-    return grids
-
-
 def _rate(grid: Results) -> str:
     return f"{grid.combining_lr_scale:g}×"
 
@@ -137,7 +128,7 @@ def table(
     full_note: False puts the short note above the table (:func:`.difference_note`), for
     the tables after the first on a page.
     """
-    grids = _sorted(base, scaled)
+    grids = by_logit_rate(base, scaled)
     plain, lc = base.row("lrlc", rank), base.row("lc")
     n_test = base.raw["data"]["test_size"]
     rows = []
@@ -280,7 +271,7 @@ def plot_weights(
     """The combining weights of one LRLC layer (``(H_out, W_out)`` maps, one column per
     basis) of one seed's network, one row per combining-logit rate, on one colour scale from
     0 to 1: weights that stayed near their uniform start are one flat colour."""
-    grids = _sorted(base, scaled)
+    grids = by_logit_rate(base, scaled)
     fig, axes = plt.subplots(
         len(grids), rank, figsize=(size * rank + 0.9, size * len(grids) + 0.4),
         squeeze=False, layout="constrained",
@@ -304,7 +295,7 @@ def plot_weights(
 
 def _faster_grid(base: Results, scaled: Sequence[Results], rate: float) -> Results:
     """The grid of ``scaled`` made with the logits at ``rate``, checked against ``base``."""
-    grids = _sorted(base, scaled)
+    grids = by_logit_rate(base, scaled)
     faster = [g for g in grids[1:] if g.combining_lr_scale == rate]
     if not faster:
         have = ", ".join(_rate(g) for g in grids[1:]) or "none"

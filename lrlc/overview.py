@@ -36,6 +36,7 @@ from lrlc.plotting import BASELINE_COLORS, PLACEMENTS
 from lrlc.results import (
     NOISE_MULTIPLE,
     Results,
+    by_logit_rate,
     check_comparable,
     counted,
     difference_noise,
@@ -487,13 +488,7 @@ def _budget_grids(budget: Budget) -> list[Results]:
     grids = [budget] if isinstance(budget, Results) else list(budget)
     if not grids:
         raise ValueError("a budget of budget_table needs at least one grid")
-    first, *faster = grids
-    for grid in faster:
-        check_comparable(first, grid)
-    rates = [grid.combining_lr_scale for grid in grids]
-    if len(set(rates)) < len(rates):
-        raise ValueError(f"two grids of one budget have the same combining-logit rate: {rates}")
-    return grids
+    return by_logit_rate(grids[0], grids[1:])
 
 
 def _network_parts(network: BudgetNetwork) -> tuple[str, int | None, float]:

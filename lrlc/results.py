@@ -59,6 +59,7 @@ __all__ = [
     "variant_name",
     "setting_differences",
     "check_comparable",
+    "by_logit_rate",
     "RESULTS_URL",
 ]
 
@@ -843,6 +844,19 @@ def check_comparable(base: Results, other: Results) -> None:
             f"learning rate: {', '.join(differs)}. Compare grids made with the same command "
             "but for --combining-lr-scale."
         )
+
+
+def by_logit_rate(base: Results, scaled: Sequence[Results]) -> list[Results]:
+    """``base`` and its grids with faster combining logits, ``scaled`` sorted by their rate,
+    each checked against ``base`` (:func:`check_comparable`); ``ValueError`` where two
+    grids have the same rate."""
+    for grid in scaled:
+        check_comparable(base, grid)
+    grids = [base, *sorted(scaled, key=lambda g: g.combining_lr_scale)]
+    rates = [g.combining_lr_scale for g in grids]
+    if len(set(rates)) < len(rates):
+        raise ValueError(f"two grids have the same combining-logit rate: {rates}")
+    return grids
 
 
 def load(name: str, path: str | os.PathLike | None = None, kinds: Sequence[str] = KINDS) -> Results:

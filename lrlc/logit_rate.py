@@ -11,6 +11,9 @@ chapter 9 shows them::
     logit_rate.plot_weights(base, scaled, rank=4)  # layer 1's weights per rate
     logit_rate.plot_rank_dial(base, scaled)  # accuracy by rank, at 1× and 100×
     logit_rate.capacity_table(base, scaled, rank=2)  # against wide convolutions
+    (fast,) = logit_rate.load("mnist", rates=[100])  # all three layers, logits at 100x
+    last = results.load("mnist-last-layer-combining-lr-100")  # the last layer only
+    logit_rate.placement_table(base, fast, last, rank=4)  # where the faster logits pay
 
 Every grid must share the base grid's data and training settings (the comparison would
 mean nothing otherwise): :func:`lrlc.results.check_comparable` says what differs.
@@ -49,6 +52,7 @@ __all__ = [
     "table",
     "rank_table",
     "capacity_table",
+    "placement_table",
     "plot_weights",
     "plot_rank_dial",
     "plot_rank_dials",
@@ -256,6 +260,76 @@ def capacity_table(
         "parameters",
         "test accuracy (%)",
         f"{variant_name('lrlc', rank)} at {_rate(fast)} − this network",
+    ]
+    return markdown_table(header, rows, note=difference_note(full_note))
+
+
+def placement_table(
+    base: Results, faster: Results, faster_last: Results, rank: int = 4, full_note: bool = True
+) -> Any:
+    """Where do faster logits pay? LRLC ``rank`` in all three layers and in the last layer
+    only, each at the base grid's rate and with the logits faster (a Markdown table,
+    :func:`.markdown_table`), then the base grid's convolution and LRLC of rank 1 in both
+    placements (shared filters and spatial biases: no logits).
+
+    faster: the runs of LRLC ``rank`` in all three layers with faster logits (e.g.
+    ``mnist-combining-lr-100``); faster_last: those in the last layer only, at the same
+    rate (e.g. ``mnist-last-layer-combining-lr-100``). Both must share the base grid's
+    settings (:func:`lrlc.results.check_comparable`).
+
+    Columns: the network; its parameters; its test accuracy (mean ± std over seeds, %);
+    minus the convolution and minus the same placement at the base grid's rate, each as
+    :func:`lrlc.results.format_difference` writes it; and the mean largest combining weight
+    of the last layer, the one layer both placements have (``1 / rank``: uniform).
+
+    full_note: False puts the short note above the table (:func:`.difference_note`), for
+    the tables after the first on a page.
+    """
+    for grid in (faster, faster_last):
+        check_comparable(base, grid)
+    if faster.combining_lr_scale != faster_last.combining_lr_scale:
+        raise ValueError(
+            f"the two faster grids have the logits at different rates ({_rate(faster)} and "
+            f"{_rate(faster_last)}): pass grids made with one --combining-lr-scale"
+        )
+    if faster.combining_lr_scale == base.combining_lr_scale:
+        raise ValueError(
+            f"the faster grids have the base grid's rate ({_rate(base)}): pass the grids made "
+            "with --combining-lr-scale"
+        )
+    conv = base.row("conv")
+    n_test = base.raw["data"]["test_size"]
+    rows = []
+    for where, fast in (("all", faster), ("last", faster_last)):
+        plain = base.row("lrlc", rank, where)
+        for grid in (base, fast):
+            row = grid.row("lrlc", rank, where)
+            if row is None:
+                raise KeyError(f"no {variant_name('lrlc', rank, where)} run in {grid.origin}")
+            rows.append(
+                [
+                    f"{variant_name('lrlc', rank, where)}, logits at {_rate(grid)}"
+                    + (" (the grid)" if grid is base else ""),
+                    f"{row['params']:,}",
+                    accuracy(row),
+                    "" if conv is None else format_difference(row, conv, n_test),
+                    "" if grid is base or plain is None else format_difference(row, plain, n_test),
+                    f"{grid.mean_largest_weight(rank, LAYERS[-1], where):.3f}",
+                ]
+            )
+    for layer, r, where in (("conv", None, "all"), ("lrlc", 1, "all"), ("lrlc", 1, "last")):
+        row = base.row(layer, r, where)
+        if row is not None:
+            diff = "" if conv is None or layer == "conv" else format_difference(row, conv, n_test)
+            name = variant_name(layer, r, where)
+            rows.append([name, f"{row['params']:,}", accuracy(row), diff, "", ""])
+    header = [
+        "network",
+        "parameters",
+        "test accuracy (%)",
+        "− convolution",
+        f"− logits at {_rate(base)}",
+        f"mean largest weight, last layer (uniform: {1 / rank:g})",
     ]
     return markdown_table(header, rows, note=difference_note(full_note))
 

@@ -788,15 +788,18 @@ class Results:
             return torch.softmax(row[:, None, :] + col[None, :, :], dim=-1)
         raise KeyError(f"no LRLC rank {rank} ({where}) run with seed {seed} in {self.origin}")
 
-    def mean_largest_weight(self, rank: int, layer: str) -> float:
+    def mean_largest_weight(self, rank: int, layer: str, where: str = "all") -> float:
         """The largest combining weight at a position, averaged over the positions of
-        ``layer`` and over the grid's seeds of LRLC ``rank`` (all three layers): ``1 / rank``
-        for weights that never left their uniform start, 1 where each position picked one
-        basis."""
-        seeds = sorted({r["seed"] for r in self.variant_runs("lrlc", rank)})
+        ``layer`` and over the grid's seeds of LRLC ``rank`` (in all three layers, or in the
+        last only: ``where="last"``): ``1 / rank`` for weights that never left their uniform
+        start, 1 where each position picked one basis."""
+        seeds = sorted({r["seed"] for r in self.variant_runs("lrlc", rank, where)})
         if not seeds:
-            raise KeyError(f"no LRLC rank {rank} run in {self.origin}")
-        values = [self.combining_weights(rank, layer, s).max(dim=-1).values.mean() for s in seeds]
+            placement = "" if where == "all" else f" ({where} layer)"
+            raise KeyError(f"no LRLC rank {rank}{placement} run in {self.origin}")
+        values = [
+            self.combining_weights(rank, layer, s, where).max(dim=-1).values.mean() for s in seeds
+        ]
         return float(sum(values) / len(values))
 
     def _output_size(self, layer: str, where: str) -> tuple[int, int]:

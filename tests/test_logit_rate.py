@@ -296,3 +296,61 @@ def test_capacity_table_sets_lrlc_against_the_wide_convolutions_fewest_parameter
         logit_rate.capacity_table(base, [fast], [other], rank=4)
     with pytest.raises(KeyError, match="no LRLC rank 2 run"):
         logit_rate.capacity_table(base, [fast], rank=2)
+
+
+def last_layer_runs(tests: tuple[float, ...], first: float, params: int = 150) -> list[dict]:
+    """LRLC of rank 4 in the last layer only: logits for ``features.6`` alone."""
+    last = {"features.6": logits(first)["features.6"]}
+    return [
+        {**lrlc_run(s, t, 0.0), "where": "last", "params": params, "combining_logits": last}
+        for s, t in enumerate(tests)
+    ]
+
+
+def test_placement_table_sets_both_placements_at_both_rates_then_the_baselines():
+    base = grid(None, (0.90, 0.92), 0.0)
+    base.raw["runs"] += last_layer_runs((0.89, 0.89), 0.0)
+    base.raw["runs"] += [{**r, "rank": 1} for r in last_layer_runs((0.885, 0.885), 0.0)]
+    fast = grid(100, (0.95, 0.97), 2.0)
+    fast_last = grid(100, (0.93, 0.93), 0.0)
+    fast_last.raw["runs"] = last_layer_runs((0.93, 0.93), 1.0)
+    text = logit_rate.placement_table(base, fast, fast_last, rank=4).data
+    lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+    assert lines[0][3:5] == ["− convolution", "− logits at 1×"]
+    rows = {ln[0].lstrip("| "): ln for ln in lines[1:]}
+    assert list(rows) == [
+        "LRLC rank 4, logits at 1× (the grid)",
+        "LRLC rank 4, logits at 100×",
+        "LRLC rank 4 (last layer), logits at 1× (the grid)",
+        "LRLC rank 4 (last layer), logits at 100×",
+        "convolution",
+        "LRLC rank 1",
+        "LRLC rank 1 (last layer)",
+    ]
+    last_fast = rows["LRLC rank 4 (last layer), logits at 100×"]
+    assert last_fast[1] == "150" and last_fast[2] == "93.00\u00a0±\u00a00.00"
+    # 93 - 88 against the convolution; seeds alike, so the test set sets the threshold:
+    # 2 x 100 x sqrt(2 x .905 x .095 / 10,000), at the two accuracies' mean
+    assert last_fast[3] == "**+5.00 (±0.83)**"
+    assert last_fast[4] == "**+4.00 (±0.81)**"  # 93 - 89, the last layer at 1x
+    assert last_fast[5].rstrip(" |") == f"{math.exp(1.0) / (math.exp(1.0) + 3):.3f}"
+    assert rows["LRLC rank 4 (last layer), logits at 1× (the grid)"][4] == ""
+    assert rows["LRLC rank 4, logits at 100×"][5].rstrip(" |") == f"{largest(2.0):.3f}"
+    assert rows["convolution"][3] == "" and rows["LRLC rank 1 (last layer)"][3] == "+0.50 (±0.91)"
+
+
+def test_placement_table_refuses_grids_at_other_rates_or_settings():
+    base = grid(None, (0.90, 0.92), 0.0)
+    base.raw["runs"] += last_layer_runs((0.89, 0.89), 0.0)
+    fast, fast_last = grid(100, (0.95, 0.97), 2.0), grid(10, (0.93, 0.93), 0.0)
+    fast_last.raw["runs"] = last_layer_runs((0.93, 0.93), 1.0)
+    with pytest.raises(ValueError, match=r"different rates \(100× and 10×\)"):
+        logit_rate.placement_table(base, fast, fast_last)
+    with pytest.raises(ValueError, match="the base grid's rate"):
+        logit_rate.placement_table(base, base, base)
+    fast_last.raw["config"]["combining_lr_scale"] = 100
+    fast_last.raw["config"]["epochs"] = 24
+    with pytest.raises(ValueError, match="epochs"):
+        logit_rate.placement_table(base, fast, fast_last)
+    with pytest.raises(KeyError, match=r"no LRLC rank 4 \(last layer\) run"):
+        logit_rate.placement_table(base, fast, fast)

@@ -5,7 +5,8 @@
 #
 # GRID: mnist, cifar10, celeba, trans_celeba48 or celeba-attributes, or one of the first four
 # with -combining-lr-100 (LRLC of ranks 2 to 16 with its combining logits at 100 times the
-# learning rate, at the lr and weight decay the plain grid chose, read from $OUT/<grid>.json,
+# learning rate) or -last-layer-combining-lr-100 (LRLC of rank 4 in the last layer only, the
+# same logits), at the lr and weight decay the plain grid chose, read from $OUT/<grid>.json,
 # else results/partial/, else results/: run it once that grid's LRLC tuning is done). Each grid starts from
 # its committed results/partial/<grid>.json, else results/<grid>.json (so a grid grows over
 # several calls; a grid is committed to results/partial/ until it is whole, so that the
@@ -32,17 +33,26 @@ export OMP_NUM_THREADS=2
 guard=$(python3 -c "print(int(60 * float('$minutes')) + 60)")  # seconds: MINUTES may be 6.5
 workers=${GRID_WORKERS:-$(( 12 / $# > 0 ? 12 / $# : 1 ))}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+plain_grid_file() {  # the freshest file of the plain grid a faster-logits grid copies
+    local from
+    for from in "$out/$1.json" "results/partial/$1.json" "results/$1.json"; do
+        [ -f "$from" ] && break
+    done
+    echo "$from"
+}
 run_grid() {  # one grid, its log in $logs/<grid>.log
     local grid=$1 args=("$1")
     shift
     [ "$grid" = celeba-attributes ] && args=(celeba --attributes)
     case $grid in  # faster combining logits, at the lr and weight decay the plain grid chose
+        *-last-layer-combining-lr-100)
+            local base=${grid%-last-layer-combining-lr-100}
+            args=("$base" --layers lrlc@last:4 --combining-lr-scale 100
+                  --chosen-from "$(plain_grid_file "$base")") ;;
         *-combining-lr-100)
-            local base=${grid%-combining-lr-100} from
-            for from in "$out/$base.json" "results/partial/$base.json" "results/$base.json"; do
-                [ -f "$from" ] && break
-            done
-            args=("$base" --layers lrlc:2/4/8/16 --combining-lr-scale 100 --chosen-from "$from") ;;
+            local base=${grid%-combining-lr-100}
+            args=("$base" --layers lrlc:2/4/8/16 --combining-lr-scale 100
+                  --chosen-from "$(plain_grid_file "$base")") ;;
     esac
     local start
     for start in "results/partial/$grid.json" "results/$grid.json"; do

@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import statistics
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -688,8 +689,18 @@ _worker: dict = {}  # in a worker process: its context and data
 
 
 def _start_worker(context: _Context, load_args: tuple, threads: int) -> None:
+    parent = os.getppid()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     torch.set_num_threads(threads)
     _worker.update(context=context, splits=load_splits(context.dataset, *load_args))
+
+
+def _exit_with_parent(parent: int, every: float = 5.0) -> None:
+    """In a worker: end the process once ``parent`` is gone (killed, say, by a signal that
+    reached it alone), instead of training on for a grid no one will write."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
 
 
 def _train_in_worker(*job) -> dict:

@@ -587,3 +587,18 @@ def test_augment_one_part_is_recorded_and_is_a_setting_of_its_own(monkeypatch, t
         experiments.main(["mnist", "--augment", "flip", *args, "--out", str(tmp_path / "m.json")])
     with pytest.raises(SystemExit):  # argparse: not a part of the augmentation
         experiments.main(["celeba", "--augment", "rotate", *args])
+
+
+def test_a_worker_exits_once_its_parent_is_gone(monkeypatch):
+    parents = iter([100, 100, 1])  # then reparented: the grid's process is gone
+    naps = []
+    monkeypatch.setattr(experiments.os, "getppid", lambda: next(parents))
+    monkeypatch.setattr(experiments.time, "sleep", naps.append)
+
+    def exit_(code: int) -> None:
+        raise SystemExit(code)
+
+    monkeypatch.setattr(experiments.os, "_exit", exit_)
+    with pytest.raises(SystemExit) as exited:
+        experiments._exit_with_parent(100, every=0.5)
+    assert exited.value.code == 1 and naps == [0.5, 0.5]

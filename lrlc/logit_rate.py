@@ -301,7 +301,7 @@ def placement_table(
     n_test = base.raw["data"]["test_size"]
     rows = []
     for where, fast in (("all", faster), ("last", faster_last)):
-        plain = base.row("lrlc", rank, where)
+        plain = base.row("lrlc", rank, where)  # checked below: the base grid comes first
         for grid in (base, fast):
             row = grid.row("lrlc", rank, where)
             if row is None:
@@ -313,7 +313,7 @@ def placement_table(
                     f"{row['params']:,}",
                     accuracy(row),
                     "" if conv is None else format_difference(row, conv, n_test),
-                    "" if grid is base or plain is None else format_difference(row, plain, n_test),
+                    "" if grid is base else format_difference(row, plain, n_test),
                     f"{grid.mean_largest_weight(rank, LAYERS[-1], where):.3f}",
                 ]
             )

@@ -35,6 +35,10 @@ __all__ = [
     "plot_attribute_gains",
     "plot_pending",
     "variant_color",
+    "BASELINE_COLORS",
+    "BASELINE_LINES",
+    "PLACEMENTS",
+    "DEVIATION_CMAP",
 ]
 
 Array = Tensor | np.ndarray
@@ -42,12 +46,16 @@ Array = Tensor | np.ndarray
 FILTER_CMAP = "RdBu_r"  # diverging: red positive, blue negative, white zero
 WEIGHT_CMAP = "viridis"  # combining weights lie in [0, 1]
 OWNER_TITLE = "owner (largest weight)"  # the panel that colours each position by its basis
+#: The colour map of combining weights minus their uniform share.
 DEVIATION_CMAP = "RdBu_r"  # w - 1/K: red above the uniform share, blue below
+#: The colour of each layer type other than spatial LRLC, the same in every plot.
 BASELINE_COLORS = {"conv": "C2", "lc": "C3", "wide_conv": "C4", "coordconv": "C9"}
 BASELINE_COLORS |= {"lrlc_input": "C6"}  # the same colour for a layer type in every plot
+#: The line style of each of those layer types in the rank sweeps.
 BASELINE_LINES = {"conv": (0, (6, 2)), "lc": "-.", "wide_conv": (0, (2, 1)), "coordconv": ":"}
 BASELINE_LINES |= {"lrlc_input": (0, (3, 1, 1, 1, 1, 1))}  # and its own line in the rank sweep
 RANK_MARKERS = ("o", "s", "^", "D", "v", "P")  # LRLC ranks, lowest first, in the curves
+#: The colour, line and label of spatial LRLC in each placement, "all" or "last".
 PLACEMENTS = {"all": ("C0", "-", "LRLC, all three layers")}
 PLACEMENTS |= {"last": ("C1", "--", "LRLC, last layer only")}  # colour, line, label per where
 

@@ -319,7 +319,7 @@ class Results:
     def kinds(self) -> tuple[str, ...]:
         """The kind of results this is, for :func:`load`'s ``kinds``: ``("cpu",)`` for a
         file read from ``results/cpu/``, ``("",)`` for a reference grid read from
-        ``results/``, and all of :data:`KINDS` for a file read by ``path=``."""
+        ``results/``, and all of ``lrlc.results.KINDS`` for a file read by ``path=``."""
         return KINDS if self.kind is None else (self.kind,)
 
     @property
@@ -880,13 +880,15 @@ def load(name: str, path: str | os.PathLike | None = None, kinds: Sequence[str] 
         return Results(name, json.loads(path.read_text()), origin, kind)
     from lrlc.data import downloads_allowed  # LRLC_OFFLINE=1: never the network
 
-    fetched = _download(name, kinds) if downloads_allowed() else None
+    online = downloads_allowed()
+    fetched = _download(name, kinds) if online else None
     if fetched is not None:
         return Results(name, *fetched)
     looked = " and ".join(f"results/{kind + '/' if kind else ''}{name}.json" for kind in kinds)
+    web = f"and at {RESULTS_URL}" if online else f"not at {RESULTS_URL} (LRLC_OFFLINE=1)"
     raise FileNotFoundError(
         f"no results for {name!r}: looked for {looked} "
-        f"in $LRLC_RESULTS, the working directory and its parents, and at {RESULTS_URL}. "
+        f"in $LRLC_RESULTS, the working directory and its parents, {web}. "
         f"Run the grid with `python -m lrlc.experiments {name.split('-')[0]}` (see the "
         "appendix 'Reproducing every number'), or set LRLC_RESULTS to a folder that has them."
     )

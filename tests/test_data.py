@@ -554,6 +554,20 @@ def test_missing_celeba_says_where_to_get_it(tmp_path):
     assert "img_align_celeba.zip" in message and "list_eval_partition.txt" in message
 
 
+def test_available_says_whether_load_would_find_the_data(tmp_path, monkeypatch):
+    assert not data.available("celeba", root=tmp_path)
+    assert not data.available("MNIST", root=tmp_path)
+    make_celeba(tmp_path / "celeba")
+    make_mnist(tmp_path)
+    assert data.available("celeba", root=tmp_path) and data.available("mnist", root=tmp_path)
+    assert data.available("celeba", root=tmp_path, source="folder")
+    assert not data.available("celeba", root=tmp_path, source="zip")
+    monkeypatch.setenv("LRLC_DATA", str(tmp_path))
+    assert data.available("celeba") and not data.available("cifar10")
+    with pytest.raises(ValueError, match="unknown dataset 'svhn'"):
+        data.available("svhn")
+
+
 def test_failed_download_leaves_nothing_behind(tmp_path, monkeypatch):
     def fail(name, target):
         partial = target / "MNIST" / "raw" / "train-images-idx3-ubyte.gz"

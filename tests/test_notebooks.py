@@ -164,3 +164,39 @@ def test_every_chapter_installs_lrlc_from_the_books_own_repository():
     assert raw == results.RESULTS_URL
     for doc in ("README.md", "book/intro.md", "book/appendix_c_api.md"):
         assert f"pip install git+{url}" in (ROOT / doc).read_text(), doc
+
+
+def _book_conftest():
+    spec = importlib.util.spec_from_file_location("book_conftest", ROOT / "book" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Item:
+    """What the hook reads of an nbval item: its path; what it writes: markers."""
+
+    def __init__(self, name: str) -> None:
+        self.path = ROOT / "book" / name
+        self.markers: list = []
+
+    def add_marker(self, marker) -> None:
+        self.markers.append(marker)
+
+
+def test_celeba_chapters_skip_with_the_fix_outside_ci_only(monkeypatch, tmp_path):
+    hook = _book_conftest()
+    assert all((ROOT / "book" / name).exists() for name in hook.NEEDS_CELEBA)
+    monkeypatch.setenv("LRLC_DATA", str(tmp_path))  # no CelebA there
+    monkeypatch.delenv("CI", raising=False)
+    items = [_Item("05_mnist.ipynb"), *(_Item(name) for name in hook.NEEDS_CELEBA)]
+    hook.pytest_collection_modifyitems(None, items)
+    assert items[0].markers == []
+    for item in items[1:]:
+        (marker,) = item.markers
+        assert marker.name == "skip" and str(tmp_path.resolve()) in marker.kwargs["reason"]
+        assert "LRLC_DATA" in marker.kwargs["reason"]
+    monkeypatch.setenv("CI", "1")  # CI never skips: a missing CelebA fails there
+    items = [_Item(name) for name in hook.NEEDS_CELEBA]
+    hook.pytest_collection_modifyitems(None, items)
+    assert all(item.markers == [] for item in items)

@@ -122,6 +122,15 @@ def test_missing_results_name_the_command(results_dir):
         results.load("celeba-attributes")
 
 
+def test_missing_results_say_whether_the_book_site_was_asked(results_dir, monkeypatch):
+    monkeypatch.setenv("LRLC_OFFLINE", "1")
+    with pytest.raises(FileNotFoundError, match=r"not at https://\S+ \(LRLC_OFFLINE=1\)"):
+        results.load("cifar10")
+    monkeypatch.delenv("LRLC_OFFLINE")
+    with pytest.raises(FileNotFoundError, match=r"parents, and at https://"):
+        results.load("cifar10")
+
+
 def test_provenance_reads_each_split_from_its_data_note(results_dir):
     raw = grid()
     raw["dataset"], raw["data"]["test_size"] = "celeba", 1000

@@ -384,7 +384,12 @@ def plot_rank_dial(
     *,
     ax=None,
     title: str | None = None,
-    baselines: Sequence[tuple[str, int | None]] = (("conv", None), ("lc", None), ("wide_conv", 4)),
+    baselines: Sequence[tuple[str, int | None]] = (
+        ("conv", None),
+        ("lc", None),
+        ("coordconv", None),
+        ("wide_conv", 4),
+    ),
 ) -> Figure:
     """Test accuracy (%) against rank, LRLC in all three layers, at the base grid's rate
     and with the spatial combining logits at ``rate`` times it (the grid of ``scaled``

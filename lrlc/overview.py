@@ -244,7 +244,7 @@ def plot_gains_over_conv(
             rows = headline_rows(grid)
             a, conv = rows[key], rows["conv"]
             if a is None or conv is None:
-                ax.text(x, 0, "not\nrun", ha="center", va="bottom", fontsize=8, color="0.3")
+                ax.text(x, 0, "not\nrun", ha="center", va="bottom", fontsize=9, color="0.25")
                 continue
             height = 100 * (a["test_mean"] - conv["test_mean"])
             error = NOISE_MULTIPLE * difference_noise(a, conv, _test_size(grid))[0]
@@ -597,9 +597,12 @@ def plot_budget_curves(budgets: Mapping[str, Budget], networks: Sequence[BudgetN
     """The training loss (left) and the validation accuracy (%, right) after every epoch,
     mean over seeds, of ``networks`` at every budget of ``budgets`` (both as
     :func:`budget_table` takes them, and checked as it checks them), one colour a network,
-    one line style a budget (up to four): whether a network still climbs where the shorter
-    budget ends, and whether the longer one lets another network overtake."""
+    one line style a budget (up to four; all but the second also marked at every epoch, so
+    that a short budget's curve shows where it runs along a longer one's): whether a
+    network still climbs where the shorter budget ends, and whether the longer one lets
+    another network overtake."""
     styles = ["--", "-", ":", "-."]
+    markers = ["o", "", "s", "^"]
     if not 0 < len(budgets) <= len(styles) or not networks:
         raise ValueError(
             f"plot_budget_curves draws 1 to {len(styles)} budgets of at least one network, "
@@ -614,7 +617,7 @@ def plot_budget_curves(budgets: Mapping[str, Budget], networks: Sequence[BudgetN
         # a layer type's own colour, unless two networks share the type
         color = _network_color(layer) if kinds.count(layer) == 1 else f"C{n}"
         lines.append(Line2D([], [], color=color, label=_network_name(network)))
-        for grids, style in zip(per_budget, styles[: len(budgets)], strict=True):
+        for grids, style, marker in zip(per_budget, styles, markers, strict=False):
             grid = _network_grid(grids, network)
             for ax, field, scale in (
                 (loss_ax, "train_loss_curve", 1.0),
@@ -623,10 +626,11 @@ def plot_budget_curves(budgets: Mapping[str, Budget], networks: Sequence[BudgetN
                 mean = None if grid is None else grid.mean_curve(field, layer, rank, "all")
                 if mean is not None:
                     mean = scale * mean.numpy()
-                    ax.plot(np.arange(1, len(mean) + 1), mean, color=color, ls=style)
+                    ax.plot(np.arange(1, len(mean) + 1), mean, color=color, ls=style,
+                            marker=marker, ms=3.5, zorder=3 if marker else 2)  # fmt: skip
     lines += [
-        Line2D([], [], color="0.4", ls=style, label=label)
-        for label, style in zip(budgets, styles, strict=False)
+        Line2D([], [], color="0.4", ls=style, marker=marker, ms=3.5, label=label)
+        for label, style, marker in zip(budgets, styles, markers, strict=False)
     ]
     loss_ax.set(xlabel="epoch", ylabel="training loss", title="training loss")
     accuracy_ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title="validation accuracy")
@@ -1056,19 +1060,28 @@ def augmentation_parts_differences(parts: AugmentationParts, full_note: bool = T
     return markdown_table(header, table, note=difference_note(full_note))
 
 
-def plot_augmentation_parts(parts: AugmentationParts, *, ax: Axes | None = None) -> Figure:
+def plot_augmentation_parts(
+    parts: AugmentationParts,
+    *,
+    ax: Axes | None = None,
+    colors: Mapping[str, str] | None = None,
+) -> Figure:
     """The change in test accuracy (points, with augmentation minus without, mean over
     seeds) of every network of ``parts``, one group per network and one bar per
     augmentation. Each error bar spans :data:`.NOISE_MULTIPLE` times the noise scale of the
     two accuracies' difference (:func:`.difference_noise`) on either side: a bar whose error
-    bar crosses zero is a change within the noise."""
+    bar crosses zero is a change within the noise. ``colors`` gives each augmentation of
+    ``parts`` its colour, so that one augmentation looks the same in several figures
+    (default: matplotlib's cycle, in the order of ``parts``)."""
     rows = _parts_rows(parts)
     test_size = _test_size(next(iter(parts.values()))[0][0])
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
     fig = ax.figure
     width = 0.8 / len(parts)
-    colors = [f"C{i}" for i in range(len(parts))]
+    if colors is not None and set(parts) - set(colors):
+        raise ValueError(f"no colour for {sorted(set(parts) - set(colors))} in colors")
+    colors = [f"C{i}" if colors is None else colors[label] for i, label in enumerate(parts)]
     for i, (_, without, cells) in enumerate(rows):
         for j, cell in enumerate(cells):
             if cell is None:

@@ -242,6 +242,13 @@ def test_plot_rank_dial_draws_both_rates_from_the_same_rank_1_and_the_baselines(
     assert list(fast_curve[1]) == pytest.approx([91, 96, 98])
     (conv,) = [line for line in ax.lines if line.get_label().startswith("convolution")]
     assert conv.get_ydata()[0] == pytest.approx(88)
+    assert not [line for line in ax.lines if line.get_label() == "CoordConv"]  # not run
+    plt.close(fig)
+    base.raw["runs"] += [{**lrlc_run(s, 0.93, 0.0), "layer": "coordconv", "rank": None}
+                         for s in (0, 1)]  # fmt: skip
+    fig = logit_rate.plot_rank_dial(base, [fast], rate=100)
+    (coord,) = [line for line in fig.axes[0].lines if line.get_label() == "CoordConv"]
+    assert coord.get_ydata()[0] == pytest.approx(93)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4", "8"]
     plt.close(fig)
     with pytest.raises(ValueError, match=r"no grid with the logits at 10×"):

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
 from test_results import grid, run  # noqa: E402  (the fake grids of tests/test_results.py)
 
@@ -633,6 +634,13 @@ def test_plot_augmentation_parts_one_bar_per_network_and_augmentation():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["crops", "flips"]
     assert [t.get_text() for t in ax.get_xticklabels()][0] == "convolution"
     plt.close(fig)
+    colors = {"crops": "C8", "flips": "C7"}  # one augmentation, one colour, in every figure
+    fig = overview.plot_augmentation_parts(augmentation_parts(), colors=colors)
+    patches = fig.axes[0].get_legend().get_patches()
+    assert [p.get_facecolor() for p in patches] == [to_rgba("C8"), to_rgba("C7")]
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"no colour for \['flips'\]"):
+        overview.plot_augmentation_parts(augmentation_parts(), colors={"crops": "C8"})
 
 
 def test_augmentation_pairs_pair_each_rate_whose_two_files_exist(tmp_path, results_only_in):

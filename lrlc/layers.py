@@ -109,6 +109,8 @@ class LocallyConnected2d(nn.Module):
             ``"valid"`` (none) or ``"same"`` (the output as large as the input; odd kernels
             at stride 1 only).
         bias: add a learned bias per output channel and position.
+        device, dtype: where and in which precision the parameters are made, as in
+            ``torch.nn`` layers.
 
     Shapes:
         x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out)
@@ -341,6 +343,8 @@ class LowRankLocallyConnected2d(nn.Module):
         share_combining_weights: spatial mode only: row + column logits (True, default) or
             per-position logits (False). ``None`` picks the official default of the mode.
         spatial_bias: add the spatial bias.
+        device, dtype: where and in which precision the parameters are made, as in
+            ``torch.nn`` layers.
 
     Shapes:
         x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out)

@@ -369,10 +369,13 @@ def overlay_layers(
 ) -> Figure:
     """:func:`overlay_on_image` for several layers of one network: one row per layer.
 
-    The other arguments are those of :func:`overlay_on_image`; with ``deviation`` every row
-    shares one colour scale.
+    The other arguments are those of :func:`overlay_on_image` (but ``size``, each panel's
+    side in inches, defaults to 1.5 here); with ``deviation`` every row shares one colour
+    scale.
 
     Args:
+        image: the image the maps are drawn over: a ``(C, H, W)`` tensor or an ``(H, W[, C])``
+            array.
         weights: layer name -> ``(H_out, W_out, rank)``, all of one rank.
         offsets: layer name -> centre offset; default :func:`layer_offset` of the name
             (for the paper network's module names).
@@ -404,8 +407,9 @@ def overlay_per_image(
 ) -> Figure:
     """:func:`overlay_on_image` for input-dependent combining weights: one row per image.
 
-    The other arguments are those of :func:`overlay_on_image`; with ``deviation`` every row
-    shares one colour scale.
+    The other arguments are those of :func:`overlay_on_image` (but ``size``, each panel's
+    side in inches, defaults to 1.5 here); with ``deviation`` every row shares one colour
+    scale.
 
     Args:
         images: ``(n, C, H, W)`` tensor or ``n`` images.

@@ -8,6 +8,8 @@ Markdown table will render as a table.
 
 import importlib.util
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -200,3 +202,42 @@ def test_celeba_chapters_skip_with_the_fix_outside_ci_only(monkeypatch, tmp_path
     items = [_Item(name) for name in hook.NEEDS_CELEBA]
     hook.pytest_collection_modifyitems(None, items)
     assert all(item.markers == [] for item in items)
+
+
+def test_the_edits_waiting_for_a_gpu_still_apply_and_lint_clean(tmp_path):
+    """.ci/gpu_chapter_edits.py holds the code changes chapters 5-8 get just before their
+    next GPU execution: each must still find its place in the chapters as committed, a
+    second run must change nothing, and the edited chapters must pass the book's ruff."""
+    spec = importlib.util.spec_from_file_location("edits", ROOT / ".ci" / "gpu_chapter_edits.py")
+    edits = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = edits  # its dataclasses look their module up there
+    spec.loader.exec_module(edits)
+    chapters = sorted({e.chapter for e in edits.EDITS})
+    for chapter in chapters:
+        (tmp_path / chapter).write_bytes((ROOT / "book" / chapter).read_bytes())
+    made = edits.edit_chapters(tmp_path)
+    assert all(made[c] > 0 for c in chapters), made
+    assert set(edits.edit_chapters(tmp_path).values()) == {0}  # all made already
+    for chapter in chapters:
+        nb = nbformat.read(tmp_path / chapter, as_version=4)
+        assert checks_of(nb) == [], chapter
+    config = ROOT / "book" / "ruff.toml"
+    for command in (["check"], ["format", "--check"]):
+        lint = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--config", str(config), str(tmp_path)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def checks_of(nb) -> list[str]:
+    """What the edited chapter breaks of the book's rules for stored notebooks, but that
+    its new cells have no outputs yet: the figure metadata of every new figure cell."""
+    problems = []
+    for cell in nb.cells:
+        figure = cell.metadata.get("mystnb", {}).get("figure")
+        if figure is not None and not (figure.get("caption") and figure.get("name")):
+            problems.append(f"a figure without caption or name: {cell.source[:40]!r}")
+        if figure is not None and not cell.metadata["mystnb"].get("image", {}).get("alt"):
+            problems.append(f"a figure without alt text: {cell.source[:40]!r}")
+    return problems

@@ -284,14 +284,16 @@ def _grid_figure(
     size: float,
     title: str | None,
     colorbar: bool,
+    shared_scale: bool = True,
 ) -> Figure:
     rank = rows[0][1].shape[-1]
     if any(w.shape[-1] != rank for _, w, _, _ in rows):
         raise ValueError("every row needs the same rank")
-    limit = None
-    if deviation:  # one symmetric scale for every panel, so sizes compare across rows
-        limit = max(float(np.abs(w - 1 / rank).max()) for _, w, _, _ in rows) or 1.0
-    style = _Style(owner, alpha, limit)
+    limits: list[float | None] = [None] * len(rows)
+    if deviation:  # symmetric scales around 1/K, each row's own or (shared) the widest
+        limits = [float(np.abs(w - 1 / rank).max()) or 1.0 for _, w, _, _ in rows]
+        if shared_scale:
+            limits = [max(limits)] * len(rows)
     ncols = rank + 1 + int(owner)
     fig, axes = plt.subplots(
         len(rows),
@@ -300,15 +302,21 @@ def _grid_figure(
         squeeze=False,
         layout="constrained",
     )
-    im = None
+    images = []
     for r, (image, w, offset, label) in enumerate(rows):
-        im = _draw_row(axes[r], image, w, offset, style, titles=r == 0)
+        style = _Style(owner, alpha, limits[r])
+        images.append(_draw_row(axes[r], image, w, offset, style, titles=r == 0))
         if label:
             axes[r, 0].set_ylabel(label, fontsize=11)
-    if colorbar and im is not None:
-        ticks = [0, 0.5, 1] if limit is None else None
-        bar = fig.colorbar(im, ax=axes[:, 1 : rank + 1].ravel().tolist(), shrink=0.8, ticks=ticks)
-        bar.ax.tick_params(labelsize=10)
+    if colorbar and images:
+        ticks = [0, 0.5, 1] if limits[0] is None else None
+        if not deviation or shared_scale:  # one bar beside every row
+            bars = [(images[-1], axes[:, 1 : rank + 1].ravel().tolist(), 0.8)]
+        else:  # a bar for each row's own scale
+            bars = [(im, axes[r, 1 : rank + 1].tolist(), 0.9) for r, im in enumerate(images)]
+        for im, beside, shrink in bars:
+            bar = fig.colorbar(im, ax=beside, shrink=shrink, ticks=ticks)
+            bar.ax.tick_params(labelsize=10 if len(bars) == 1 else 8)
     if owner:
         _owner_legend(fig, rank)
     if title:
@@ -366,12 +374,15 @@ def overlay_layers(
     size: float = 1.5,
     title: str | None = None,
     colorbar: bool = True,
+    shared_scale: bool = True,
 ) -> Figure:
     """:func:`overlay_on_image` for several layers of one network: one row per layer.
 
     The other arguments are those of :func:`overlay_on_image` (but ``size``, each panel's
     side in inches, defaults to 1.5 here); with ``deviation`` every row shares one colour
-    scale.
+    scale, so that the sizes of the departures compare across layers, or with
+    ``shared_scale=False`` each row has its own (and its own colour bar), so that a layer
+    whose weights moved little still shows where they moved.
 
     Args:
         image: the image the maps are drawn over: a ``(C, H, W)`` tensor or an ``(H, W[, C])``
@@ -389,7 +400,7 @@ def overlay_layers(
         rows.append((img, w, offset, f"{name}\n{w.shape[0]}x{w.shape[1]}"))
     if not rows:
         raise ValueError("weights is empty: give at least one layer")
-    return _grid_figure(rows, owner, alpha, deviation, size, title, colorbar)
+    return _grid_figure(rows, owner, alpha, deviation, size, title, colorbar, shared_scale)
 
 
 def overlay_per_image(

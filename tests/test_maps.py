@@ -172,6 +172,18 @@ def test_deviation_draws_weights_minus_one_over_rank_on_one_symmetric_scale():
     np.testing.assert_allclose(
         overlays[4].get_array(), maps["features.6"][:, :, 1] - 1 / 3, rtol=1e-5, atol=1e-7
     )
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == 1
+    plt.close(fig)
+    # each row on its own scale, with its own colour bar: a layer that moved little shows
+    fig = overlay_layers(face, maps, deviation=True, owner=False, shared_scale=False)
+    overlays = [ax.get_images()[1] for ax in fig.axes if len(ax.get_images()) == 2]
+    for row, w in enumerate(maps.values()):
+        own = (w - 1 / 3).abs().max().item()
+        for im in overlays[3 * row : 3 * row + 3]:
+            np.testing.assert_allclose(im.get_clim(), (-own, own), rtol=1e-6)
+    assert len([ax for ax in fig.axes if ax.get_label() == "<colorbar>"]) == 2
+    plt.close(fig)
 
 
 def test_plot_owner_maps_one_panel_per_layer_with_distinct_colours():

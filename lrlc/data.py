@@ -397,10 +397,12 @@ def _build(name: str, split: str, quick: bool, source: Source) -> dict:
     }
 
 
-def available(name: str, root: str | os.PathLike | None = None, source: str | None = None) -> bool:
+def available(
+    name: str, root: str | os.PathLike | None = None, *, source: str | None = None
+) -> bool:
     """Whether ``name`` ("mnist", "cifar10" or "celeba") is in place under the data root
-    (``root``, else ``$LRLC_DATA``, else ``./data``), so that :func:`load` needs no
-    download; ``source`` as in :func:`load`. Reads no images."""
+    (:func:`data_root` of ``root``, as :func:`load` finds it), so that :func:`load` needs
+    no download; ``source`` as in :func:`load`. Reads no images."""
     name = name.lower() if isinstance(name, str) else name
     spec = _check_names(name, "train", source)
     return spec.reader.find(data_root(root), source) is not None

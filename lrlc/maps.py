@@ -291,9 +291,9 @@ def _grid_figure(
         raise ValueError("every row needs the same rank")
     limits: list[float | None] = [None] * len(rows)
     if deviation:  # symmetric scales around 1/K, each row's own or (shared) the widest
-        limits = [float(np.abs(w - 1 / rank).max()) or 1.0 for _, w, _, _ in rows]
-        if shared_scale:
-            limits = [max(limits)] * len(rows)
+        widest = [float(np.abs(w - 1 / rank).max()) for _, w, _, _ in rows]
+        shared = max(widest) or 1.0  # 1.0: every map still uniform, nothing to scale
+        limits = [shared if shared_scale else (w or 1.0) for w in widest]
     ncols = rank + 1 + int(owner)
     fig, axes = plt.subplots(
         len(rows),
@@ -385,8 +385,7 @@ def overlay_layers(
     whose weights moved little still shows where they moved.
 
     Args:
-        image: the image the maps are drawn over: a ``(C, H, W)`` tensor or an ``(H, W[, C])``
-            array.
+        image: the image the maps are drawn over, as in :func:`overlay_on_image`.
         weights: layer name -> ``(H_out, W_out, rank)``, all of one rank.
         offsets: layer name -> centre offset; default :func:`layer_offset` of the name
             (for the paper network's module names).

@@ -602,7 +602,7 @@ def plot_budget_curves(budgets: Mapping[str, Budget], networks: Sequence[BudgetN
     network still climbs where the shorter budget ends, and whether the longer one lets
     another network overtake."""
     styles = ["--", "-", ":", "-."]
-    markers = ["o", "", "s", "^"]
+    markers = ["o", None, "s", "^"]
     if not 0 < len(budgets) <= len(styles) or not networks:
         raise ValueError(
             f"plot_budget_curves draws 1 to {len(styles)} budgets of at least one network, "
@@ -1081,20 +1081,20 @@ def plot_augmentation_parts(
     width = 0.8 / len(parts)
     if colors is not None and set(parts) - set(colors):
         raise ValueError(f"no colour for {sorted(set(parts) - set(colors))} in colors")
-    colors = [f"C{i}" if colors is None else colors[label] for i, label in enumerate(parts)]
+    bar_colors = [f"C{i}" if colors is None else colors[label] for i, label in enumerate(parts)]
     for i, (_, without, cells) in enumerate(rows):
         for j, cell in enumerate(cells):
             if cell is None:
                 continue
             x = i + (j - (len(parts) - 1) / 2) * width
             error = NOISE_MULTIPLE * difference_noise(cell[0], without, test_size)[0]
-            ax.bar(x, np.mean(cell[1]), width, yerr=error, capsize=3, color=colors[j])
+            ax.bar(x, np.mean(cell[1]), width, yerr=error, capsize=3, color=bar_colors[j])
     ax.axhline(0, color="black", lw=0.8)
     labels = [textwrap.fill(name, 18) for name, _, _ in rows]
     ax.set_xticks(np.arange(len(rows)), labels, fontsize=10)
     ax.set_ylabel("test accuracy change\n(points, paired by seed)")
     ax.grid(axis="y", alpha=0.3)
-    handles = [Patch(color=c, label=label) for c, label in zip(colors, parts, strict=True)]
+    handles = [Patch(color=c, label=label) for c, label in zip(bar_colors, parts, strict=True)]
     ax.legend(handles=handles, fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.01),
               ncols=len(parts))  # fmt: skip
     return fig

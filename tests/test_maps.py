@@ -184,6 +184,16 @@ def test_deviation_draws_weights_minus_one_over_rank_on_one_symmetric_scale():
             np.testing.assert_allclose(im.get_clim(), (-own, own), rtol=1e-6)
     assert len([ax for ax in fig.axes if ax.get_label() == "<colorbar>"]) == 2
     plt.close(fig)
+    # a layer still at 1/K does not stretch the shared scale (nor get a zero-width one)
+    maps["features.3"] = torch.full((28, 28, 3), 1 / 3, dtype=torch.float64)
+    for shared in (True, False):
+        fig = overlay_layers(face, maps, deviation=True, owner=False, shared_scale=shared)
+        overlays = [ax.get_images()[1] for ax in fig.axes if len(ax.get_images()) == 2]
+        moved = (maps["features.6"] - 1 / 3).abs().max().item()
+        flat = moved if shared else 1.0
+        np.testing.assert_allclose(overlays[0].get_clim(), (-flat, flat), rtol=1e-6)
+        np.testing.assert_allclose(overlays[3].get_clim(), (-moved, moved), rtol=1e-6)
+        plt.close(fig)
 
 
 def test_plot_owner_maps_one_panel_per_layer_with_distinct_colours():

@@ -198,19 +198,23 @@ def test_celeba_chapters_skip_with_the_fix_outside_ci_only(monkeypatch, tmp_path
         (marker,) = item.markers
         assert marker.name == "skip" and str(tmp_path.resolve()) in marker.kwargs["reason"]
         assert "LRLC_DATA" in marker.kwargs["reason"]
-    monkeypatch.setenv("CI", "1")  # CI never skips: a missing CelebA fails there
+    monkeypatch.setenv("CI", "false")  # a CI variable that says no is not CI
+    items = [_Item(hook.NEEDS_CELEBA[0])]
+    hook.pytest_collection_modifyitems(None, items)
+    assert len(items[0].markers) == 1
+    monkeypatch.setenv("CI", "true")  # CI never skips: a missing CelebA fails there
     items = [_Item(name) for name in hook.NEEDS_CELEBA]
     hook.pytest_collection_modifyitems(None, items)
     assert all(item.markers == [] for item in items)
 
 
-def test_the_edits_waiting_for_a_gpu_still_apply_and_lint_clean(tmp_path):
+def test_the_edits_waiting_for_a_gpu_still_apply_and_lint_clean(tmp_path, monkeypatch):
     """.ci/gpu_chapter_edits.py holds the code changes chapters 5-8 get just before their
     next GPU execution: each must still find its place in the chapters as committed, a
     second run must change nothing, and the edited chapters must pass the book's ruff."""
     spec = importlib.util.spec_from_file_location("edits", ROOT / ".ci" / "gpu_chapter_edits.py")
     edits = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = edits  # its dataclasses look their module up there
+    monkeypatch.setitem(sys.modules, spec.name, edits)  # its dataclasses look it up there
     spec.loader.exec_module(edits)
     chapters = sorted({e.chapter for e in edits.EDITS})
     for chapter in chapters:
@@ -224,7 +228,8 @@ def test_the_edits_waiting_for_a_gpu_still_apply_and_lint_clean(tmp_path):
     config = ROOT / "book" / "ruff.toml"
     for command in (["check"], ["format", "--check"]):
         lint = subprocess.run(
-            [sys.executable, "-m", "ruff", *command, "--config", str(config), str(tmp_path)],
+            [sys.executable, "-m", "ruff", *command, "--no-cache", "--config", str(config),
+             str(tmp_path)],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -781,6 +781,10 @@ def test_budget_table_takes_lrlc_with_faster_logits_from_the_budgets_other_grid(
     assert labels[:3] == ["convolution", "LRLC rank 4", "LRLC rank 4, logits at 100×"]
     # conv at both budgets, LRLC at the plain rate at the first only, 100x at both
     assert len(fig.axes[1].lines) == 5
+    # the shorter budget dotted at every epoch, so it shows where it runs along the longer
+    short_line, long_line = fig.axes[1].lines[:2]  # the convolution at both budgets
+    assert (short_line.get_marker(), long_line.get_marker()) == ("o", "None")
+    assert [h.get_marker() for h in fig.legends[0].legend_handles[-2:]] == ["o", "None"]
     plt.close(fig)
     budgets["6 epochs"][1].raw["config"]["epochs"] = 7  # the faster grid of another budget
     with pytest.raises(ValueError, match=r"m6-100.json differs .* logits' learning rate: epochs"):

@@ -9,8 +9,10 @@ import io
 import os
 import pickle
 import struct
+import sys
 import tarfile
 import time
+import types
 import urllib.error
 import zipfile
 from pathlib import Path
@@ -552,6 +554,14 @@ def test_missing_celeba_says_where_to_get_it(tmp_path):
     message = str(info.value)
     assert celeba.URL in message and str(tmp_path / "celeba") in message
     assert "img_align_celeba.zip" in message and "list_eval_partition.txt" in message
+    assert "Colab" not in message  # the Drive recipe only where it applies
+
+
+def test_missing_celeba_in_colab_says_how_to_use_google_drive(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    with pytest.raises(DatasetNotFoundError, match=r"In Colab: .*drive\.mount") as info:
+        data.load("celeba", root=tmp_path)
+    assert "LRLC_DATA" in str(info.value) and "Appendix B" in str(info.value)
 
 
 def test_available_says_whether_load_would_find_the_data(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ antialiased (the official code resizes bicubically, without antialiasing).
 
 from __future__ import annotations
 
+import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -66,7 +67,16 @@ def how_to_get(root: Path) -> str:
         f"Eval/list_eval_partition.txt, and put the three files in {folder}/ (the zip as it "
         f"is, or extracted to {folder / IMAGES}/). torchvision.datasets.CelebA("
         f"'{root}', download=True) writes the same layout when Google Drive lets it."
+        + (COLAB_HINT if "google.colab" in sys.modules else "")
     )
+
+
+COLAB_HINT = (
+    " In Colab: put the three files in your Google Drive, mount it "
+    "(from google.colab import drive; drive.mount('/content/drive')) and set "
+    "os.environ['LRLC_DATA'] to the Drive folder that holds celeba/ before the first "
+    "data.load (the book's Appendix B, 'In Colab')."
+)
 
 
 def find(root: Path, kind: str | None = None) -> Source | None:

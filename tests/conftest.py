@@ -9,9 +9,6 @@ def _seed():
     torch.manual_seed(0)
 
 
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
 @pytest.fixture
 def results_only_in(monkeypatch):
     """``point(folder)`` makes ``lrlc.results`` look for results files in ``folder`` only:

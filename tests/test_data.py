@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import DEVICES
+from devices import DEVICES
 from PIL import Image
 
 from lrlc import data

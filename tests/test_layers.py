@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import reference as ref
 import torch
-from conftest import DEVICES
+from devices import DEVICES
 from torch import nn
 
 from lrlc import (

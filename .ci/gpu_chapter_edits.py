@@ -91,25 +91,19 @@ for (name, history), color in zip(histories.items(), colors, strict=True):
     accuracy = [100 * a for a in history.valid_accuracy]
     ax.plot(steps, accuracy, "o-", color=color, label=name)
 """
+_IMPORT = "from lrlc.plotting import (\n"
+_CHANCE = ", far above a dotted chance line at 10 percent."
 TRAIN_CURVES = [
-    Replace(CH5, _CURVES_OLD, _CURVES_NEW),
-    Replace(CH6, _CURVES_OLD, _CURVES_NEW),
-    Replace(CH5, "from lrlc.plotting import (\n",
-            "from lrlc.plotting import (\n    BASELINE_COLORS,\n    PLACEMENTS,\n"),
-    Replace(CH6, "from lrlc.plotting import (\n",
-            "from lrlc.plotting import (\n    BASELINE_COLORS,\n    PLACEMENTS,\n"),
-    Figure(CH5, "fig-ch5-train-curves", "caption",
-           "for the convolutional network and LRLC of rank 4.",
-           "for the convolutional network (green) and LRLC of rank 4 (blue); chance is 10%."),
-    Figure(CH6, "fig-ch6-train-curves", "caption",
-           "for the convolutional network and LRLC of rank 4.",
-           "for the convolutional network (green) and LRLC of rank 4 (blue); chance is 10%."),
-    Figure(CH5, "fig-ch5-train-curves", "alt",
-           "to about 98.5 percent, far above a dotted chance line at 10 percent.",
-           "to about 98.5 percent."),
-    Figure(CH6, "fig-ch6-train-curves", "alt",
-           "to about 72 and 75 percent, far above a dotted chance line at 10 percent.",
-           "to about 72 and 75 percent."),
+    edit
+    for chapter, figure, ends_at in ((CH5, "fig-ch5-train-curves", "98.5 percent"),
+                                     (CH6, "fig-ch6-train-curves", "72 and 75 percent"))
+    for edit in (
+        Replace(chapter, _CURVES_OLD, _CURVES_NEW),
+        Replace(chapter, _IMPORT, _IMPORT + "    BASELINE_COLORS,\n    PLACEMENTS,\n"),
+        Figure(chapter, figure, "caption", "for the convolutional network and LRLC of rank 4.",
+               "for the convolutional network (green) and LRLC of rank 4 (blue); chance is 10%."),
+        Figure(chapter, figure, "alt", f"to about {ends_at}{_CHANCE}", f"to about {ends_at}."),
+    )
 ]  # fmt: skip
 
 # Chapter 8's rank explorer (issue 5 asks for one in every experiment chapter): the

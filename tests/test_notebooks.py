@@ -19,11 +19,17 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 
 
-def _execute_module():
-    spec = importlib.util.spec_from_file_location("ci_execute", ROOT / ".ci" / "execute.py")
+def _module(name: str, path: Path):
+    """The module of a script that is not in a package (.ci/, book/conftest.py)."""
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
+
+
+def _execute_module():
+    return _module("ci_execute", ROOT / ".ci" / "execute.py")
 
 
 @pytest.fixture(scope="module")
@@ -169,10 +175,7 @@ def test_every_chapter_installs_lrlc_from_the_books_own_repository():
 
 
 def _book_conftest():
-    spec = importlib.util.spec_from_file_location("book_conftest", ROOT / "book" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _module("book_conftest", ROOT / "book" / "conftest.py")
 
 
 class _Item:
@@ -208,14 +211,11 @@ def test_celeba_chapters_skip_with_the_fix_outside_ci_only(monkeypatch, tmp_path
     assert all(item.markers == [] for item in items)
 
 
-def test_the_edits_waiting_for_a_gpu_still_apply_and_lint_clean(tmp_path, monkeypatch):
+def test_the_edits_waiting_for_a_gpu_still_apply_and_lint_clean(tmp_path):
     """.ci/gpu_chapter_edits.py holds the code changes chapters 5-8 get just before their
     next GPU execution: each must still find its place in the chapters as committed, a
     second run must change nothing, and the edited chapters must pass the book's ruff."""
-    spec = importlib.util.spec_from_file_location("edits", ROOT / ".ci" / "gpu_chapter_edits.py")
-    edits = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, edits)  # its dataclasses look it up there
-    spec.loader.exec_module(edits)
+    edits = _module("gpu_chapter_edits", ROOT / ".ci" / "gpu_chapter_edits.py")
     chapters = sorted({e.chapter for e in edits.EDITS})
     for chapter in chapters:
         (tmp_path / chapter).write_bytes((ROOT / "book" / chapter).read_bytes())

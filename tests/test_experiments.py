@@ -330,8 +330,10 @@ class ThreadWorkers:
 
         self.lock = threading.Lock()
         self.events = []  # ("start" | "end", kind, variant key, seed)
-        self.active = self.most_active = 0
+        self.active = self.most_active = self.started = 0
         self.seconds = seconds
+        # the first three jobs wait here for each other: they run at once, or time out
+        self.first_three = threading.Barrier(3, timeout=10)
         splits = fake_data(monkeypatch)
         monkeypatch.setattr(experiments, "train_variant", self.train_variant)
 
@@ -353,6 +355,10 @@ class ThreadWorkers:
             self.events.append(("start", kind, variant.key(), seed))
             self.active += 1
             self.most_active = max(self.most_active, self.active)
+            self.started += 1
+            meet = self.started <= 3
+        if meet:
+            self.first_three.wait()
         time.sleep(self.seconds)
         with self.lock:
             self.active -= 1
@@ -384,8 +390,6 @@ def test_workers_train_several_runs_at_once_and_each_after_its_family_is_tuned(
     assert {r["lr"] for r in saved["runs"]} == {0.2}  # the fake's valid accuracy is its lr
     assert all("beside up to 2 other runs of this grid" in r["note"] for r in saved["runs"])
 
-    # A failing run does not lose the others' work: they finish and are written, then the
-    # error is raised; the next call retries only what is missing.
     # A failing run (LC's, here) does not lose the others' work: the runs still going
     # when it fails finish and are written, and then its error is raised; the next call
     # retries only what is missing.

@@ -51,15 +51,20 @@ def lrlc_reference(layer: LowRankLocallyConnected2d, x: torch.Tensor) -> torch.T
         combining = ref.softmax(logits)
     else:
         combining = ref.softmax(layer.combining_logits)
-    bias = torch.zeros(layer.out_channels, h_out, w_out, dtype=x.dtype)
+    filters = ref.low_rank_filters(combining, bases)
+    return ref.locally_connected(x, filters, reference_bias(layer), layer.stride, layer.padding)
+
+
+def reference_bias(layer: LowRankLocallyConnected2d) -> torch.Tensor:
+    """The layer's bias (out, H_out, W_out), summed from its parameters by hand."""
+    bias = torch.zeros(layer.out_channels, *layer.output_size, dtype=layer.weight.dtype)
     if layer.spatial_bias_row is not None:
         bias = bias + layer.spatial_bias_row + layer.spatial_bias_col
     if layer.spatial_bias is not None:
         bias = bias + layer.spatial_bias
     if layer.bias is not None:
         bias = bias + layer.bias[:, None, None]
-    filters = ref.low_rank_filters(combining, bases)
-    return ref.locally_connected(x, filters, bias, layer.stride, layer.padding)
+    return bias
 
 
 def make_lc(geometry, bias=True, **kw):
@@ -134,6 +139,22 @@ def test_input_dependent_uses_every_dilation_that_fits():
     randomize(net)
     x = torch.randn(1, 2, 17, 17, dtype=F64)
     torch.testing.assert_close(net(x), ref.combining_net_logits(net, x), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("rank", [2, 4])
+def test_input_dependent_weights_are_a_distribution_per_example_from_its_own_input(rank):
+    layer = make_lrlc(GEOMETRIES[0], rank, input_dependent=True)
+    x = torch.randn(2, 2, *GEOMETRIES[0][0], dtype=F64)
+    weights = layer.combining_weights(x)
+    assert weights.shape == (2, *layer.output_size, rank)
+    assert (weights > 0).all()
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, *layer.output_size, dtype=F64))
+    assert (weights[0] - weights[1]).abs().max() > 1e-3  # two inputs, two sets of weights
+    changed = x.clone()
+    changed[1] = torch.randn_like(x[1])
+    again = layer.combining_weights(changed)
+    assert torch.equal(again[0], weights[0])  # example 0's weights ignore example 1
+    assert (again[1] - weights[1]).abs().max() > 1e-3
 
 
 def test_gradcheck_lc():
@@ -221,6 +242,23 @@ def test_rank_one_is_a_convolution(geometry, input_dependent):
     torch.testing.assert_close(with_bias(x), conv(x), rtol=0, atol=1e-13)
 
 
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+@pytest.mark.parametrize("mode", LRLC_MODES[:3])
+def test_identical_bases_are_a_convolution_whatever_the_combining_weights(geometry, mode):
+    """The general mixing path (rank > 1, random combining weights) collapses to the
+    convolution when every basis is the same filter bank: the weights sum to one."""
+    size, k, s, p = geometry
+    conv = nn.Conv2d(2, 3, k, stride=s, padding=p, dtype=F64)
+    layer = make_lrlc(geometry, 3, spatial_bias=False, **mode)  # random logits or network
+    with torch.no_grad():
+        layer.weight.copy_(conv.weight.repeat(3, 1, 1, 1))
+        layer.bias.copy_(conv.bias)
+    x = torch.randn(3, 2, *size, dtype=F64)
+    weights = layer.combining_weights(x)
+    assert weights.std(-1).min() > 0.01  # not uniform: the mixing really mixes
+    torch.testing.assert_close(layer(x), conv(x), rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("rank", [2, 3, 5])
 def test_initial_combining_weights_are_uniform_so_the_layer_is_the_mean_convolution(rank):
     layer = LowRankLocallyConnected2d(2, 3, 3, (6, 6), rank, dtype=F64)
@@ -299,7 +337,7 @@ def test_effective_filters_reproduce_the_forward_pass():
     for layer in (make_lrlc(GEOMETRIES[1], 3), make_lrlc(GEOMETRIES[1], 2, input_dependent=True)):
         x = torch.randn(2, 2, *GEOMETRIES[1][0], dtype=F64)
         filters = effective_filters(layer, x)
-        bias = layer.total_bias()
+        bias = reference_bias(layer)
         y_ref = ref.locally_connected(x, filters, bias, layer.stride, layer.padding)
         torch.testing.assert_close(layer(x), y_ref, rtol=1e-12, atol=1e-12)
     conv = nn.Conv2d(2, 3, 3, dtype=F64)
@@ -353,7 +391,7 @@ def test_devices_agree_with_float64_reference(device, mode):
     y = layer(x.to(device)).cpu().double()
     assert (y - y_ref).norm() / y_ref.norm() < 1e-5
     lc = make_lc(GEOMETRIES[0])
-    y_ref = lc(x.double())
+    y_ref = ref.locally_connected(x.double(), lc.weight, lc.bias, lc.stride, lc.padding)
     y = lc.float().to(device)(x.to(device)).cpu().double()
     assert (y - y_ref).norm() / y_ref.norm() < 1e-5
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from lrlc.loader import auto_device
 from lrlc.models import NetworkConfig, SimpleNetwork, build_network
 from lrlc.train import History
 
@@ -90,7 +91,14 @@ def load_checkpoint(
         raise FileNotFoundError(
             f"no checkpoint at {path}: train a model and save it with save_checkpoint(path, model)"
         )
+    device = auto_device(device)
     payload = torch.load(path, map_location=device, weights_only=True)
+    if not isinstance(payload, dict) or not {"config", "state_dict"} <= payload.keys():
+        raise ValueError(
+            f"{path} is not a checkpoint of save_checkpoint (it has no network config): for a "
+            "bare state_dict, build the network again (paper_network(...)) and call "
+            "model.load_state_dict(torch.load(path))"
+        )
     model = build_network(NetworkConfig.from_dict(payload["config"]))
     model.load_state_dict(payload["state_dict"])
     return model.to(device), payload

@@ -289,6 +289,11 @@ class ImageDataset:
 
 
 def _check_names(name: str, split: str, source: str | None) -> _Spec:
+    if name == "trans_celeba48":
+        raise ValueError(
+            "trans_celeba48 (the misaligned faces) is made from CelebA on the fly: load "
+            "'celeba' and wrap its loader in lrlc.misaligned.MisalignedLoader"
+        )
     if name not in _SPECS:
         raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
     if split not in SPLITS:
@@ -424,7 +429,7 @@ def load(
         name: "mnist", "cifar10" or "celeba".
         split: "train", "valid" (the first 8% / 10% of the training file for MNIST /
             CIFAR-10; CelebA's own partition) or "test".
-        root: the data root; default ``$LRLC_DATA``, else ``./data``.
+        root: the data root; default ``$LRLC_DATA``, else ``./data`` (see :func:`data_root`).
         download: download MNIST or CIFAR-10 when missing; default True unless
             ``LRLC_OFFLINE=1``. CelebA is never downloaded.
         quick: small class-balanced subsets (:data:`QUICK_SIZES`); default ``$LRLC_QUICK``.

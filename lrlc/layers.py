@@ -211,6 +211,15 @@ class InputDependentCombiningWeights(nn.Module):
     per-pixel 1x1 convolutions (squeeze + ReLU, excite + sigmoid, projection) map them to
     ``rank`` logits per position. The layer applies the softmax over ranks.
 
+    Args:
+        in_channels: channels of the layer's input x.
+        rank: how many logits per position (the LRLC layer's rank).
+        input_size: (H, W) of x; output_size: (H_out, W_out), the LRLC layer's output grid.
+        dilations: the dilated branches asked for; those that do not fit the input are
+            dropped (``dilations`` holds the kept ones), but every one asked for counts in
+            the widths of the 1x1 convolutions, as in the official code.
+        device, dtype: of the parameters, as in ``torch.nn``.
+
     Shapes:
         x: (batch, in_channels, H, W) -> logits (batch, H_out, W_out, rank)
 
@@ -240,6 +249,7 @@ class InputDependentCombiningWeights(nn.Module):
             if min(size) < 1:
                 raise ValueError(f"{name} must be positive, got {size}")
         dilations = tuple(as_int(d, "each dilation", minimum=1) for d in dilations)
+        self.requested_dilations = dilations  # they set the widths, used or not
         min_side = min(self.input_size)
         self.dilations = tuple(d for d in dilations if d <= (min_side - 1) // 2)
         self.reduce = nn.Conv2d(in_channels, rank, 1, **factory)
@@ -283,7 +293,7 @@ class InputDependentCombiningWeights(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels}, rank={self.rank}, input_size={self.input_size}, "
-            f"output_size={self.output_size}, dilations={self.dilations}"
+            f"output_size={self.output_size}, dilations={self.requested_dilations}"
         )
 
 
@@ -396,8 +406,12 @@ class LowRankLocallyConnected2d(nn.Module):
         self.weight = nn.Parameter(
             torch.empty(rank * out_channels, in_channels, *self.kernel_size, **factory)
         )
+        # Optional parameters are registered as None when absent, as nn.Conv2d's bias.
+        optional = ("combining_row", "combining_col", "combining_logits")
+        optional += ("spatial_bias_row", "spatial_bias_col", "spatial_bias", "bias")
+        for name in optional:
+            self.register_parameter(name, None)
         # Combining weights: none at rank 1 (a softmax over one logit is constant).
-        self.combining_row = self.combining_col = self.combining_logits = None
         self.combining_net: InputDependentCombiningWeights | None = None
         if rank > 1 and input_dependent:
             self.combining_net = InputDependentCombiningWeights(
@@ -409,13 +423,13 @@ class LowRankLocallyConnected2d(nn.Module):
         elif rank > 1:
             self.combining_logits = nn.Parameter(torch.empty(h_out, w_out, rank, **factory))
 
-        self.spatial_bias_row = self.spatial_bias_col = self.spatial_bias = None
         if spatial_bias and self.share_combining_weights:
             self.spatial_bias_row = nn.Parameter(torch.empty(h_out, 1, **factory))
             self.spatial_bias_col = nn.Parameter(torch.empty(1, w_out, **factory))
         elif spatial_bias:
             self.spatial_bias = nn.Parameter(torch.empty(h_out, w_out, **factory))
-        self.bias = nn.Parameter(torch.empty(out_channels, **factory)) if bias else None
+        if bias:
+            self.bias = nn.Parameter(torch.empty(out_channels, **factory))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -14,12 +14,45 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["Augment", "DeviceLoader", "Normalization", "augment_batch", "default_device"]
+__all__ = [
+    "Augment",
+    "DeviceLoader",
+    "Normalization",
+    "augment_batch",
+    "auto_device",
+    "default_device",
+]
+
+
+def auto_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to train on: the one asked for, else CUDA, then Apple's MPS, then the CPU.
+
+    Asking for a device that is not there raises a ``RuntimeError`` that says what to do.
+    """
+    if device is not None:
+        device = torch.device(device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(
+                "a CUDA GPU was requested but none is available: in Colab choose Runtime > "
+                "Change runtime type > GPU; elsewhere pass device='cpu' (or None to pick "
+                "the best available device)"
+            )
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise RuntimeError(
+                "the MPS device (an Apple GPU) was requested but is not available: pass "
+                "device='cpu' (or None to pick the best available device)"
+            )
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
 
 
 def default_device() -> torch.device:
-    """CUDA when available, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """The best available device: CUDA, then Apple's MPS, then the CPU (``auto_device()``)."""
+    return auto_device()
 
 
 @dataclass(frozen=True)
@@ -131,7 +164,7 @@ class DeviceLoader:
             raise ValueError(f"{len(images)} images but {len(targets)} targets")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = auto_device(device)
         self.images = images.to(self.device)
         self.targets = targets.to(self.device)
         if float_targets:

@@ -12,7 +12,7 @@ so for training only and give validation and test fixed draws (``MisalignedLoade
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch import Tensor
@@ -31,6 +31,11 @@ def place_in_noise(x: Tensor, canvas: int = 48, generator: torch.Generator | Non
 
     x: (batch, C, h, w), pixels in [0, 1] -> (batch, C, canvas, canvas).
     """
+    if x.dim() != 4 or not x.is_floating_point():
+        raise ValueError(
+            f"place_in_noise takes a (batch, C, h, w) float batch in [0, 1], got "
+            f"{tuple(x.shape)} {x.dtype}: uint8 pixels convert with x.float() / 255"
+        )
     b, c, h, w = x.shape
     if canvas <= max(h, w):
         raise ValueError(f"canvas ({canvas}) must be larger than the images ({h}x{w})")
@@ -64,7 +69,13 @@ class MisalignedLoader:
             the same batches in the same order.
     """
 
-    def __init__(self, loader, canvas: int = 48, seed: int = 0, fixed: bool = False) -> None:
+    def __init__(
+        self,
+        loader: Iterable[tuple[Tensor, Tensor]],
+        canvas: int = 48,
+        seed: int = 0,
+        fixed: bool = False,
+    ) -> None:
         self.loader = loader
         self.canvas = canvas
         self.seed = seed

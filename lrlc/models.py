@@ -13,14 +13,15 @@ trained this way, so it stays.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from lrlc.counting import count_parameters, network_flops
 from lrlc.layers import LocallyConnected2d, LowRankLocallyConnected2d, _he_uniform_
-from lrlc.shapes import as_int, channels_last_hint, conv_output_size, pair
+from lrlc.shapes import as_int, channels_last_hint, check_input, conv_output_size, pair
 
 __all__ = [
     "LAYER_TYPES",
@@ -128,10 +129,12 @@ class NetworkConfig:
             )
 
     def to_dict(self) -> dict:
+        """The config as a plain dict (what checkpoints store)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> NetworkConfig:
+        """The config a :meth:`to_dict` dict describes."""
         return cls(**d)
 
 
@@ -222,7 +225,7 @@ class SimpleNetwork(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (batch, in_channels, H, W) -> logits (batch, num_classes)."""
         c = self.config
-        if x.dim() != 4 or x.shape[1] != c.in_channels or tuple(x.shape[2:]) != c.input_size:
+        if x.dim() == 4 and (x.shape[1] != c.in_channels or tuple(x.shape[2:]) != c.input_size):
             raise ValueError(
                 f"this network was built for inputs (batch, {c.in_channels}, "
                 f"{c.input_size[0]}, {c.input_size[1]}), got {tuple(x.shape)}"
@@ -230,6 +233,8 @@ class SimpleNetwork(nn.Module):
                 + "; its LC/LRLC layers are tied to one input size: build it with in_channels "
                 "and input_size matching the data (e.g. paper_network(dataset=...))"
             )
+        # a 3-D or integer input, or one of another dtype: the same message as the layers'
+        check_input(x, c.in_channels, c.input_size, "the network", self.head.weight.dtype)
         if c.coord_conv:
             x = torch.cat([x, coordinate_channels(x)], dim=1)
         return self.head(self.features(x).mean(dim=(2, 3)))
@@ -251,14 +256,29 @@ def paper_network(
     """The paper's 3-layer network for a dataset, with ``layer`` in every layer or the last only.
 
     layer: ``conv``, ``lc``, ``lrlc``, ``lrlc_input``, ``wide_conv`` or ``coordconv``.
+    rank: the rank of ``lrlc`` and ``lrlc_input`` layers, the width factor of ``wide_conv``;
+    None for the others.
+    dataset: ``mnist``, ``cifar10``, ``celeba`` or ``trans_celeba48`` (the misaligned
+    faces, 48x48): sets the input's channels and size and the number of classes.
     where: ``"all"`` replaces all three layers, ``"last"`` only the last (the others conv).
     num_classes: default the dataset's.
     overrides: any other :class:`NetworkConfig` field, e.g. ``width=16``, ``lc_init``,
     ``multi_label``, or ``input_size`` and ``in_channels`` for images other than the
     dataset's.
     """
+    dataset = dataset.lower() if isinstance(dataset, str) else dataset
     if dataset not in DATASET_SHAPES:
         raise ValueError(f"unknown dataset {dataset!r}: choose from {', '.join(DATASET_SHAPES)}")
+    if layer not in (*LAYER_TYPES, "coordconv"):
+        raise ValueError(
+            f"unknown layer {layer!r}: choose from {', '.join((*LAYER_TYPES, 'coordconv'))}"
+        )
+    unknown = set(overrides) - {f.name for f in fields(NetworkConfig)}
+    if unknown:
+        raise TypeError(
+            f"paper_network got unknown settings {', '.join(sorted(unknown))}: the network's "
+            f"settings are {', '.join(f.name for f in fields(NetworkConfig))}"
+        )
     if where not in ("all", "last"):
         raise ValueError(f"where must be 'all' or 'last', got {where!r}")
     if layer == "coordconv" and rank is not None:
@@ -275,13 +295,13 @@ def paper_network(
     in_channels, input_size, classes = DATASET_SHAPES[dataset]
     kind = "conv" if layer == "coordconv" else layer
     layer_types = (kind,) * 3 if where == "all" else ("conv", "conv", kind)
-    fields = {"in_channels": in_channels, "input_size": input_size, **overrides}
+    shape = {"in_channels": in_channels, "input_size": input_size, **overrides}
     config = NetworkConfig(
         layer_types=layer_types,
         rank=rank,
         num_classes=classes if num_classes is None else num_classes,
         coord_conv=layer == "coordconv",
-        **fields,
+        **shape,
     )
     return SimpleNetwork(config)
 
@@ -302,7 +322,7 @@ def network_costs(dataset: str, variants: list[Variant]) -> dict[Variant, tuple[
     return costs
 
 
-def cost_table(dataset: str, variants: list[Variant], title: str | None = None):
+def cost_table(dataset: str, variants: list[Variant], title: str | None = None) -> Any:
     """A Markdown table of :func:`network_costs`: parameters and MFLOPs per example of every
     variant, each also as a multiple of the convolutional network's. title: the first
     column's header (default: the dataset's name)."""

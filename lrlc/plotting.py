@@ -14,10 +14,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib import ticker
+from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 from torch import Tensor
+
+from lrlc.results import SHORT_NAMES, Results, variant_name
 
 __all__ = [
     "plot_images",
@@ -430,9 +433,9 @@ def _with_grid_kind(title: str | None, results) -> str:
 
 
 def plot_rank_sweep(
-    results,
+    results: Results,
     *,
-    ax=None,
+    ax: Axes | None = None,
     wheres: Sequence[str] = ("all", "last"),
     baselines: Sequence[str] = ("conv", "lc", "wide_conv", "coordconv", "lrlc_input"),
     title: str | None = None,
@@ -446,8 +449,6 @@ def plot_rank_sweep(
     and every baseline except one far below the LRLC points (the legend says so). Ranks
     are on a log2 axis; the legend sits below the axes, where it hides no point.
     """
-    from lrlc.results import variant_name
-
     rows = results.summary()
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
@@ -491,7 +492,7 @@ def plot_rank_sweep(
 
 
 def draw_baseline(
-    ax, layer: str, mean: float, std: float, label: str, color: str | None = None
+    ax: Axes, layer: str, mean: float, std: float, label: str, color: str | None = None
 ) -> None:
     """A baseline's test accuracy (%) across the axes ``ax``: a horizontal line in its colour
     and dash (``BASELINE_COLORS``, ``BASELINE_LINES``; ``color`` overrides the colour) with a
@@ -502,7 +503,7 @@ def draw_baseline(
         ax.axhspan(mean - std, mean + std, color=color, alpha=0.07, lw=0)
 
 
-def finish_rank_axes(ax, ranks: Sequence[int], shown: Sequence[float]) -> None:
+def finish_rank_axes(ax: Axes, ranks: Sequence[int], shown: Sequence[float]) -> None:
     """Finish axes of test accuracy (%) against rank: a y-range holding every value of
     ``shown`` with a little room, ``ranks`` ticked on a log2 x-axis, axis labels and a light
     grid. Either sequence may be empty: that axis keeps matplotlib's choice."""
@@ -541,10 +542,10 @@ def _curve_style(layer: str, rank: int | None, where: str, ranks: list[int]) -> 
 
 
 def plot_valid_curves(
-    results,
+    results: Results,
     variants: Sequence[tuple],
     *,
-    ax=None,
+    ax: Axes | None = None,
     title: str | None = None,
     legend: str = "right",
 ) -> Figure:
@@ -556,8 +557,6 @@ def plot_valid_curves(
     the curves' ends. A curve still rising at the last epoch says the budget, not the
     layer, limits it.
     """
-    from lrlc.results import variant_name
-
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.5, 3.8), layout="constrained")
     fig = ax.figure
@@ -580,7 +579,7 @@ def plot_valid_curves(
     return fig
 
 
-def plot_valid_curve_panels(results, *, title: str | None = None) -> Figure:
+def plot_valid_curve_panels(results: Results, *, title: str | None = None) -> Figure:
     """:func:`plot_valid_curves` for a whole grid, in three panels one above the other (each
     the width of the page, its legend at its right) that stay readable with 15 variants:
     the baselines; LRLC in all three layers, one line per rank; LRLC in the last layer
@@ -613,8 +612,6 @@ def _count_label(n: float, _position=None) -> str:
 
 def _point_label(row: dict) -> str:
     """A short label for a point: ``conv``, ``LRLC 4``, ``LRLC 4, last``, ``wide conv (4)``."""
-    from lrlc.results import SHORT_NAMES
-
     rank, last = row["rank"], ", last" if row["where"] == "last" else ""
     name = SHORT_NAMES.get(row["layer"], row["layer"])
     if rank is None:
@@ -623,9 +620,9 @@ def _point_label(row: dict) -> str:
 
 
 def plot_accuracy_vs_params(
-    results,
+    results: Results,
     *,
-    ax=None,
+    ax: Axes | None = None,
     off_chart: Sequence[str] = ("lc",),
     title: str | None = None,
     legend: bool = True,
@@ -708,7 +705,7 @@ def _distance(box: Bbox, x: float, y: float) -> float:
     return math.hypot(dx, dy)
 
 
-def _place_labels(ax, labels: Sequence[tuple[float, float, float, str, object]]) -> None:
+def _place_labels(ax: Axes, labels: Sequence[tuple[float, float, float, str, object]]) -> None:
     """Annotate each point ``(x, y, error bar, text, colour)`` in its colour, at the first
     offset of ``_LABEL_OFFSETS`` where the text stays inside the axes, overlaps no label
     placed before it and no point's error bar, and is nearer its own point than any other
@@ -773,7 +770,7 @@ def plot_attribute_gains(
     names: Sequence[str],
     *,
     reference: str | None = None,
-    ax=None,
+    ax: Axes | None = None,
     colors: Sequence | None = None,
 ) -> Figure:
     """Test accuracy minus the majority-class baseline (points) of every attribute, as

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -309,10 +310,12 @@ class Results:
 
     @property
     def runs(self) -> list[dict]:
+        """Every run of the file, one dict each (layer, rank, seed, accuracies, ...)."""
         return self.raw["runs"]
 
     @property
     def on_cpu(self) -> bool:
+        """Whether the grid trained on the CPU (its ``device``)."""
         return self.raw["device"] == "cpu"
 
     @property
@@ -324,6 +327,7 @@ class Results:
 
     @property
     def is_subset(self) -> bool:
+        """Whether the data was less than the complete official splits."""
         return bool(self.raw["data"]["is_subset"])
 
     @property
@@ -356,6 +360,7 @@ class Results:
         return None
 
     def seeds(self) -> list[int]:
+        """The seeds of the file's runs, in order."""
         return sorted({r["seed"] for r in self.runs})
 
     def lrlc_rows(self, layer: str = "lrlc", where: str = "all") -> list[dict]:
@@ -417,7 +422,7 @@ class Results:
         rows = [r for r in self.summary() if r["where"] == "all"]
         return [r for layer in BASELINES for r in rows if r["layer"] == layer]
 
-    def comparison(self):
+    def comparison(self) -> Any:
         """A Markdown table (``IPython.display.Markdown``): one row per LRLC variant
         (input-dependent included), one column per baseline the grid ran (:meth:`baselines`);
         each cell is the variant minus the baseline in test points, with that pair's
@@ -741,7 +746,7 @@ class Results:
         seed = self.seeds()[0] if seed is None else seed
         return [r for r in self.variant_runs("lrlc", rank, where) if r["seed"] == seed]
 
-    def table(self, variants: list[tuple] | None = None, baseline: str = "conv"):
+    def table(self, variants: list[tuple] | None = None, baseline: str = "conv") -> Any:
         """A Markdown table: variant, parameters, test accuracy mean ± standard deviation over
         seeds (%), seeds, and the difference to ``baseline`` (points).
 
@@ -907,7 +912,7 @@ def pending(
     what: str = "These results",
     grid: Results | None = None,
     command: str | None = None,
-):
+) -> Any:
     """A note (``IPython.display.HTML``, styled as the book's admonitions) saying which
     results are missing and which command produces them; a chapter shows it in place of a
     table or figure while a grid has not run."""

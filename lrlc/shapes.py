@@ -155,8 +155,9 @@ def conv_output_size(
     """Spatial output size ``(H_out, W_out)`` of a convolution-like layer.
 
     ``H_out = (H + 2 * pad_h - kh) // stride_h + 1``, and the same for the width;
-    ``padding`` as in ``resolve_padding``. Raises ``ValueError`` naming the argument when
-    the kernel does not fit.
+    ``padding``: an int, a pair, or ``"valid"`` (no padding) or ``"same"`` (stride 1 and
+    odd kernels only: the output keeps the input's size), as the layers take it. Raises
+    ``ValueError`` naming the argument when the kernel does not fit.
     """
     (h, w), (kh, kw) = pair(input_size, "input_size"), pair(kernel_size, "kernel_size")
     sh, sw = pair(stride, "stride")

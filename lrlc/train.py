@@ -19,34 +19,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from lrlc.loader import DeviceLoader
+from lrlc.data import ImageDataset
+from lrlc.loader import DeviceLoader, auto_device
 
 __all__ = ["auto_device", "fit", "evaluate", "History", "set_seed"]
 
 Loader = Iterable[tuple[Tensor, Tensor]]
-
-
-def auto_device(device: str | torch.device | None = None) -> torch.device:
-    """The device to train on: the one asked for, else CUDA, then Apple's MPS, then the CPU.
-
-    Asking for a device that is not there raises a ``RuntimeError`` that says what to do.
-    """
-    if device is not None:
-        device = torch.device(device)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError(
-                "a CUDA GPU was requested but none is available: in Colab choose Runtime > "
-                "Change runtime type > GPU; elsewhere pass device='cpu' (or None to pick "
-                "the best available device)"
-            )
-        if device.type == "mps" and not torch.backends.mps.is_available():
-            raise RuntimeError("the MPS device was requested but is not available: pass None")
-        return device
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def set_seed(seed: int) -> None:
@@ -81,9 +59,11 @@ class History:
 
     @property
     def epochs(self) -> int:
+        """How many epochs were trained."""
         return len(self.train_loss)
 
     def to_dict(self) -> dict:
+        """The records as a plain dict of lists (JSON-ready)."""
         return asdict(self)
 
 
@@ -109,6 +89,16 @@ def _loss_and_correct(logits: Tensor, y: Tensor, multi_label: bool) -> tuple[Ten
     return loss, (logits.argmax(dim=1) == y).sum(), y.shape[0]
 
 
+def _check_loader(loader: object, name: str) -> None:
+    """A split passed where its batches belong gets the fix, not "not iterable"."""
+    if isinstance(loader, ImageDataset):
+        raise TypeError(
+            f"{name} must yield (x, y) batches, got the {loader.name} {loader.split!r} split "
+            f"itself: pass its loader, e.g. {name}.loader(64, shuffle=True) for training or "
+            f"{name}.loader(512) for evaluation"
+        )
+
+
 def _to_device(x: Tensor, y: Tensor, device: torch.device, channels_last: bool):
     x = x.to(device, non_blocking=True)
     if channels_last:
@@ -131,6 +121,7 @@ def evaluate(
     labels (as :func:`fit` trains), the accuracy the mean over all attributes, and
     ``"per_label"`` lists each one's.
     """
+    _check_loader(loader, "loader")
     device = auto_device(device) if device is not None else next(model.parameters()).device
     multi_label = _multi_label(model, multi_label)
     use_amp = _use_amp(device, amp)
@@ -225,6 +216,9 @@ def fit(
         raise ValueError(
             f"combining_lr_scale must be >= 0 (a factor on lr), got {combining_lr_scale}"
         )
+    for loader, name in ((train, "train"), (valid, "valid"), (test, "test")):
+        if loader is not None:
+            _check_loader(loader, name)
     mode = _progress_mode(progress)
     if seed is not None:
         set_seed(seed)

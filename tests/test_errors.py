@@ -67,7 +67,7 @@ def test_malformed_geometry_names_the_argument(arg):
     with pytest.raises(ValueError, match=arg):
         LocallyConnected2d(3, 8, **kwargs)
     kwargs[arg] = -1 if arg != "input_size" else (0, 8)
-    with pytest.raises(ValueError, match=arg):
+    with pytest.raises(ValueError, match=f"{arg} must be"):
         LocallyConnected2d(3, 8, **kwargs)
 
 
@@ -241,3 +241,84 @@ def test_paper_network_takes_other_image_sizes_and_refuses_what_it_sets():
         paper_network("conv", num_classes=0)
     with pytest.raises(ValueError, match="paper_network sets coord_conv from its arguments"):
         paper_network("conv", coord_conv=True)
+
+
+def test_paper_network_names_what_it_takes():
+    assert paper_network("conv", dataset="CIFAR10").config.input_size == (32, 32)
+    with pytest.raises(ValueError, match="unknown layer 'lrcl': choose from .*coordconv"):
+        paper_network("lrcl", rank=2)
+    with pytest.raises(ValueError, match="where must be 'all' or 'last', got 'first'"):
+        paper_network("lrlc", rank=2, where="first")
+    with pytest.raises(TypeError, match="unknown settings widht: .* width"):
+        paper_network("conv", widht=16)
+    for layer in ("lrlc", "lrlc_input", "wide_conv"):
+        with pytest.raises(ValueError, match=f"layer type '{layer}' needs a rank"):
+            paper_network(layer)
+
+
+def test_the_network_names_the_fix_for_a_3d_or_integer_input():
+    net = paper_network("conv", dataset="mnist")
+    with pytest.raises(ValueError, match=r"4-D input .* x.unsqueeze\(0\)"):
+        net(torch.zeros(1, 28, 28))
+    with pytest.raises(ValueError, match=r"floating-point input, got torch.uint8.*x.float\(\)"):
+        net(torch.zeros(1, 1, 28, 28, dtype=torch.uint8))
+
+
+def test_a_split_passed_as_a_loader_gets_the_loader_call():
+    from lrlc import data
+    from lrlc.train import evaluate, fit
+
+    images = torch.zeros(4, 1, 28, 28, dtype=torch.uint8)
+    split = data.ImageDataset("mnist", "train", images, torch.zeros(4, dtype=torch.long),
+                              tuple("0123456789"), "idx", "", True, "")  # fmt: skip
+    net = paper_network("conv", dataset="mnist")
+    with pytest.raises(TypeError, match=r"train must yield \(x, y\) batches.*train.loader\(64"):
+        fit(net, split, epochs=1)
+    with pytest.raises(TypeError, match="valid must yield"):
+        fit(net, split.loader(2), valid=split, epochs=1)
+    with pytest.raises(TypeError, match=r"got the mnist 'train' split itself"):
+        evaluate(net, split)
+    with pytest.raises(ValueError, match="the evaluation loader yielded no batches"):
+        evaluate(net, [])
+
+
+def test_a_gpu_asked_of_a_loader_or_checkpoint_where_there_is_none(monkeypatch, tmp_path):
+    from lrlc.checkpoints import load_checkpoint, save_checkpoint
+    from lrlc.loader import DeviceLoader, Normalization
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    images, labels = torch.zeros(4, 1, 8, 8, dtype=torch.uint8), torch.zeros(4, dtype=torch.long)
+    with pytest.raises(RuntimeError, match="GPU was requested but none is available"):
+        DeviceLoader(images, labels, 2, Normalization(1 / 255, 0.0), device="cuda")
+    path = save_checkpoint(tmp_path / "net.pt", paper_network("conv", dataset="mnist"))
+    with pytest.raises(RuntimeError, match="GPU was requested but none is available"):
+        load_checkpoint(path, device="cuda")
+
+
+def test_a_bare_state_dict_is_not_a_checkpoint(tmp_path):
+    from lrlc.checkpoints import load_checkpoint
+
+    torch.save(paper_network("conv", dataset="mnist").state_dict(), tmp_path / "weights.pt")
+    with pytest.raises(ValueError, match=r"not a checkpoint of save_checkpoint.*load_state_dict"):
+        load_checkpoint(tmp_path / "weights.pt")
+
+
+def test_misaligned_faces_name_how_they_are_made():
+    from lrlc import data
+    from lrlc.misaligned import place_in_noise
+
+    with pytest.raises(ValueError, match="load 'celeba' and wrap its loader in .*MisalignedLoader"):
+        data.load("trans_celeba48", "train")
+    with pytest.raises(ValueError, match=r"float batch in \[0, 1\].*x.float\(\) / 255"):
+        place_in_noise(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))
+
+
+def test_effective_filters_and_the_combining_network_refuse_what_they_cannot_do():
+    from lrlc import InputDependentCombiningWeights
+
+    for conv in (torch.nn.Conv2d(4, 4, 3, groups=2), torch.nn.Conv2d(4, 4, 3, dilation=2)):
+        with pytest.raises(ValueError, match=r"plain convolutions \(groups=1, dilation=1\)"):
+            effective_filters(conv, input_size=(8, 8))
+    for sizes, name in [(((0, 8), (6, 6)), "input_size"), (((8, 8), (6, 0)), "output_size")]:
+        with pytest.raises(ValueError, match=f"{name} must be positive"):
+            InputDependentCombiningWeights(2, 3, *sizes)

@@ -132,12 +132,20 @@ def test_checkpoint_takes_fits_history_and_refuses_what_it_could_not_load(tmp_pa
     assert not (tmp_path / "bad.pt").exists()
 
 
-def test_auto_device():
+def test_auto_device(monkeypatch):
     assert auto_device("cpu") == torch.device("cpu")
     assert auto_device().type in ("cuda", "mps", "cpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match="GPU was requested but none is available"):
-            auto_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert auto_device() == torch.device("cpu")
+    with pytest.raises(RuntimeError, match="GPU was requested but none is available.*Colab"):
+        auto_device("cuda")
+    with pytest.raises(RuntimeError, match="MPS device.*not available.*device='cpu'"):
+        auto_device("mps")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert auto_device() == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert auto_device() == torch.device("cuda")
 
 
 def test_fit_rejects_zero_epochs():

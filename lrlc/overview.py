@@ -593,14 +593,32 @@ def budget_table(
     return markdown_table(header, table, align="l" + "r" * len(budgets), note=note)
 
 
+#: The colour of LRLC at the grids' rate beside the same LRLC with faster logits (as the
+#: rank dials of lrlc.logit_rate draw it).
+GRID_RATE_COLOR = "0.55"
+
+
+def _budget_color(network: BudgetNetwork, networks: Sequence[BudgetNetwork], n: int) -> str:
+    """A layer type's own colour; where one type comes at two rates of its combining logits,
+    the faster one keeps it and the grids' rate is grey; else one of matplotlib's cycle."""
+    layer, _, rate = _network_parts(network)
+    same = [_network_parts(other) for other in networks if other[0] == layer]
+    if len(same) == 1:
+        return _network_color(layer)
+    if len(same) == 2 and len({r for _, _, r in same}) == 2 and 1.0 in {r for _, _, r in same}:
+        return GRID_RATE_COLOR if rate == 1 else _network_color(layer)
+    return f"C{n}"
+
+
 def plot_budget_curves(budgets: Mapping[str, Budget], networks: Sequence[BudgetNetwork]) -> Figure:
     """The training loss (left) and the validation accuracy (%, right) after every epoch,
     mean over seeds, of ``networks`` at every budget of ``budgets`` (both as
-    :func:`budget_table` takes them, and checked as it checks them), one colour a network,
-    one line style a budget (up to four; all but the second also marked at every epoch, so
-    that a short budget's curve shows where it runs along a longer one's): whether a
-    network still climbs where the shorter budget ends, and whether the longer one lets
-    another network overtake."""
+    :func:`budget_table` takes them, and checked as it checks them), one colour a network
+    (spatial LRLC at the grids' rate grey beside the same LRLC with faster logits, as in the
+    rank dials), one line style a budget (up to four; all but the second also marked at
+    every epoch, so that a short budget's curve shows where it runs along a longer one's):
+    whether a network still climbs where the shorter budget ends, and whether the longer
+    one lets another network overtake."""
     styles = ["--", "-", ":", "-."]
     markers = ["o", None, "s", "^"]
     if not 0 < len(budgets) <= len(styles) or not networks:
@@ -611,11 +629,9 @@ def plot_budget_curves(budgets: Mapping[str, Budget], networks: Sequence[BudgetN
     per_budget = _checked_budgets(budgets, networks)
     fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
     lines = []
-    kinds = [network[0] for network in networks]
     for n, network in enumerate(networks):
         layer, rank, _ = _network_parts(network)
-        # a layer type's own colour, unless two networks share the type
-        color = _network_color(layer) if kinds.count(layer) == 1 else f"C{n}"
+        color = _budget_color(network, networks, n)
         lines.append(Line2D([], [], color=color, label=_network_name(network)))
         for grids, style, marker in zip(per_budget, styles, markers, strict=False):
             grid = _network_grid(grids, network)

@@ -779,6 +779,8 @@ def test_budget_table_takes_lrlc_with_faster_logits_from_the_budgets_other_grid(
     fig = overview.plot_budget_curves(budgets, networks)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels[:3] == ["convolution", "LRLC rank 4", "LRLC rank 4, logits at 100×"]
+    colors = [h.get_color() for h in fig.legends[0].legend_handles[:3]]
+    assert colors == ["C2", overview.GRID_RATE_COLOR, "C0"]  # LRLC's own colour at 100x
     # conv at both budgets, LRLC at the plain rate at the first only, 100x at both
     assert len(fig.axes[1].lines) == 5
     # the shorter budget dotted at every epoch, so it shows where it runs along the longer

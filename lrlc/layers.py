@@ -214,7 +214,8 @@ class InputDependentCombiningWeights(nn.Module):
     Args:
         in_channels: channels of the layer's input x.
         rank: how many logits per position (the LRLC layer's rank).
-        input_size: (H, W) of x; output_size: (H_out, W_out), the LRLC layer's output grid.
+        input_size: (H, W) of x.
+        output_size: (H_out, W_out), the LRLC layer's output grid.
         dilations: the dilated branches asked for; those that do not fit the input are
             dropped (``dilations`` holds the kept ones), but every one asked for counts in
             the widths of the 1x1 convolutions, as in the official code.

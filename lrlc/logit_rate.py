@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from lrlc.overview import accuracy
-from lrlc.plotting import WEIGHT_CMAP, draw_baseline, finish_rank_axes
+from lrlc.plotting import GRID_RATE_COLOR, WEIGHT_CMAP, draw_baseline, finish_rank_axes
 from lrlc.results import (
     KINDS,
     Results,
@@ -404,7 +404,7 @@ def plot_rank_dial(
     shown: list[float] = []  # every error bar and band: the y-axis holds them all
     ranks: list[int] = []
     rank1 = base.row("lrlc", 1)
-    curves = ((base, "0.55", "o--", f"LRLC, logits at {_rate(base)} (the grid)"),
+    curves = ((base, GRID_RATE_COLOR, "o--", f"LRLC, logits at {_rate(base)} (the grid)"),
               (fast, "C0", "o-", f"LRLC, logits at {_rate(fast)}"))  # fmt: skip
     for grid, color, fmt, label in curves:
         rows = [r for r in grid.lrlc_rows() if r["rank"] != 1]

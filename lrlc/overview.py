@@ -32,7 +32,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from lrlc.explorers import LAYER_NAMES
-from lrlc.plotting import BASELINE_COLORS, PLACEMENTS
+from lrlc.plotting import BASELINE_COLORS, GRID_RATE_COLOR, PLACEMENTS
 from lrlc.results import (
     NOISE_MULTIPLE,
     Results,
@@ -593,19 +593,14 @@ def budget_table(
     return markdown_table(header, table, align="l" + "r" * len(budgets), note=note)
 
 
-#: The colour of LRLC at the grids' rate beside the same LRLC with faster logits (as the
-#: rank dials of lrlc.logit_rate draw it).
-GRID_RATE_COLOR = "0.55"
-
-
 def _budget_color(network: BudgetNetwork, networks: Sequence[BudgetNetwork], n: int) -> str:
     """A layer type's own colour; where one type comes at two rates of its combining logits,
     the faster one keeps it and the grids' rate is grey; else one of matplotlib's cycle."""
     layer, _, rate = _network_parts(network)
-    same = [_network_parts(other) for other in networks if other[0] == layer]
-    if len(same) == 1:
+    rates = [_network_parts(other)[2] for other in networks if other[0] == layer]
+    if len(rates) == 1:
         return _network_color(layer)
-    if len(same) == 2 and len({r for _, _, r in same}) == 2 and 1.0 in {r for _, _, r in same}:
+    if len(set(rates)) == len(rates) == 2 and 1.0 in rates:  # 1x and one other rate
         return GRID_RATE_COLOR if rate == 1 else _network_color(layer)
     return f"C{n}"
 

@@ -61,6 +61,9 @@ RANK_MARKERS = ("o", "s", "^", "D", "v", "P")  # LRLC ranks, lowest first, in th
 #: The colour, line and label of spatial LRLC in each placement, "all" or "last".
 PLACEMENTS = {"all": ("C0", "-", "LRLC, all three layers")}
 PLACEMENTS |= {"last": ("C1", "--", "LRLC, last layer only")}  # colour, line, label per where
+#: The colour of spatial LRLC at the grids' rate beside the same LRLC with faster logits
+#: (which keeps its placement's colour): the rank dials and the budget curves.
+GRID_RATE_COLOR = "0.55"
 
 
 def _numpy(a: Array) -> np.ndarray:

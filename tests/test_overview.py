@@ -16,6 +16,7 @@ from matplotlib.container import BarContainer  # noqa: E402
 from test_results import grid, run  # noqa: E402  (the fake grids of tests/test_results.py)
 
 from lrlc import overview, results  # noqa: E402
+from lrlc.plotting import GRID_RATE_COLOR  # noqa: E402
 from lrlc.results import Results  # noqa: E402
 
 NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "celeba": "CelebA"}
@@ -780,7 +781,7 @@ def test_budget_table_takes_lrlc_with_faster_logits_from_the_budgets_other_grid(
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels[:3] == ["convolution", "LRLC rank 4", "LRLC rank 4, logits at 100×"]
     colors = [h.get_color() for h in fig.legends[0].legend_handles[:3]]
-    assert colors == ["C2", overview.GRID_RATE_COLOR, "C0"]  # LRLC's own colour at 100x
+    assert colors == ["C2", GRID_RATE_COLOR, "C0"]  # LRLC's own colour at 100x
     # conv at both budgets, LRLC at the plain rate at the first only, 100x at both
     assert len(fig.axes[1].lines) == 5
     # the shorter budget dotted at every epoch, so it shows where it runs along the longer

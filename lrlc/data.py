@@ -16,8 +16,8 @@ Where the data comes from:
   ``LRLC_OFFLINE=1``. CelebA is never downloaded: the error says where to get it.
 - ``LRLC_QUICK=1`` (or ``quick=True``) serves small, fixed, class-balanced subsets for CI:
   the first images of every class in file order, :data:`QUICK_SIZES` per split.
-- Decoded splits are cached in ``$LRLC_CACHE`` (default ``~/.cache/lrlc``): the second
-  load of a split reads one file.
+- Decoded splits are cached in ``$LRLC_CACHE`` (default ``$XDG_CACHE_HOME/lrlc``, else
+  ``~/.cache/lrlc``): the second load of a split reads one file.
 
 Preprocessing follows the official ``data_provider.py``: the validation split is the first
 8% (MNIST) or 10% (CIFAR-10) of the training file, CelebA uses its partition file; CelebA is
@@ -168,7 +168,8 @@ class ImageDataset:
 
     attributes: (N, 40) int64 in {0, 1} for CelebA (names in ``attribute_names``), else None.
 
-    source: the layout read ("idx", "pickle", "images", "folder" or "zip"); path: from where.
+    source: the layout read ("idx", "pickle", "images", "images-matched", "folder" or
+        "zip"); path: from where.
 
     is_subset: False only for the complete official split (not quick mode, not a partial
     copy, not a home-made partition).
@@ -258,7 +259,8 @@ class ImageDataset:
         """A :class:`DeviceLoader` over this split: yields (x, y) batches made on ``device``.
 
         targets: "labels" (y: (B,) int64) or, for CelebA, "attributes" (y: (B, 40) float).
-        device: default CUDA if available. See :class:`DeviceLoader` for the other arguments.
+        device: default :func:`~lrlc.loader.auto_device` (CUDA, else MPS, else CPU). See
+        :class:`DeviceLoader` for the other arguments.
         """
         if targets not in ("labels", "attributes"):
             raise ValueError(f"targets must be 'labels' or 'attributes', got {targets!r}")

@@ -55,6 +55,7 @@ class Variant:
     where: str = "all"
 
     def key(self) -> str:
+        """The variant's name in logs and checkpoints, e.g. ``lrlc-r4-all``."""
         rank = "" if self.rank is None else f"-r{self.rank}"
         return f"{self.layer}{rank}-{self.where}"
 

@@ -14,6 +14,7 @@ chapter 9 shows them::
     (fast,) = logit_rate.load("mnist", rates=[100])  # all three layers, logits at 100x
     last = results.load("mnist-last-layer-combining-lr-100")  # the last layer only
     logit_rate.placement_table(base, fast, last, rank=4)  # where the faster logits pay
+    logit_rate.last_layer_dial(base, fast, last)  # the last layer's ranks, at 100x
 
 Every grid must share the base grid's data and training settings (the comparison would
 mean nothing otherwise): :func:`lrlc.results.check_comparable` says what differs.
@@ -53,6 +54,7 @@ __all__ = [
     "rank_table",
     "capacity_table",
     "placement_table",
+    "last_layer_dial",
     "plot_weights",
     "plot_rank_dial",
     "plot_rank_dials",
@@ -264,6 +266,22 @@ def capacity_table(
     return markdown_table(header, rows, note=difference_note(full_note))
 
 
+def _check_placements(base: Results, faster: Results, faster_last: Results) -> None:
+    """Both faster grids share the base grid's settings and one rate, not the base grid's."""
+    for grid in (faster, faster_last):
+        check_comparable(base, grid)
+    if faster.combining_lr_scale != faster_last.combining_lr_scale:
+        raise ValueError(
+            f"the two faster grids have the logits at different rates ({_rate(faster)} and "
+            f"{_rate(faster_last)}): pass grids made with one --combining-lr-scale"
+        )
+    if faster.combining_lr_scale == base.combining_lr_scale:
+        raise ValueError(
+            f"the faster grids have the base grid's rate ({_rate(base)}): pass the grids made "
+            "with --combining-lr-scale"
+        )
+
+
 def placement_table(
     base: Results, faster: Results, faster_last: Results, rank: int = 4, full_note: bool = True
 ) -> Any:
@@ -285,18 +303,7 @@ def placement_table(
     full_note: False puts the short note above the table (:func:`.difference_note`), for
     the tables after the first on a page.
     """
-    for grid in (faster, faster_last):
-        check_comparable(base, grid)
-    if faster.combining_lr_scale != faster_last.combining_lr_scale:
-        raise ValueError(
-            f"the two faster grids have the logits at different rates ({_rate(faster)} and "
-            f"{_rate(faster_last)}): pass grids made with one --combining-lr-scale"
-        )
-    if faster.combining_lr_scale == base.combining_lr_scale:
-        raise ValueError(
-            f"the faster grids have the base grid's rate ({_rate(base)}): pass the grids made "
-            "with --combining-lr-scale"
-        )
+    _check_placements(base, faster, faster_last)
     conv = base.row("conv")
     n_test = base.raw["data"]["test_size"]
     rows = []
@@ -330,6 +337,58 @@ def placement_table(
         "− convolution",
         f"− logits at {_rate(base)}",
         f"mean largest weight, last layer (uniform: {1 / rank:g})",
+    ]
+    return markdown_table(header, rows, note=difference_note(full_note))
+
+
+def last_layer_dial(
+    base: Results, faster: Results, faster_last: Results, full_note: bool = True
+) -> Any:
+    """The last layer's rank dial with faster logits, beside the dial of all three layers
+    at that rate (a Markdown table, :func:`.markdown_table`): one row per rank of LRLC in
+    the last layer only that ``faster_last`` ran, after the base grid's rank 1 there (no
+    logits, so no rate applies to it).
+
+    faster, faster_last: the runs of LRLC in all three layers and in the last layer only
+    with faster logits, at one rate (as for :func:`placement_table`).
+
+    Columns: the rank; the last-layer network's parameters; its test accuracy (mean ± std
+    over seeds, %) at the base grid's rate and at the faster one, and their difference;
+    the test accuracy of LRLC of that rank in all three layers at the faster rate, and the
+    last layer minus it (:func:`lrlc.results.format_difference`); and the last layer's mean
+    largest combining weight at the faster rate (``1 / rank``: uniform).
+    """
+    _check_placements(base, faster, faster_last)
+    n_test = base.raw["data"]["test_size"]
+    rows = []
+    rank1 = base.row("lrlc", 1, "last")
+    if rank1 is not None:
+        rows.append(["1", f"{rank1['params']:,}", accuracy(rank1), "no logits", "", "", "", ""])
+    for last in faster_last.lrlc_rows(where="last"):
+        rank = last["rank"]
+        slow, everywhere = base.row("lrlc", rank, "last"), faster.row("lrlc", rank)
+        rows.append(
+            [
+                str(rank),
+                f"{last['params']:,}",
+                accuracy(slow),
+                accuracy(last),
+                "" if slow is None else format_difference(last, slow, n_test),
+                accuracy(everywhere),
+                "" if everywhere is None else format_difference(last, everywhere, n_test),
+                f"{faster_last.mean_largest_weight(rank, LAYERS[-1], 'last'):.3f}",
+            ]
+        )
+    fast = _rate(faster_last)
+    header = [
+        "rank",
+        "parameters (last layer)",
+        f"last layer, logits at {_rate(base)} (the grid)",
+        f"last layer, logits at {fast}",
+        f"{fast} − {_rate(base)}",
+        f"all three layers, logits at {fast}",
+        "last − all three",
+        f"mean largest weight, last layer, at {fast} (uniform: 1 / rank)",
     ]
     return markdown_table(header, rows, note=difference_note(full_note))
 

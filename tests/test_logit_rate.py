@@ -361,3 +361,41 @@ def test_placement_table_refuses_grids_at_other_rates_or_settings():
         logit_rate.placement_table(base, fast, fast_last)
     with pytest.raises(KeyError, match=r"no LRLC rank 4 \(last layer\) run"):
         logit_rate.placement_table(base, fast, fast)
+
+
+def test_last_layer_dial_sets_the_last_layer_beside_all_three_at_the_faster_rate():
+    base = grid(None, (0.90, 0.92), 0.0)
+    base.raw["runs"] += last_layer_runs((0.89, 0.89), 0.0)
+    base.raw["runs"] += [{**r, "rank": 1} for r in last_layer_runs((0.885, 0.885), 0.0)]
+    fast = grid(100, (0.95, 0.97), 2.0)  # rank 4 in all three layers only
+    fast_last = grid(100, (0.93, 0.93), 0.0)
+    fast_last.raw["runs"] = last_layer_runs((0.93, 0.93), 1.0)
+    fast_last.raw["runs"] += [
+        {**r, "rank": 8, "params": 250, "combining_logits": {"features.6": logits(0.0, 8)[
+            "features.6"]}}
+        for r in last_layer_runs((0.94, 0.94), 0.0)
+    ]  # fmt: skip
+    text = logit_rate.last_layer_dial(base, fast, fast_last).data
+    lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+    assert lines[0][2:7] == [
+        "last layer, logits at 1× (the grid)",
+        "last layer, logits at 100×",
+        "100× − 1×",
+        "all three layers, logits at 100×",
+        "last − all three",
+    ]
+    rows = {ln[0].lstrip("| "): ln for ln in lines[1:]}
+    assert list(rows) == ["1", "4", "8"]  # rank 1 from the grid, then the faster ranks
+    assert rows["1"][2] == "88.50\u00a0±\u00a00.00" and rows["1"][3] == "no logits"
+    four = rows["4"]
+    assert four[1] == "150" and four[3] == "93.00\u00a0±\u00a00.00"
+    assert four[4] == "**+4.00 (±0.81)**"  # 93 - 89, the last layer at 1x
+    # 93 - 96 against all three layers at 100x: the seed spread (std 1.41) sets it
+    assert four[5] == "96.00\u00a0±\u00a01.41" and four[6] == "**-3.00 (±2.83)**"
+    assert four[7].rstrip(" |") == f"{math.exp(1.0) / (math.exp(1.0) + 3):.3f}"
+    eight = rows["8"]  # no rank 8 in the grid's last layer, nor in all three layers
+    assert eight[2] == "not run" and eight[4] == "" and eight[5] == "not run"
+    assert eight[6] == "" and eight[7].rstrip(" |") == "0.125"  # uniform over 8
+    assert text.startswith(DIFFERENCE_NOTE)
+    with pytest.raises(ValueError, match="the base grid's rate"):
+        logit_rate.last_layer_dial(base, base, base)

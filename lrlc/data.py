@@ -259,7 +259,7 @@ class ImageDataset:
         """A :class:`DeviceLoader` over this split: yields (x, y) batches made on ``device``.
 
         targets: "labels" (y: (B,) int64) or, for CelebA, "attributes" (y: (B, 40) float).
-        device: default :func:`~lrlc.loader.auto_device` (CUDA, else MPS, else CPU). See
+        device: default :func:`~lrlc.train.auto_device` (CUDA, else MPS, else CPU). See
         :class:`DeviceLoader` for the other arguments.
         """
         if targets not in ("labels", "attributes"):

@@ -124,7 +124,7 @@ class DeviceLoader:
         batch_size: samples per batch; the last batch is smaller unless ``drop_last``.
         normalization: uint8 -> float conversion applied to every batch on the device.
         device: where the data lives and batches are made; default
-            :func:`auto_device` (CUDA, else MPS, else CPU).
+            :func:`~lrlc.train.auto_device` (CUDA, else MPS, else CPU).
         shuffle: a fresh ``torch.randperm`` order every epoch (iteration).
         drop_last: drop the last, incomplete batch.
         augment: False or None (none), True (``Augment()``: pad-4 random crop + flip) or an

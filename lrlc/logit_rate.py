@@ -344,26 +344,28 @@ def placement_table(
 def last_layer_dial(
     base: Results, faster: Results, faster_last: Results, full_note: bool = True
 ) -> Any:
-    """The last layer's rank dial with faster logits, beside the dial of all three layers
-    at that rate (a Markdown table, :func:`.markdown_table`): one row per rank of LRLC in
-    the last layer only that ``faster_last`` ran, after the base grid's rank 1 there (no
-    logits, so no rate applies to it).
+    """The last layer's rank dial with faster logits, against the dial of all three layers
+    at that rate (which :func:`rank_table` shows): a Markdown table
+    (:func:`.markdown_table`), one row per rank of LRLC in the last layer only that
+    ``faster_last`` ran, after the base grid's rank 1 there (no logits, so no rate applies
+    to it).
 
     faster, faster_last: the runs of LRLC in all three layers and in the last layer only
     with faster logits, at one rate (as for :func:`placement_table`).
 
     Columns: the rank; the last-layer network's parameters; its test accuracy (mean ± std
-    over seeds, %) at the base grid's rate and at the faster one, and their difference;
-    the test accuracy of LRLC of that rank in all three layers at the faster rate, and the
-    last layer minus it (:func:`lrlc.results.format_difference`); and the last layer's mean
-    largest combining weight at the faster rate (``1 / rank``: uniform).
+    over seeds, %) with the logits at the base grid's rate and at the faster one, and
+    their difference; the last layer minus LRLC of that rank in all three layers at the
+    faster rate (the differences as :func:`lrlc.results.format_difference` writes them); and
+    the last layer's mean largest combining weight at the faster rate (``1 / rank``:
+    uniform).
     """
     _check_placements(base, faster, faster_last)
     n_test = base.raw["data"]["test_size"]
     rows = []
     rank1 = base.row("lrlc", 1, "last")
     if rank1 is not None:
-        rows.append(["1", f"{rank1['params']:,}", accuracy(rank1), "no logits", "", "", "", ""])
+        rows.append(["1", f"{rank1['params']:,}", accuracy(rank1), "no logits", "", "", ""])
     for last in faster_last.lrlc_rows(where="last"):
         rank = last["rank"]
         slow, everywhere = base.row("lrlc", rank, "last"), faster.row("lrlc", rank)
@@ -374,7 +376,6 @@ def last_layer_dial(
                 accuracy(slow),
                 accuracy(last),
                 "" if slow is None else format_difference(last, slow, n_test),
-                accuracy(everywhere),
                 "" if everywhere is None else format_difference(last, everywhere, n_test),
                 f"{faster_last.mean_largest_weight(rank, LAYERS[-1], 'last'):.3f}",
             ]
@@ -382,13 +383,12 @@ def last_layer_dial(
     fast = _rate(faster_last)
     header = [
         "rank",
-        "parameters (last layer)",
-        f"last layer, logits at {_rate(base)} (the grid)",
-        f"last layer, logits at {fast}",
+        "parameters",
+        f"last layer, {_rate(base)} (the grid)",
+        f"last layer, {fast}",
         f"{fast} − {_rate(base)}",
-        f"all three layers, logits at {fast}",
-        "last − all three",
-        f"mean largest weight, last layer, at {fast} (uniform: 1 / rank)",
+        f"− all three layers, {fast}",
+        f"largest weight, {fast}",
     ]
     return markdown_table(header, rows, note=difference_note(full_note))
 

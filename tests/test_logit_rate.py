@@ -377,12 +377,11 @@ def test_last_layer_dial_sets_the_last_layer_beside_all_three_at_the_faster_rate
     ]  # fmt: skip
     text = logit_rate.last_layer_dial(base, fast, fast_last).data
     lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
-    assert lines[0][2:7] == [
-        "last layer, logits at 1× (the grid)",
-        "last layer, logits at 100×",
+    assert lines[0][2:6] == [
+        "last layer, 1× (the grid)",
+        "last layer, 100×",
         "100× − 1×",
-        "all three layers, logits at 100×",
-        "last − all three",
+        "− all three layers, 100×",
     ]
     rows = {ln[0].lstrip("| "): ln for ln in lines[1:]}
     assert list(rows) == ["1", "4", "8"]  # rank 1 from the grid, then the faster ranks
@@ -391,11 +390,11 @@ def test_last_layer_dial_sets_the_last_layer_beside_all_three_at_the_faster_rate
     assert four[1] == "150" and four[3] == "93.00\u00a0±\u00a00.00"
     assert four[4] == "**+4.00 (±0.81)**"  # 93 - 89, the last layer at 1x
     # 93 - 96 against all three layers at 100x: the seed spread (std 1.41) sets it
-    assert four[5] == "96.00\u00a0±\u00a01.41" and four[6] == "**-3.00 (±2.83)**"
-    assert four[7].rstrip(" |") == f"{math.exp(1.0) / (math.exp(1.0) + 3):.3f}"
+    assert four[5] == "**-3.00 (±2.83)**"
+    assert four[6].rstrip(" |") == f"{math.exp(1.0) / (math.exp(1.0) + 3):.3f}"
     eight = rows["8"]  # no rank 8 in the grid's last layer, nor in all three layers
-    assert eight[2] == "not run" and eight[4] == "" and eight[5] == "not run"
-    assert eight[6] == "" and eight[7].rstrip(" |") == "0.125"  # uniform over 8
+    assert eight[2] == "not run" and eight[4] == "" and eight[5] == ""
+    assert eight[6].rstrip(" |") == "0.125"  # uniform over 8
     assert text.startswith(DIFFERENCE_NOTE)
     with pytest.raises(ValueError, match="the base grid's rate"):
         logit_rate.last_layer_dial(base, base, base)

@@ -359,6 +359,9 @@ def last_layer_dial(
     faster rate (the differences as :func:`lrlc.results.format_difference` writes them); and
     the last layer's mean largest combining weight at the faster rate (``1 / rank``:
     uniform).
+
+    full_note: False puts the short note above the table (:func:`.difference_note`), for
+    the tables after the first on a page.
     """
     _check_placements(base, faster, faster_last)
     n_test = base.raw["data"]["test_size"]
@@ -368,6 +371,8 @@ def last_layer_dial(
         rows.append(["1", f"{rank1['params']:,}", accuracy(rank1), "no logits", "", "", ""])
     for last in faster_last.lrlc_rows(where="last"):
         rank = last["rank"]
+        if rank == 1:  # no logits: the grid's row above is the same network
+            continue
         slow, everywhere = base.row("lrlc", rank, "last"), faster.row("lrlc", rank)
         rows.append(
             [

@@ -375,17 +375,24 @@ def test_last_layer_dial_sets_the_last_layer_beside_all_three_at_the_faster_rate
             "features.6"]}}
         for r in last_layer_runs((0.94, 0.94), 0.0)
     ]  # fmt: skip
+    # a rank-1 run at 100x too: no logits, so the grid's row stands for it
+    fast_last.raw["runs"] += [{**r, "rank": 1} for r in last_layer_runs((0.5, 0.5), 0.0)]
     text = logit_rate.last_layer_dial(base, fast, fast_last).data
     lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
-    assert lines[0][2:6] == [
+    assert [cell.strip("| ") for cell in lines[0]] == [
+        "rank",
+        "parameters",
         "last layer, 1× (the grid)",
         "last layer, 100×",
         "100× − 1×",
         "− all three layers, 100×",
+        "largest weight, 100×",
     ]
+    # rank 1 once, from the grid, then the faster ranks
+    assert [ln[0].lstrip("| ") for ln in lines[1:]] == ["1", "4", "8"]
     rows = {ln[0].lstrip("| "): ln for ln in lines[1:]}
-    assert list(rows) == ["1", "4", "8"]  # rank 1 from the grid, then the faster ranks
-    assert rows["1"][2] == "88.50\u00a0±\u00a00.00" and rows["1"][3] == "no logits"
+    assert rows["1"][1:4] == ["150", "88.50\u00a0±\u00a00.00", "no logits"]
+    assert all(cell.strip(" |") == "" for cell in rows["1"][4:])
     four = rows["4"]
     assert four[1] == "150" and four[3] == "93.00\u00a0±\u00a00.00"
     assert four[4] == "**+4.00 (±0.81)**"  # 93 - 89, the last layer at 1x
@@ -393,8 +400,11 @@ def test_last_layer_dial_sets_the_last_layer_beside_all_three_at_the_faster_rate
     assert four[5] == "**-3.00 (±2.83)**"
     assert four[6].rstrip(" |") == f"{math.exp(1.0) / (math.exp(1.0) + 3):.3f}"
     eight = rows["8"]  # no rank 8 in the grid's last layer, nor in all three layers
-    assert eight[2] == "not run" and eight[4] == "" and eight[5] == ""
+    assert eight[1] == "250" and eight[2] == "not run" and eight[4] == "" and eight[5] == ""
     assert eight[6].rstrip(" |") == "0.125"  # uniform over 8
     assert text.startswith(DIFFERENCE_NOTE)
     with pytest.raises(ValueError, match="the base grid's rate"):
         logit_rate.last_layer_dial(base, base, base)
+    fast_last.raw["config"]["combining_lr_scale"] = 10
+    with pytest.raises(ValueError, match=r"different rates \(100× and 10×\)"):
+        logit_rate.last_layer_dial(base, fast, fast_last)

@@ -478,9 +478,12 @@ Budget = Results | Sequence[Results]
 """One budget of :func:`budget_table`: a grid, or a grid and its grids with faster
 combining logits (the same command but for ``--layers`` and ``--combining-lr-scale``)."""
 
-BudgetNetwork = tuple[str, int | None] | tuple[str, int | None, float]
-"""A network of :func:`budget_table`: ``(layer, rank)``, all three layers, or ``(layer,
-rank, rate)`` for LRLC with its combining logits at ``rate`` times the learning rate."""
+BudgetNetwork = (
+    tuple[str, int | None] | tuple[str, int | None, float] | tuple[str, int | None, float, str]
+)
+"""A network of :func:`budget_table`: ``(layer, rank)``, all three layers; ``(layer, rank,
+rate)`` for LRLC with its combining logits at ``rate`` times the learning rate; ``(layer,
+rank, rate, where)`` for LRLC in the ``"last"`` layer only (``rate`` 1: the grids' rate)."""
 
 
 def _budget_grids(budget: Budget) -> list[Results]:
@@ -491,14 +494,17 @@ def _budget_grids(budget: Budget) -> list[Results]:
     return by_logit_rate(grids[0], grids[1:])
 
 
-def _network_parts(network: BudgetNetwork) -> tuple[str, int | None, float]:
-    layer, rank, *rate = network
-    return layer, rank, float(rate[0]) if rate else 1.0
+def _network_parts(network: BudgetNetwork) -> tuple[str, int | None, float, str]:
+    """``(layer, rank, rate, where)`` of a network, with the defaults filled in."""
+    layer, rank, *rest = network
+    rate = float(rest[0]) if rest else 1.0
+    where = rest[1] if len(rest) > 1 else "all"
+    return layer, rank, rate, where
 
 
 def _network_name(network: BudgetNetwork) -> str:
-    layer, rank, rate = _network_parts(network)
-    return variant_name(layer, rank) + ("" if rate == 1 else f", logits at {rate:g}×")
+    layer, rank, rate, where = _network_parts(network)
+    return variant_name(layer, rank, where) + ("" if rate == 1 else f", logits at {rate:g}×")
 
 
 def _network_grid(grids: list[Results], network: BudgetNetwork) -> Results | None:
@@ -520,12 +526,12 @@ def _checked_budgets(
     for grids in later:
         differs = setting_differences(first[0], grids[0], _BUDGET_SETTINGS)
         for network in networks:
-            layer, rank, _ = _network_parts(network)
+            layer, rank, _, where = _network_parts(network)
             hyper = {
                 (r["lr"], r["weight_decay"])
                 for g in (_network_grid(first, network), _network_grid(grids, network))
                 if g is not None
-                for r in g.variant_runs(layer, rank)
+                for r in g.variant_runs(layer, rank, where)
             }
             if len(hyper) > 1:
                 differs.append(
@@ -566,11 +572,11 @@ def budget_table(
     per_budget = _checked_budgets(budgets, networks)
     rows = {}
     for network in networks:
-        layer, rank, _ = _network_parts(network)
+        layer, rank, _, where = _network_parts(network)
         cells = []
         for grids in per_budget:
             grid = _network_grid(grids, network)
-            cells.append(None if grid is None else grid.row(layer, rank))
+            cells.append(None if grid is None else grid.row(layer, rank, where))
         rows[network] = cells
     table = [[_network_name(network), *map(accuracy, cells)] for network, cells in rows.items()]
     if differences is None:
@@ -596,7 +602,7 @@ def budget_table(
 def _budget_color(network: BudgetNetwork, networks: Sequence[BudgetNetwork], n: int) -> str:
     """A layer type's own colour; where one type comes at two rates of its combining logits,
     the faster one keeps it and the grids' rate is grey; else one of matplotlib's cycle."""
-    layer, _, rate = _network_parts(network)
+    layer, _, rate, _ = _network_parts(network)
     rates = [_network_parts(other)[2] for other in networks if other[0] == layer]
     if len(rates) == 1:
         return _network_color(layer)
@@ -625,7 +631,7 @@ def plot_budget_curves(budgets: Mapping[str, Budget], networks: Sequence[BudgetN
     fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
     lines = []
     for n, network in enumerate(networks):
-        layer, rank, _ = _network_parts(network)
+        layer, rank, _, where = _network_parts(network)
         color = _budget_color(network, networks, n)
         lines.append(Line2D([], [], color=color, label=_network_name(network)))
         for grids, style, marker in zip(per_budget, styles, markers, strict=False):
@@ -634,7 +640,7 @@ def plot_budget_curves(budgets: Mapping[str, Budget], networks: Sequence[BudgetN
                 (loss_ax, "train_loss_curve", 1.0),
                 (accuracy_ax, "valid_curve", 100.0),
             ):
-                mean = None if grid is None else grid.mean_curve(field, layer, rank, "all")
+                mean = None if grid is None else grid.mean_curve(field, layer, rank, where)
                 if mean is not None:
                     mean = scale * mean.numpy()
                     ax.plot(np.arange(1, len(mean) + 1), mean, color=color, ls=style,

@@ -739,6 +739,35 @@ def test_budget_table_compares_each_network_with_itself_across_budgets():
     assert table_rows(overview.budget_table(budgets, [("conv", None)]))
 
 
+def test_budget_table_tells_the_last_layer_from_all_three():
+    # grid() holds LRLC rank 4 in all three layers (two seeds) and in the last layer only
+    short = Results("mnist", grid(), "results/cpu/mnist.json")
+    made = grid()
+    made["config"]["epochs"] = 6
+    made["runs"] = [run("conv", None, 0, 0.96), run("lrlc", 4, 0, 0.93, "last")]
+    budgets = {"2 epochs": short, "6 epochs": Results("mnist", made, "mnist-6.json")}
+    last = ("lrlc", 4, 1, "last")
+    networks = [("conv", None), ("lrlc", 4), last]
+    rows = table_rows(overview.budget_table(budgets, networks, differences=[(last, ("lrlc", 4))]))
+    assert rows[3].startswith("| LRLC rank 4 | 97.00") and rows[3].endswith("| not run |")
+    assert rows[4] == "| LRLC rank 4 (last layer) | 91.00 | 93.00 |"
+    # 91 - 97 (two seeds of 96 and 98), no all-layer LRLC at 6 epochs
+    assert rows[5].startswith("| LRLC rank 4 (last layer) − LRLC rank 4 (points) | **-6.00 (")
+    assert rows[5].endswith(" | not run |")
+    fig = overview.plot_budget_curves(budgets, networks)
+    accuracy_ax = fig.axes[1]
+    # conv at both budgets, all three layers at the first, the last layer at both (each
+    # valid_curve ends 1 point below its test accuracy)
+    assert [line.get_ydata()[-1] for line in accuracy_ax.lines] == pytest.approx(
+        [91.0, 95.0, 96.0, 90.0, 92.0]
+    )
+    plt.close(fig)
+    for r in made["runs"]:
+        r["lr"] = 0.1 if r["where"] == "last" else r["lr"]
+    with pytest.raises(ValueError, match=r"weight decay of LRLC rank 4 \(last layer\)"):
+        overview.budget_table(budgets, networks)
+
+
 def faster_logits(made: dict, test: float) -> dict:
     """``made``'s settings, LRLC rank 4 alone, its logits at 100 times the rate."""
     faster = json.loads(json.dumps(made))

@@ -408,3 +408,44 @@ def test_last_layer_dial_sets_the_last_layer_beside_all_three_at_the_faster_rate
     fast_last.raw["config"]["combining_lr_scale"] = 10
     with pytest.raises(ValueError, match=r"different rates \(100× and 10×\)"):
         logit_rate.last_layer_dial(base, fast, fast_last)
+
+
+def test_last_layer_dial_sets_the_last_layer_against_its_wide_convolution_where_one_ran():
+    base = grid(None, (0.90, 0.92), 0.0)
+    base.raw["runs"] += last_layer_runs((0.89, 0.89), 0.0)
+    base.raw["runs"] += [{**r, "rank": 1} for r in last_layer_runs((0.885, 0.885), 0.0)]
+    fast = grid(100, (0.95, 0.97), 2.0)
+    fast_last = grid(100, (0.93, 0.93), 0.0)
+    fast_last.raw["runs"] = last_layer_runs((0.93, 0.93), 1.0)
+    fast_last.raw["runs"] += [
+        {**r, "rank": 2, "combining_logits": {"features.6": logits(0.0, 2)["features.6"]}}
+        for r in last_layer_runs((0.91, 0.91), 0.0)
+    ]
+    controls = grid(None, (0.90, 0.92), 0.0)  # the base grid's command, other variants
+    controls.raw["runs"] = [
+        {**r, "where": "last"} for r in wide_runs(4, (0.90, 0.90), 151)
+    ] + wide_runs(2, (0.80, 0.80), 400)  # in all three layers: not the last layer's control
+    text = logit_rate.last_layer_dial(base, fast, fast_last, [controls]).data
+    lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+    assert [cell.strip("| ") for cell in lines[0]][5:] == [
+        "− all three layers, 100×",
+        "− wide conv (last layer)",
+        "largest weight, 100×",
+    ]
+    assert all(len(ln) == 8 for ln in lines)  # rank 1's row padded to the new column too
+    rows = {ln[0].lstrip("| "): ln for ln in lines[1:]}
+    assert list(rows) == ["1", "2", "4"]
+    # 93 - 90 against the last layer widened for rank 4, seeds alike: the test set sets
+    # the threshold, 2 x 100 x sqrt(2 x .915 x .085 / 10,000)
+    assert rows["4"][6] == "**+3.00 (±0.79)**"
+    assert rows["2"][6] == ""  # no convolution widened for rank 2 in the last layer
+    assert rows["4"][7].rstrip(" |") == f"{math.exp(1.0) / (math.exp(1.0) + 3):.3f}"
+    # without a control the column is left out (the test above), and a control made
+    # with other settings is refused
+    controls.raw["config"]["epochs"] = 9
+    with pytest.raises(ValueError, match="epochs"):
+        logit_rate.last_layer_dial(base, fast, fast_last, [controls])
+    # the capacity table, for LRLC in all three layers, leaves the last layer's out
+    controls.raw["config"]["epochs"] = 8
+    capacity = logit_rate.capacity_table(base, [fast], [controls], rank=4).data
+    assert "widened for rank 4" not in capacity and "widened for rank 2" in capacity

@@ -243,7 +243,7 @@ def capacity_table(
         others += [
             (variant_name("wide_conv", r["rank"]), r)
             for r in grid.summary()
-            if r["layer"] == "wide_conv" and r["where"] == "all"
+            if r["layer"] == "wide_conv"
         ]
     others = sorted((o for o in others if o[1] is not None), key=lambda o: o[1]["params"])
     rows = [
@@ -342,11 +342,7 @@ def placement_table(
 
 
 def last_layer_dial(
-    base: Results,
-    faster: Results,
-    faster_last: Results,
-    controls: Sequence[Results] = (),
-    full_note: bool = True,
+    base: Results, faster: Results, faster_last: Results, full_note: bool = True
 ) -> Any:
     """The last layer's rank dial with faster logits, against the dial of all three layers
     at that rate (which :func:`rank_table` shows): a Markdown table
@@ -356,37 +352,23 @@ def last_layer_dial(
 
     faster, faster_last: the runs of LRLC in all three layers and in the last layer only
     with faster logits, at one rate (as for :func:`placement_table`).
-    controls: grids made with the base grid's command but other variants, holding
-    convolutions widened in the last layer only (``--layers wide_conv@last:2/4``): rank
-    ``r`` of LRLC there has ``r`` filter banks, the wide convolution ``r`` times the
-    filters, within 1% of its parameters and with no position information.
 
     Columns: the rank; the last-layer network's parameters; its test accuracy (mean ± std
     over seeds, %) with the logits at the base grid's rate and at the faster one, and
     their difference; the last layer minus LRLC of that rank in all three layers at the
-    faster rate (the differences as :func:`lrlc.results.format_difference` writes them);
-    where ``controls`` or the base grid hold convolutions widened in the last layer, the
-    last layer minus the one widened for the same rank; and the last layer's mean largest
-    combining weight at the faster rate (``1 / rank``: uniform).
+    faster rate (the differences as :func:`lrlc.results.format_difference` writes them); and
+    the last layer's mean largest combining weight at the faster rate (``1 / rank``:
+    uniform).
 
     full_note: False puts the short note above the table (:func:`.difference_note`), for
     the tables after the first on a page.
     """
     _check_placements(base, faster, faster_last)
-    for grid in controls:
-        check_comparable(base, grid)
-    wide = {  # rank: the convolution widened for it in the last layer only
-        r["rank"]: r
-        for grid in (base, *controls)
-        for r in grid.summary()
-        if r["layer"] == "wide_conv" and r["where"] == "last"
-    }
     n_test = base.raw["data"]["test_size"]
     rows = []
     rank1 = base.row("lrlc", 1, "last")
     if rank1 is not None:
-        blank = [""] * (4 if wide else 3)
-        rows.append(["1", f"{rank1['params']:,}", accuracy(rank1), "no logits", *blank])
+        rows.append(["1", f"{rank1['params']:,}", accuracy(rank1), "no logits", "", "", ""])
     for last in faster_last.lrlc_rows(where="last"):
         rank = last["rank"]
         if rank == 1:  # no logits: the grid's row above is the same network
@@ -400,12 +382,9 @@ def last_layer_dial(
                 accuracy(last),
                 "" if slow is None else format_difference(last, slow, n_test),
                 "" if everywhere is None else format_difference(last, everywhere, n_test),
+                f"{faster_last.mean_largest_weight(rank, LAYERS[-1], 'last'):.3f}",
             ]
         )
-        if wide:
-            control = wide.get(rank)
-            rows[-1].append("" if control is None else format_difference(last, control, n_test))
-        rows[-1].append(f"{faster_last.mean_largest_weight(rank, LAYERS[-1], 'last'):.3f}")
     fast = _rate(faster_last)
     header = [
         "rank",
@@ -414,7 +393,6 @@ def last_layer_dial(
         f"last layer, {fast}",
         f"{fast} − {_rate(base)}",
         f"− all three layers, {fast}",
-        *(["− wide conv (last layer)"] if wide else []),
         f"largest weight, {fast}",
     ]
     return markdown_table(header, rows, note=difference_note(full_note))

@@ -15,6 +15,8 @@ chapter 9 shows them::
     last = results.load("mnist-last-layer-combining-lr-100")  # the last layer only
     logit_rate.placement_table(base, fast, last, rank=4)  # where the faster logits pay
     logit_rate.last_layer_dial(base, fast, last)  # the last layer's ranks, at 100x
+    wide = results.load("cifar10-wide-conv")  # wide_conv@last:2/4/8/16 among others
+    logit_rate.last_layer_capacity_table(base, last, [wide])  # position or capacity?
 
 Every grid must share the base grid's data and training settings (the comparison would
 mean nothing otherwise): :func:`lrlc.results.check_comparable` says what differs.
@@ -55,6 +57,7 @@ __all__ = [
     "capacity_table",
     "placement_table",
     "last_layer_dial",
+    "last_layer_capacity_table",
     "plot_weights",
     "plot_rank_dial",
     "plot_rank_dials",
@@ -243,7 +246,7 @@ def capacity_table(
         others += [
             (variant_name("wide_conv", r["rank"]), r)
             for r in grid.summary()
-            if r["layer"] == "wide_conv"
+            if r["layer"] == "wide_conv" and r["where"] == "all"
         ]
     others = sorted((o for o in others if o[1] is not None), key=lambda o: o[1]["params"])
     rows = [
@@ -394,6 +397,74 @@ def last_layer_dial(
         f"{fast} − {_rate(base)}",
         f"− all three layers, {fast}",
         f"largest weight, {fast}",
+    ]
+    return markdown_table(header, rows, note=difference_note(full_note))
+
+
+def last_layer_capacity_table(
+    base: Results, faster_last: Results, controls: Sequence[Results], full_note: bool = True
+) -> Any:
+    """Position or capacity, in the last layer? Each rank of LRLC in the last layer only
+    with faster logits against the convolution widened in the last layer only for that
+    rank (``--layers wide_conv@last:2/4``): rank ``r`` of LRLC has ``r`` filter banks there,
+    the widened convolution ``r`` times the filters applied everywhere, up to 2% more
+    parameters (its classifier and BatchNorm widen with it) and no position information.
+    A Markdown table (:func:`.markdown_table`), one row per rank that both ran.
+
+    faster_last: the runs of LRLC in the last layer only with faster logits (as for
+    :func:`placement_table`); controls: grids made with the base grid's command but other
+    variants that hold the widened convolutions (the base grid's are used too). Every
+    grid must share the base grid's settings (:func:`lrlc.results.check_comparable`).
+
+    Columns: the rank; the widened convolution's parameters and test accuracy (mean ± std
+    over seeds, %) and its gain over the base grid's convolution; LRLC's test accuracy;
+    LRLC minus the widened convolution (differences as
+    :func:`lrlc.results.format_difference` writes them). LRLC above the widened
+    convolution by more than the noise gains from where its filters apply, not only from
+    having more of them.
+
+    full_note: False puts the short note above the table (:func:`.difference_note`), for
+    the tables after the first on a page.
+    """
+    for grid in (faster_last, *controls):
+        check_comparable(base, grid)
+    wide = {  # rank: the convolution widened for it in the last layer only
+        r["rank"]: r
+        for grid in (base, *controls)
+        for r in grid.summary()
+        if r["layer"] == "wide_conv" and r["where"] == "last"
+    }
+    conv = base.row("conv")
+    n_test = base.raw["data"]["test_size"]
+    rows = []
+    for last in faster_last.lrlc_rows(where="last"):
+        control = wide.get(last["rank"])
+        if control is None:
+            continue
+        rows.append(
+            [
+                str(last["rank"]),
+                f"{control['params']:,}",
+                accuracy(control),
+                "" if conv is None else format_difference(control, conv, n_test),
+                accuracy(last),
+                format_difference(last, control, n_test),
+            ]
+        )
+    if not rows:
+        raise KeyError(
+            "no convolution widened in the last layer for a rank of "
+            f"{faster_last.origin}: run --layers wide_conv@last:RANKS with the base grid's "
+            "command"
+        )
+    fast = _rate(faster_last)
+    header = [
+        "rank",
+        "parameters (wide conv)",
+        "wide conv",
+        "wide conv − convolution",
+        f"LRLC, {fast}",
+        "LRLC − wide conv",
     ]
     return markdown_table(header, rows, note=difference_note(full_note))
 

@@ -408,3 +408,47 @@ def test_last_layer_dial_sets_the_last_layer_beside_all_three_at_the_faster_rate
     fast_last.raw["config"]["combining_lr_scale"] = 10
     with pytest.raises(ValueError, match=r"different rates \(100× and 10×\)"):
         logit_rate.last_layer_dial(base, fast, fast_last)
+
+
+def test_last_layer_capacity_table_sets_each_rank_against_its_widened_last_layer():
+    base = grid(None, (0.90, 0.92), 0.0)  # the convolution at 88%
+    fast_last = grid(100, (0.93, 0.93), 0.0)
+    fast_last.raw["runs"] = last_layer_runs((0.93, 0.93), 1.0)
+    fast_last.raw["runs"] += [
+        {**r, "rank": 2, "combining_logits": {"features.6": logits(0.0, 2)["features.6"]}}
+        for r in last_layer_runs((0.91, 0.91), 0.0)
+    ]
+    controls = grid(None, (0.90, 0.92), 0.0)  # the base grid's command, other variants
+    controls.raw["runs"] = [
+        {**r, "where": "last"} for r in wide_runs(4, (0.90, 0.90), 151)
+    ] + wide_runs(2, (0.80, 0.80), 400)  # in all three layers: not the last layer's control
+    text = logit_rate.last_layer_capacity_table(base, fast_last, [controls]).data
+    lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+    assert [cell.strip("| ") for cell in lines[0]] == [
+        "rank",
+        "parameters (wide conv)",
+        "wide conv",
+        "wide conv − convolution",
+        "LRLC, 100×",
+        "LRLC − wide conv",
+    ]
+    # rank 2 has no convolution widened in the last layer (the one for rank 2 is in all
+    # three layers), so rank 4 is the only row
+    assert [ln[0].lstrip("| ") for ln in lines[1:]] == ["4"]
+    four = lines[1]
+    assert four[1:3] == ["151", "90.00\u00a0±\u00a00.00"]
+    assert four[3] == "**+2.00 (±0.88)**"  # 90 - 88: 2 x 100 x sqrt(2 x .89 x .11 / 10,000)
+    assert four[4] == "93.00\u00a0±\u00a00.00"
+    # 93 - 90, seeds alike: the test set sets it, 2 x 100 x sqrt(2 x .915 x .085 / 10,000)
+    assert four[5].rstrip(" |") == "**+3.00 (±0.79)**"
+    assert text.startswith(DIFFERENCE_NOTE)
+    with pytest.raises(KeyError, match="wide_conv@last"):
+        logit_rate.last_layer_capacity_table(base, fast_last, [])
+    controls.raw["config"]["epochs"] = 9  # a control made with other settings is refused
+    with pytest.raises(ValueError, match="epochs"):
+        logit_rate.last_layer_capacity_table(base, fast_last, [controls])
+    # the capacity table, for LRLC in all three layers, leaves the last layer's out
+    controls.raw["config"]["epochs"] = 8
+    fast = grid(100, (0.95, 0.97), 2.0)
+    capacity = logit_rate.capacity_table(base, [fast], [controls], rank=4).data
+    assert "widened for rank 4" not in capacity and "widened for rank 2" in capacity

@@ -15,7 +15,7 @@ chapter 9 shows them::
     last = results.load("mnist-last-layer-combining-lr-100")  # the last layer only
     logit_rate.placement_table(base, fast, last, rank=4)  # where the faster logits pay
     logit_rate.last_layer_dial(base, fast, last)  # the last layer's ranks, at 100x
-    wide = results.load("cifar10-wide-conv")  # wide_conv@last:2/4/8/16 among others
+    wide = results.load("mnist-wide-conv")  # the last layer widened: wide_conv@last
     logit_rate.last_layer_capacity_table(base, last, [wide])  # position or capacity?
 
 Every grid must share the base grid's data and training settings (the comparison would

@@ -214,6 +214,17 @@ def rank_table(
     return markdown_table(header, rows, note=difference_note(full_note))
 
 
+def _wide_convs(grids: Sequence[Results], where: str) -> list[dict]:
+    """The summary rows of the wide convolutions in ``grids`` at one placement: widened in
+    ``all`` three layers or in the ``last`` one only (``--layers wide_conv@last``)."""
+    return [
+        r
+        for grid in grids
+        for r in grid.summary()
+        if r["layer"] == "wide_conv" and r["where"] == where
+    ]
+
+
 def capacity_table(
     base: Results,
     scaled: Sequence[Results],
@@ -242,12 +253,9 @@ def capacity_table(
         check_comparable(base, grid)
     n_test = base.raw["data"]["test_size"]
     others = [(variant_name("conv"), base.row("conv"))]
-    for grid in (base, *controls):
-        others += [
-            (variant_name("wide_conv", r["rank"]), r)
-            for r in grid.summary()
-            if r["layer"] == "wide_conv" and r["where"] == "all"
-        ]
+    others += [
+        (variant_name("wide_conv", r["rank"]), r) for r in _wide_convs((base, *controls), "all")
+    ]
     others = sorted((o for o in others if o[1] is not None), key=lambda o: o[1]["params"])
     rows = [
         [
@@ -428,12 +436,8 @@ def last_layer_capacity_table(
     """
     for grid in (faster_last, *controls):
         check_comparable(base, grid)
-    wide = {  # rank: the convolution widened for it in the last layer only
-        r["rank"]: r
-        for grid in (base, *controls)
-        for r in grid.summary()
-        if r["layer"] == "wide_conv" and r["where"] == "last"
-    }
+    # rank: the convolution widened for it in the last layer only
+    wide = {r["rank"]: r for r in _wide_convs((base, *controls), "last")}
     conv = base.row("conv")
     n_test = base.raw["data"]["test_size"]
     rows = []

@@ -31,7 +31,7 @@ from lrlc.datasets.cifar10 import decoded_from_jpeg
 from lrlc.layers import LowRankLocallyConnected2d
 from lrlc.loader import Augment
 from lrlc.misaligned import MisalignedLoader, base_dataset
-from lrlc.models import paper_network
+from lrlc.models import PLACEMENT_LAYERS, paper_network
 from lrlc.provenance import device_name, git_commit
 from lrlc.results import summarize
 from lrlc.train import COMPILE_MODES, auto_device, evaluate, fit
@@ -48,7 +48,7 @@ TUNING_KEYS = ("layer", "rank", "where", "lr", "weight_decay", "epochs", "valid_
 
 @dataclass(frozen=True)
 class Variant:
-    """One network of the grid: ``layer`` in all three layers or the last only."""
+    """One network of the grid: ``layer`` in all three layers, the last or the first only."""
 
     layer: str
     rank: int | None = None
@@ -785,7 +785,7 @@ def format_table(rows: list[dict]) -> str:
     lines = [f"{'variant':<22}{'params':>12}{'test accuracy (%)':>22}{'seeds':>7}"]
     for r in rows:
         name = r["layer"] + (f" rank {r['rank']}" if r["rank"] is not None else "")
-        name += " (last)" if r["where"] == "last" else ""
+        name += "" if r["where"] == "all" else f" ({r['where']})"
         acc = f"{100 * r['test_mean']:.2f} ± {100 * r['test_std']:.2f}"
         lines.append(f"{name:<22}{r['params']:>12,}{acc:>22}{r['seeds']:>7}")
     return "\n".join(lines)
@@ -803,7 +803,8 @@ def _floats(text: str) -> tuple[float, ...]:
 
 
 def parse_variants(dataset: str, layers: str | None, ranks: tuple[int, ...]) -> list[Variant]:
-    """``--layers conv,lrlc,lrlc@last,...`` -> variants (ranked layers at every rank)."""
+    """``--layers conv,lrlc,lrlc@last,...`` -> variants (ranked layers at every rank; ``@last``
+    or ``@first``: in that layer only)."""
     if layers is None:
         return default_variants(dataset, ranks)
     variants = []
@@ -812,8 +813,8 @@ def parse_variants(dataset: str, layers: str | None, ranks: tuple[int, ...]) -> 
         layer, _, where = item.partition("@")
         if layer not in RESULT_LAYERS:
             raise SystemExit(f"unknown layer {layer!r}: choose from {', '.join(RESULT_LAYERS)}")
-        if where not in ("", "all", "last"):
-            raise SystemExit(f"unknown placement @{where} in {item!r}: use @all or @last")
+        if where and where not in PLACEMENT_LAYERS:
+            raise SystemExit(f"unknown placement @{where} in {item!r}: use @all, @last or @first")
         if layer in ("lrlc", "lrlc_input", "wide_conv"):
             chosen = _ints(only.replace("/", ",")) if only else ranks
             variants += [Variant(layer, r, where or "all") for r in chosen]
@@ -830,8 +831,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", choices=DATASETS)
     p.add_argument(
         "--layers",
-        help="e.g. conv,lc,lrlc,lrlc@last:4,lrlc_input:4 (':r1/r2' picks ranks; "
-        "default: the paper grid)",
+        help="e.g. conv,lc,lrlc,lrlc@last:4,lrlc_input@first:4 (':r1/r2' picks ranks; "
+        "@last or @first: that layer only, the others conv; default: the paper grid)",
     )
     p.add_argument(
         "--ranks",

@@ -39,6 +39,8 @@ LAYER_TYPES = ("conv", "lc", "lrlc", "lrlc_input", "wide_conv")
 """The types a :class:`NetworkConfig` layer can have (CoordConv is ``coord_conv=True`` on
 convolutions; :func:`paper_network` also takes ``"coordconv"``)."""
 LC_INITS = ("fan_in", "keras")
+#: The layers (0 first) each placement of :func:`paper_network` replaces; the others conv.
+PLACEMENT_LAYERS = {"all": (0, 1, 2), "last": (2,), "first": (0,)}
 DATASET_SHAPES = {  # in_channels, input_size, num_classes
     "mnist": (1, (28, 28), 10),
     "cifar10": (3, (32, 32), 10),
@@ -253,14 +255,16 @@ def paper_network(
     num_classes: int | None = None,
     **overrides,
 ) -> SimpleNetwork:
-    """The paper's 3-layer network for a dataset, with ``layer`` in every layer or the last only.
+    """The paper's 3-layer network for a dataset, with ``layer`` in every layer, the last or the
+    first only.
 
     layer: ``conv``, ``lc``, ``lrlc``, ``lrlc_input``, ``wide_conv`` or ``coordconv``.
     rank: the rank of ``lrlc`` and ``lrlc_input`` layers, the width factor of ``wide_conv``;
     None for the others.
     dataset: ``mnist``, ``cifar10``, ``celeba`` or ``trans_celeba48`` (the misaligned
     faces, 48x48): sets the input's channels and size and the number of classes.
-    where: ``"all"`` replaces all three layers, ``"last"`` only the last (the others conv).
+    where: ``"all"`` replaces all three layers, ``"last"`` only the last and ``"first"`` only
+    the first (the others conv; :data:`PLACEMENT_LAYERS`).
     num_classes: default the dataset's.
     overrides: any other :class:`NetworkConfig` field, e.g. ``width=16``, ``lc_init``,
     ``multi_label``, or ``input_size`` and ``in_channels`` for images other than the
@@ -279,8 +283,8 @@ def paper_network(
             f"paper_network got unknown settings {', '.join(sorted(unknown))}: the network's "
             f"settings are {', '.join(f.name for f in fields(NetworkConfig))}"
         )
-    if where not in ("all", "last"):
-        raise ValueError(f"where must be 'all' or 'last', got {where!r}")
+    if where not in PLACEMENT_LAYERS:
+        raise ValueError(f"where must be 'all', 'last' or 'first', got {where!r}")
     if layer == "coordconv" and rank is not None:
         raise ValueError(
             f"coordconv takes no rank, got rank={rank}: it is the convolutional network with "
@@ -294,7 +298,7 @@ def paper_network(
         )
     in_channels, input_size, classes = DATASET_SHAPES[dataset]
     kind = "conv" if layer == "coordconv" else layer
-    layer_types = (kind,) * 3 if where == "all" else ("conv", "conv", kind)
+    layer_types = tuple(kind if i in PLACEMENT_LAYERS[where] else "conv" for i in range(3))
     shape = {"in_channels": in_channels, "input_size": input_size, **overrides}
     config = NetworkConfig(
         layer_types=layer_types,

@@ -92,7 +92,7 @@ def variant_name(layer: str, rank: int | None = None, where: str = "all") -> str
         name += f" rank {rank}"
     if layer == "wide_conv" and rank is not None:
         name += f" (widened for rank {rank})"
-    return name + (" (last layer)" if where == "last" else "")
+    return name + ("" if where == "all" else f" ({where} layer)")
 
 
 BASELINES = ("conv", "coordconv", "wide_conv", "lc")  # what LRLC is compared with

@@ -247,8 +247,8 @@ def test_paper_network_names_what_it_takes():
     assert paper_network("conv", dataset="CIFAR10").config.input_size == (32, 32)
     with pytest.raises(ValueError, match="unknown layer 'lrcl': choose from .*coordconv"):
         paper_network("lrcl", rank=2)
-    with pytest.raises(ValueError, match="where must be 'all' or 'last', got 'first'"):
-        paper_network("lrlc", rank=2, where="first")
+    with pytest.raises(ValueError, match="where must be 'all', 'last' or 'first', got 'middle'"):
+        paper_network("lrlc", rank=2, where="middle")
     with pytest.raises(TypeError, match="unknown settings widht: .* width"):
         paper_network("conv", widht=16)
     for layer in ("lrlc", "lrlc_input", "wide_conv"):

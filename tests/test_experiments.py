@@ -84,8 +84,11 @@ def test_parse_variants_with_their_own_ranks():
     ]  # fmt: skip
     with pytest.raises(SystemExit, match="conv has no rank"):
         parse_variants("mnist", "conv:4", (1,))
-    with pytest.raises(SystemExit, match="unknown placement @first"):
-        parse_variants("mnist", "lrlc@first", (1,))
+    assert parse_variants("mnist", "lrlc_input@first:4", (1,)) == [
+        Variant("lrlc_input", 4, "first")
+    ]
+    with pytest.raises(SystemExit, match="unknown placement @middle .* @last or @first"):
+        parse_variants("mnist", "lrlc@middle", (1,))
 
 
 def test_attributes_only_for_celeba(tmp_path):

@@ -50,15 +50,16 @@ def test_conv_network_matches_the_official_architecture():
     assert count_parameters(model) == expected + head_and_norms([64] * 3, 10)
 
 
-@pytest.mark.parametrize("where", ["all", "last"])
-def test_lrlc_network_biases_and_parameter_count(where):
+@pytest.mark.parametrize("where, replaced", [("all", (0, 1, 2)), ("last", (2,)), ("first", (0,))])
+def test_lrlc_network_biases_and_parameter_count(where, replaced):
     model = paper_network("lrlc", 4, dataset="cifar10", where=where)
+    assert [i for i, t in enumerate(model.config.layer_types) if t == "lrlc"] == list(replaced)
     layers = [m for m in model.modules() if isinstance(m, LowRankLocallyConnected2d)]
-    assert len(layers) == (3 if where == "all" else 1)
+    assert len(layers) == len(replaced)
     assert all(m.bias is None and m.spatial_bias_row is not None for m in layers)
     sizes, chin, total = [(32, 32), (30, 30), (28, 28)], 3, 0
     for i, size in enumerate(sizes):
-        if where == "all" or i == 2:
+        if i in replaced:
             total += lrlc2d_params(chin, 64, 3, size, 4, bias=False)
         else:
             total += conv2d_params(chin, 64, 3, bias=False)

@@ -260,6 +260,10 @@ def test_rank_one_combining_weights_are_one_on_each_layers_output_grid(results_d
 
 def test_variant_names():
     assert results.variant_name("lrlc", 4, "last") == "LRLC rank 4 (last layer)"
+    assert (
+        results.variant_name("lrlc_input", 4, "first")
+        == "input-dependent LRLC rank 4 (first layer)"
+    )
     assert results.variant_name("conv") == "convolution"
     assert results.variant_name("lrlc_input", 4) == "input-dependent LRLC rank 4"
 

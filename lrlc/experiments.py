@@ -782,12 +782,12 @@ def _check_resumable(out: Path, previous: dict, config: dict, data_record: dict)
 
 
 def format_table(rows: list[dict]) -> str:
-    lines = [f"{'variant':<22}{'params':>12}{'test accuracy (%)':>22}{'seeds':>7}"]
+    lines = [f"{'variant':<30}{'params':>12}{'test accuracy (%)':>22}{'seeds':>7}"]
     for r in rows:
         name = r["layer"] + (f" rank {r['rank']}" if r["rank"] is not None else "")
         name += "" if r["where"] == "all" else f" ({r['where']})"
         acc = f"{100 * r['test_mean']:.2f} ± {100 * r['test_std']:.2f}"
-        lines.append(f"{name:<22}{r['params']:>12,}{acc:>22}{r['seeds']:>7}")
+        lines.append(f"{name:<30}{r['params']:>12,}{acc:>22}{r['seeds']:>7}")
     return "\n".join(lines)
 
 

@@ -61,6 +61,18 @@ def test_grid_writes_the_documented_schema_and_resumes(mnist_quick, monkeypatch)
     assert [r["layer"] for r in rows] == ["conv", "lrlc"] and rows[0]["seeds"] == 1
 
 
+def test_format_table_keeps_its_columns_for_every_placement():
+    rows = [
+        {"layer": layer, "rank": rank, "where": where, "params": 311_306,
+         "test_mean": 0.8457, "test_std": 0.0061, "seeds": 3}
+        for layer, rank, where in [("conv", None, "all"), ("lrlc_input", 16, "first"),
+                                   ("wide_conv", 16, "last")]
+    ]  # fmt: skip
+    lines = experiments.format_table(rows).splitlines()
+    assert lines[2].startswith("lrlc_input rank 16 (first) ")
+    assert len({len(line) for line in lines}) == 1  # the columns line up
+
+
 def test_parse_variants():
     assert parse_variants("mnist", "conv,lrlc@last", (1, 4)) == [
         Variant("conv"), Variant("lrlc", 1, "last"), Variant("lrlc", 4, "last")

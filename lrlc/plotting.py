@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from matplotlib import ticker
 from matplotlib.axes import Axes
-from matplotlib.colors import ListedColormap, to_rgba
+from matplotlib.colors import LinearSegmentedColormap, ListedColormap, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 from torch import Tensor
@@ -41,6 +41,7 @@ __all__ = [
     "BASELINE_COLORS",
     "BASELINE_LINES",
     "PLACEMENTS",
+    "RANK_CMAPS",
     "DEVIATION_CMAP",
 ]
 
@@ -58,9 +59,13 @@ BASELINE_COLORS |= {"lrlc_input": "C6"}  # the same colour for a layer type in e
 BASELINE_LINES = {"conv": (0, (6, 2)), "lc": "-.", "wide_conv": (0, (2, 1)), "coordconv": ":"}
 BASELINE_LINES |= {"lrlc_input": (0, (3, 1, 1, 1, 1, 1))}  # and its own line in the rank sweep
 RANK_MARKERS = ("o", "s", "^", "D", "v", "P")  # LRLC ranks, lowest first, in the curves
-#: The colour, line and label of spatial LRLC in each placement, "all" or "last".
+#: The colour, line and label of spatial LRLC in each placement, "all", "last" or "first".
 PLACEMENTS = {"all": ("C0", "-", "LRLC, all three layers")}
 PLACEMENTS |= {"last": ("C1", "--", "LRLC, last layer only")}  # colour, line, label per where
+PLACEMENTS |= {"first": ("C5", "-.", "LRLC, first layer only")}
+#: The colour map of LRLC's ranks in each placement (:func:`variant_color`), its colour's.
+RANK_CMAPS = {"all": "Blues", "last": "Oranges"}
+RANK_CMAPS |= {"first": LinearSegmentedColormap.from_list("lrlc_first", ["white", "C5"])}
 #: The colour of spatial LRLC at the grids' rate beside the same LRLC with faster logits
 #: (which keeps its placement's colour): the rank dials and the budget curves.
 GRID_RATE_COLOR = "0.55"
@@ -459,7 +464,7 @@ def plot_rank_sweep(
     ranks_seen: list[int] = []
     placements = {w: found for w in wheres if (found := results.lrlc_rows(where=w))}
     for n, (where, lrlc_rows) in enumerate(placements.items()):
-        marker = "o-" if where == "all" else "s--"
+        marker = ("o" if where == "all" else "s") + PLACEMENTS[where][1]
         points = [(r["rank"], r) for r in lrlc_rows]
         ranks_seen += [k for k, _ in points]
         # the placements side by side at each rank (a few % on the log axis), so that
@@ -534,14 +539,15 @@ def _far_from(value: float, values: Sequence[float]) -> bool:
 
 def _curve_style(layer: str, rank: int | None, where: str, ranks: list[int]) -> dict:
     """Line style of one variant in ``plot_valid_curves``: its :func:`variant_color` (LRLC
-    blue in all three layers, solid, or orange in the last layer, dashed, darker for higher
-    ranks), and for LRLC a marker per rank, by its place in ``ranks``
-    (``RANK_MARKERS``: shades alone are hard to tell apart)."""
+    blue in all three layers, solid, orange in the last layer, dashed, or brown in the
+    first, dash-dotted, darker for higher ranks: ``PLACEMENTS``), and for LRLC a marker per
+    rank, by its place in ``ranks`` (``RANK_MARKERS``: shades alone are hard to tell
+    apart)."""
     color = variant_color(layer, rank, where)
     if layer != "lrlc":
         return {"color": color, "ls": "-", "marker": "."}
     marker = RANK_MARKERS[ranks.index(rank) % len(RANK_MARKERS)]
-    return {"color": color, "ls": "-" if where == "all" else "--", "marker": marker}
+    return {"color": color, "ls": PLACEMENTS[where][1], "marker": marker}
 
 
 def plot_valid_curves(
@@ -555,10 +561,10 @@ def plot_valid_curves(
     """Validation accuracy (%) after every epoch, mean over seeds, one line per variant.
 
     variants: (layer, rank, where) triples, e.g. [("conv", None, "all"), ("lrlc", 4, "all")].
-    LRLC lines are blue (all three layers) or orange and dashed (last layer only), darker
-    for higher ranks; the legend sits ``"right"`` of the axes or ``"below"`` them, clear of
-    the curves' ends. A curve still rising at the last epoch says the budget, not the
-    layer, limits it.
+    LRLC lines are blue (all three layers), orange and dashed (last layer only) or brown and
+    dash-dotted (first layer only), darker for higher ranks; the legend sits ``"right"`` of
+    the axes or ``"below"`` them, clear of the curves' ends. A curve still rising at the
+    last epoch says the budget, not the layer, limits it.
     """
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.5, 3.8), layout="constrained")
@@ -583,18 +589,18 @@ def plot_valid_curves(
 
 
 def plot_valid_curve_panels(results: Results, *, title: str | None = None) -> Figure:
-    """:func:`plot_valid_curves` for a whole grid, in three panels one above the other (each
+    """:func:`plot_valid_curves` for a whole grid, in panels one above the other (each
     the width of the page, its legend at its right) that stay readable with 15 variants:
     the baselines; LRLC in all three layers, one line per rank; LRLC in the last layer
-    only. Each panel repeats the convolution as the common reference. A panel the grid has
-    no variant for is left out."""
+    only; LRLC in the first layer only. Each panel repeats the convolution as the common
+    reference. A panel the grid has no variant for is left out."""
     rows = [(r["layer"], r["rank"], r["where"]) for r in results.summary()]
     conv = [v for v in rows if v[0] == "conv"]
     panels = {
         "baselines": [v for v in rows if v[0] != "lrlc"],
-        PLACEMENTS["all"][2]: conv + [v for v in rows if v[0] == "lrlc" and v[2] == "all"],
-        PLACEMENTS["last"][2]: conv + [v for v in rows if v[0] == "lrlc" and v[2] == "last"],
     }
+    for where, (_, _, label) in PLACEMENTS.items():
+        panels[label] = conv + [v for v in rows if v[0] == "lrlc" and v[2] == where]
     panels = {name: shown for name, shown in panels.items() if len(shown) > len(conv)}
     fig, axes = plt.subplots(
         len(panels), 1, figsize=(7.5, 3.7 * len(panels) + 0.4), squeeze=False,
@@ -634,7 +640,8 @@ def plot_accuracy_vs_params(
 
     results: an :class:`lrlc.results.Results`. Each variant is a point (mean over seeds, error bar
     of one standard deviation). The LRLC ranks are joined by a line, blue and solid in all
-    three layers, orange and dashed in the last layer only (as in :func:`plot_rank_sweep`), and
+    three layers, orange and dashed in the last layer only, brown and dash-dotted in the
+    first only (as in :func:`plot_rank_sweep`), and
     labelled with their rank; every other point is labelled with its name. So a reader sees
     whether accuracy follows the parameters (the wide convolution) or the position
     dependence (CoordConv, LRLC) at equal size. Layers in ``off_chart`` (LC, hundreds of
@@ -759,11 +766,12 @@ def _place_labels(ax: Axes, labels: Sequence[tuple[float, float, float, str, obj
 def variant_color(layer: str, rank: int | None = None, where: str = "all") -> tuple:
     """The colour (RGBA) of a variant as the book's figures draw it: a baseline in its
     ``BASELINE_COLORS`` colour; LRLC blue in all three layers, orange in the last layer
-    only, darker for higher ranks (by log2 of the rank, 1 to 16): the same rank has the same
-    shade in every figure, whichever other ranks it shares a figure with."""
+    only, brown in the first only (``RANK_CMAPS``), darker for higher ranks (by log2 of the
+    rank, 1 to 16): the same rank has the same shade in every figure, whichever other ranks
+    it shares a figure with."""
     if layer != "lrlc":
         return to_rgba(BASELINE_COLORS.get(layer, "C7"))
-    cmap = plt.get_cmap("Blues" if where == "all" else "Oranges")
+    cmap = plt.get_cmap(RANK_CMAPS[where])
     shade = 0.35 + 0.65 * min(math.log2(rank or 1), 4) / 4
     return cmap(shade)
 

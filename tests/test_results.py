@@ -367,6 +367,30 @@ def test_valid_curve_panels_split_a_whole_grid_in_three(results_dir):
     plt.close(fig)
 
 
+def test_first_layer_runs_get_a_colour_line_and_panel_of_their_own(results_dir):
+    """``--layers lrlc@first:4`` (exercise 2 of section 9.1): the figures drew only the
+    placements "all" and "last" and failed on a third."""
+    raw = grid()
+    raw["runs"] += [run("lrlc", r, 0, 0.9 + 0.01 * r, "first", params=150) for r in (2, 4)]
+    write(results_dir / "cpu" / "mnist.json", raw)
+    loaded = results.load("mnist")
+    ax = plot_accuracy_vs_params(loaded).axes[0]
+    (first,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-."]
+    assert list(first.get_xdata()) == [150, 150] and first.get_color() == "C5"
+    assert "LRLC, first layer only" in [t.get_text() for t in ax.get_legend().get_texts()]
+    panels = plot_valid_curve_panels(loaded).axes
+    assert panels[-1].get_title() == "LRLC, first layer only"
+    assert [ln.get_label() for ln in panels[-1].get_lines()] == [
+        "convolution", "LRLC rank 2 (first layer)", "LRLC rank 4 (first layer)"
+    ]  # fmt: skip
+    assert panels[-1].get_lines()[1].get_linestyle() == "-."
+    sweep = plot_rank_sweep(loaded, wheres=("all", "first")).axes[0]
+    assert "LRLC, first layer only" in [t.get_text() for t in sweep.get_legend().get_texts()]
+    shades = {to_hex(variant_color("lrlc", 4, w)) for w in ("all", "last", "first")}
+    assert len(shades) == 3  # one colour per placement
+    plt.close("all")
+
+
 def test_accuracy_vs_params_puts_each_variant_at_its_size(results_dir):
     raw = grid()
     raw["runs"] += [run("wide_conv", 4, 0, 0.93, params=600), run("lrlc_input", 4, 0, 0.9),

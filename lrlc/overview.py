@@ -268,17 +268,17 @@ def rank_table(grids: Grids, names: Mapping[str, str] = DATASETS, where: str = "
     and one row per rank, so that more ranks make the table longer, not wider: the
     convolution's test accuracy, then LRLC's at every rank any grid ran, "–" where a grid
     did not run that rank. ``where``: LRLC in ``"all"`` three layers, or in the ``"last"``
-    one only (then a dataset with no such run is left out)."""
+    or ``"first"`` one only (then a dataset with no such run is left out)."""
     by_rank = {  # each grid's LRLC rows at this placement, by rank
         name: {r["rank"]: r for r in grid.lrlc_rows(where=where)}
         for name, grid in grids.items()
         if grid is not None
     }
-    if where == "last":
+    if where != "all":
         by_rank = {name: rows for name, rows in by_rank.items() if rows}
     if not by_rank:
         return _markdown("No results file yet.")
-    label = "LRLC rank" if where == "all" else "last layer, rank"
+    label = "LRLC rank" if where == "all" else f"{where} layer, rank"
     table = [["convolution", *(accuracy(grids[name].row("conv")) for name in by_rank)]]
     for k in sorted({k for rows in by_rank.values() for k in rows}):
         cells = [accuracy(rows[k]) if k in rows else "–" for rows in by_rank.values()]

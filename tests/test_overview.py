@@ -192,6 +192,8 @@ def test_rank_table_of_the_last_layer_only(grids):
         "| convolution | 92.00\u00a0±\u00a02.83 |",
         "| last layer, rank 8 | 50.00 |",
     ]
+    # no grid ran the first layer alone
+    assert overview.rank_table(grids, NAMES, where="first").data == "No results file yet."
 
 
 def test_controls_table_and_verdicts(grids):

@@ -17,6 +17,8 @@ chapter 9 shows them::
     logit_rate.last_layer_dial(base, fast, last)  # the last layer's ranks, at 100x
     wide = results.load("mnist-wide-conv")  # the last layer widened: wide_conv@last
     logit_rate.last_layer_capacity_table(base, last, [wide])  # position or capacity?
+    both = {"mnist": (base, last, [wide])}
+    logit_rate.plot_last_layer_capacity(both, {"mnist": "MNIST"})  # the same, drawn
 
 Every grid must share the base grid's data and training settings (the comparison would
 mean nothing otherwise): :func:`lrlc.results.check_comparable` says what differs.
@@ -31,7 +33,14 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from lrlc.overview import accuracy
-from lrlc.plotting import GRID_RATE_COLOR, WEIGHT_CMAP, draw_baseline, finish_rank_axes
+from lrlc.plotting import (
+    BASELINE_COLORS,
+    GRID_RATE_COLOR,
+    PLACEMENTS,
+    WEIGHT_CMAP,
+    draw_baseline,
+    finish_rank_axes,
+)
 from lrlc.results import (
     KINDS,
     Results,
@@ -514,6 +523,53 @@ def _faster_grid(base: Results, scaled: Sequence[Results], rate: float) -> Resul
         have = ", ".join(_rate(g) for g in grids[1:]) or "none"
         raise ValueError(f"no grid with the logits at {rate:g}× (have: {have})")
     return faster[0]
+
+
+def plot_last_layer_capacity(
+    controlled: Mapping[str, tuple[Results, Results, Sequence[Results]]],
+    names: Mapping[str, str],
+    size: float = 3.6,
+) -> Figure | None:
+    """:func:`last_layer_capacity_table` as a picture, one panel per dataset of
+    ``controlled`` (``{dataset: (base, faster_last, controls)}``, as that function takes
+    them), side by side with one legend below: test accuracy (%) against rank on a log2
+    axis, LRLC in the last layer only with faster logits (in the last layer's colour,
+    ``PLACEMENTS``) and the convolution widened in the last layer for the same rank (the
+    wide convolution's colour), means over seeds with error bars of one standard deviation,
+    and the base grid's convolution as a line across with a band of one. None when
+    ``controlled`` is empty."""
+    if not controlled:
+        return None
+    fig, axes = plt.subplots(1, len(controlled), figsize=(size * len(controlled), size + 0.6),
+                             layout="constrained", squeeze=False)  # fmt: skip
+    legend = {}  # label: handle, every panel's, for one legend
+    for ax, (name, (base, last, controls)) in zip(axes.flat, controlled.items(), strict=True):
+        for grid in (last, *controls):
+            check_comparable(base, grid)
+        wide = {r["rank"]: r for r in _wide_convs((base, *controls), "last")}
+        pairs = [(r, wide[r["rank"]]) for r in last.lrlc_rows(where="last") if r["rank"] in wide]
+        shown: list[float] = []  # every error bar and band: the y-axis holds them all
+        widened = "convolution widened in the last layer"
+        curves = ((0, PLACEMENTS["last"][0], "s--", f"LRLC, last layer only, {_rate(last)}"),
+                  (1, BASELINE_COLORS["wide_conv"], "D:", widened))  # fmt: skip
+        for i, color, fmt, label in curves:
+            rows = [pair[i] for pair in pairs]
+            mean = [100 * r["test_mean"] for r in rows]
+            std = [100 * r["test_std"] for r in rows]
+            shown += [m + s * d for m, d in zip(mean, std, strict=True) for s in (-1, 1)]
+            ax.errorbar([r["rank"] for r in rows], mean, yerr=std, fmt=fmt, color=color,
+                        capsize=3, label=label, zorder=3)  # fmt: skip
+        conv = base.row("conv")
+        if conv is not None:
+            mean, std = 100 * conv["test_mean"], 100 * conv["test_std"]
+            draw_baseline(ax, "conv", mean, std, variant_name("conv"))
+            shown += [mean - std, mean + std]
+        finish_rank_axes(ax, [r["rank"] for r, _ in pairs], shown)
+        ax.minorticks_off()
+        ax.set_title(names[name])
+        legend |= dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+    fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=3, fontsize=9)
+    return fig
 
 
 def plot_rank_dial(

@@ -452,3 +452,32 @@ def test_last_layer_capacity_table_sets_each_rank_against_its_widened_last_layer
     fast = grid(100, (0.95, 0.97), 2.0)
     capacity = logit_rate.capacity_table(base, [fast], [controls], rank=4).data
     assert "widened for rank 4" not in capacity and "widened for rank 2" in capacity
+
+
+def test_plot_last_layer_capacity_draws_each_rank_beside_its_widened_last_layer():
+    base = grid(None, (0.90, 0.92), 0.0)  # the convolution at 88%
+    fast_last = grid(100, (0.93, 0.93), 0.0)
+    fast_last.raw["runs"] = last_layer_runs((0.93, 0.93), 1.0)  # rank 4 in the last layer
+    controls = grid(None, (0.90, 0.92), 0.0)
+    controls.raw["runs"] = [{**r, "where": "last"} for r in wide_runs(4, (0.90, 0.90), 151)]
+    controls.raw["runs"] += wide_runs(2, (0.80, 0.80), 400)  # in all three layers: left out
+    fig = logit_rate.plot_last_layer_capacity(
+        {"mnist": (base, fast_last, [controls])}, {"mnist": "MNIST"}
+    )
+    (ax,) = fig.axes
+    assert ax.get_title() == "MNIST"
+    lrlc, wide = (c.lines[0] for c in ax.containers)  # the two curves, with error bars
+    assert list(lrlc.get_xdata()) == [4] and list(lrlc.get_ydata()) == [pytest.approx(93.0)]
+    assert list(wide.get_xdata()) == [4] and list(wide.get_ydata()) == [pytest.approx(90.0)]
+    assert lrlc.get_color() == "C1" and wide.get_color() == "C4"  # the book's colours
+    (conv,) = [ln for ln in ax.get_lines() if ln.get_label() == "convolution"]
+    assert list(conv.get_ydata()) == [pytest.approx(88.0)] * 2
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == [
+        "convolution", "LRLC, last layer only, 100×", "convolution widened in the last layer"
+    ]  # fmt: skip
+    plt.close(fig)
+    assert logit_rate.plot_last_layer_capacity({}, {}) is None
+    controls.raw["config"]["epochs"] = 9  # a control made with other settings is refused
+    with pytest.raises(ValueError, match="epochs"):
+        logit_rate.plot_last_layer_capacity({"mnist": (base, fast_last, [controls])}, {})

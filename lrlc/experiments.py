@@ -820,6 +820,10 @@ def parse_variants(dataset: str, layers: str | None, ranks: tuple[int, ...]) -> 
             variants += [Variant(layer, r, where or "all") for r in chosen]
         elif only:
             raise SystemExit(f"{layer} has no rank: drop ':{only}' from {item!r}")
+        elif layer in ("conv", "coordconv") and where not in ("", "all"):
+            raise SystemExit(
+                f"{layer} is the same network in every placement: drop '@{where}' from {item!r}"
+            )
         else:
             variants.append(Variant(layer, None, where or "all"))
     return variants

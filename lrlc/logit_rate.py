@@ -225,7 +225,8 @@ def rank_table(
 
 def _wide_convs(grids: Sequence[Results], where: str) -> list[dict]:
     """The summary rows of the wide convolutions in ``grids`` at one placement: widened in
-    ``all`` three layers or in the ``last`` one only (``--layers wide_conv@last``)."""
+    ``all`` three layers or in the ``last`` (``--layers wide_conv@last``) or ``first`` one
+    only."""
     return [
         r
         for grid in grids

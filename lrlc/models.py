@@ -285,6 +285,11 @@ def paper_network(
         )
     if where not in PLACEMENT_LAYERS:
         raise ValueError(f"where must be 'all', 'last' or 'first', got {where!r}")
+    if layer in ("conv", "coordconv") and where != "all":
+        raise ValueError(
+            f"{layer} is the same network in every placement (its other layers would be "
+            f"convolutions too): drop where={where!r}"
+        )
     if layer == "coordconv" and rank is not None:
         raise ValueError(
             f"coordconv takes no rank, got rank={rank}: it is the convolutional network with "

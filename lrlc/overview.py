@@ -483,7 +483,8 @@ BudgetNetwork = (
 )
 """A network of :func:`budget_table`: ``(layer, rank)``, all three layers; ``(layer, rank,
 rate)`` for LRLC with its combining logits at ``rate`` times the learning rate; ``(layer,
-rank, rate, where)`` for LRLC in the ``"last"`` layer only (``rate`` 1: the grids' rate)."""
+rank, rate, where)`` for LRLC in the ``"last"`` or ``"first"`` layer only (``rate`` 1: the
+grids' rate)."""
 
 
 def _budget_grids(budget: Budget) -> list[Results]:

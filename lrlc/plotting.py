@@ -444,7 +444,7 @@ def plot_rank_sweep(
     results: Results,
     *,
     ax: Axes | None = None,
-    wheres: Sequence[str] = ("all", "last"),
+    wheres: Sequence[str] = tuple(PLACEMENTS),
     baselines: Sequence[str] = ("conv", "lc", "wide_conv", "coordconv", "lrlc_input"),
     title: str | None = None,
 ) -> Figure:
@@ -464,7 +464,7 @@ def plot_rank_sweep(
     ranks_seen: list[int] = []
     placements = {w: found for w in wheres if (found := results.lrlc_rows(where=w))}
     for n, (where, lrlc_rows) in enumerate(placements.items()):
-        marker = ("o" if where == "all" else "s") + PLACEMENTS[where][1]
+        marker = {"all": "o", "last": "s"}.get(where, "D") + PLACEMENTS[where][1]
         points = [(r["rank"], r) for r in lrlc_rows]
         ranks_seen += [k for k, _ in points]
         # the placements side by side at each rank (a few % on the log axis), so that
@@ -620,8 +620,9 @@ def _count_label(n: float, _position=None) -> str:
 
 
 def _point_label(row: dict) -> str:
-    """A short label for a point: ``conv``, ``LRLC 4``, ``LRLC 4, last``, ``wide conv (4)``."""
-    rank, last = row["rank"], ", last" if row["where"] == "last" else ""
+    """A short label for a point: ``conv``, ``LRLC 4``, ``LRLC 4, last``, ``wide conv (4)``
+    (``, first`` for the first layer only)."""
+    rank, last = row["rank"], "" if row["where"] == "all" else f", {row['where']}"
     name = SHORT_NAMES.get(row["layer"], row["layer"])
     if rank is None:
         return name + last

@@ -365,7 +365,7 @@ class Results:
 
     def lrlc_rows(self, layer: str = "lrlc", where: str = "all") -> list[dict]:
         """The summary rows of one LRLC kind (``lrlc`` or ``lrlc_input``) at one placement
-        (``all`` three layers or the ``last`` one), by increasing rank."""
+        (``all`` three layers, or the ``last`` or ``first`` one only), by increasing rank."""
         if layer not in ("lrlc", "lrlc_input"):
             raise ValueError(f"layer must be 'lrlc' or 'lrlc_input', got {layer!r}")
         rows = [r for r in self.summary() if r["layer"] == layer and r["where"] == where]
@@ -712,9 +712,9 @@ class Results:
         return f"{where} grid, {self.raw['data']['train_size']:,} training images"
 
     def best_lrlc(self, where: str = "all") -> dict | None:
-        """The summary row of the LRLC rank (in ``"all"`` three layers, or the ``"last"``
-        one) with the best *validation* accuracy, or None when the grid ran no such LRLC.
-        A tie goes to the lower rank, the cheaper layer."""
+        """The summary row of the LRLC rank (in ``"all"`` three layers, or the ``"last"`` or
+        ``"first"`` one) with the best *validation* accuracy, or None when the grid ran no
+        such LRLC. A tie goes to the lower rank, the cheaper layer."""
         rows = self.lrlc_rows(where=where)
         return max(rows, key=lambda r: r["valid_mean"]) if rows else None
 
@@ -795,9 +795,9 @@ class Results:
 
     def mean_largest_weight(self, rank: int, layer: str, where: str = "all") -> float:
         """The largest combining weight at a position, averaged over the positions of
-        ``layer`` and over the grid's seeds of LRLC ``rank`` (in all three layers, or in the
-        last only: ``where="last"``): ``1 / rank`` for weights that never left their uniform
-        start, 1 where each position picked one basis."""
+        ``layer`` and over the grid's seeds of LRLC ``rank`` (in all three layers, or in one
+        only: ``where="last"`` or ``"first"``): ``1 / rank`` for weights that never left
+        their uniform start, 1 where each position picked one basis."""
         seeds = sorted({r["seed"] for r in self.variant_runs("lrlc", rank, where)})
         if not seeds:
             placement = "" if where == "all" else f" ({where} layer)"

@@ -249,6 +249,8 @@ def test_paper_network_names_what_it_takes():
         paper_network("lrcl", rank=2)
     with pytest.raises(ValueError, match="where must be 'all', 'last' or 'first', got 'middle'"):
         paper_network("lrlc", rank=2, where="middle")
+    with pytest.raises(ValueError, match="conv is the same network .* drop where='first'"):
+        paper_network("conv", where="first")
     with pytest.raises(TypeError, match="unknown settings widht: .* width"):
         paper_network("conv", widht=16)
     for layer in ("lrlc", "lrlc_input", "wide_conv"):

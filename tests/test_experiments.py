@@ -101,6 +101,8 @@ def test_parse_variants_with_their_own_ranks():
     ]
     with pytest.raises(SystemExit, match="unknown placement @middle .* @last or @first"):
         parse_variants("mnist", "lrlc@middle", (1,))
+    with pytest.raises(SystemExit, match="coordconv is the same network .* drop '@last'"):
+        parse_variants("mnist", "coordconv@last", (1,))
 
 
 def test_attributes_only_for_celeba(tmp_path):

@@ -372,9 +372,11 @@ def test_first_layer_runs_get_a_colour_line_and_panel_of_their_own(results_dir):
     placements "all" and "last" and failed on a third."""
     raw = grid()
     raw["runs"] += [run("lrlc", r, 0, 0.9 + 0.01 * r, "first", params=150) for r in (2, 4)]
+    raw["runs"] += [run("lrlc_input", 4, 0, 0.9, "first", params=120)]
     write(results_dir / "cpu" / "mnist.json", raw)
     loaded = results.load("mnist")
     ax = plot_accuracy_vs_params(loaded).axes[0]
+    assert "input-dep. 4, first" in [t.get_text() for t in ax.texts]  # not the all-layer one
     (first,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-."]
     assert list(first.get_xdata()) == [150, 150] and first.get_color() == "C5"
     assert "LRLC, first layer only" in [t.get_text() for t in ax.get_legend().get_texts()]

@@ -7,7 +7,9 @@
 # with -combining-lr-100 (LRLC of ranks 2 to 16 with its combining logits at 100 times the
 # learning rate) or -last-layer-combining-lr-100 (LRLC of rank 4 in the last layer only, the
 # same logits), at the lr and weight decay the plain grid chose, read from $OUT/<grid>.json,
-# else results/partial/, else results/: run it once that grid's LRLC tuning is done). Each grid starts from
+# else results/partial/, else results/: run it once that grid's LRLC tuning is done), or with
+# -wide-conv (the convolution widened in the last layer only for rank 4, the last layer's
+# position-or-capacity control, tuned on its own like every family of the plain grid). Each grid starts from
 # its committed results/partial/<grid>.json, else results/<grid>.json (so a grid grows over
 # several calls; a grid is committed to results/partial/ until it is whole, so that the
 # chapters keep showing the complete CPU-scale grid until then), runs in its own
@@ -53,6 +55,8 @@ run_grid() {  # one grid, its log in $logs/<grid>.log
             local base=${grid%-combining-lr-100}
             args=("$base" --layers lrlc:2/4/8/16 --combining-lr-scale 100
                   --chosen-from "$(plain_grid_file "$base")") ;;
+        *-wide-conv)  # the plain grid's command, one more variant: no --chosen-from needed
+            args=("${grid%-wide-conv}" --layers wide_conv@last:4) ;;
     esac
     local start
     for start in "results/partial/$grid.json" "results/$grid.json"; do

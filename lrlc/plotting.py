@@ -622,11 +622,11 @@ def _count_label(n: float, _position=None) -> str:
 def _point_label(row: dict) -> str:
     """A short label for a point: ``conv``, ``LRLC 4``, ``LRLC 4, last``, ``wide conv (4)``
     (``, first`` for the first layer only)."""
-    rank, last = row["rank"], "" if row["where"] == "all" else f", {row['where']}"
+    rank, placed = row["rank"], "" if row["where"] == "all" else f", {row['where']}"
     name = SHORT_NAMES.get(row["layer"], row["layer"])
     if rank is None:
-        return name + last
-    return (f"{name} ({rank})" if row["layer"] == "wide_conv" else f"{name} {rank}") + last
+        return name + placed
+    return (f"{name} ({rank})" if row["layer"] == "wide_conv" else f"{name} {rank}") + placed
 
 
 def plot_accuracy_vs_params(
@@ -642,10 +642,10 @@ def plot_accuracy_vs_params(
     results: an :class:`lrlc.results.Results`. Each variant is a point (mean over seeds, error bar
     of one standard deviation). The LRLC ranks are joined by a line, blue and solid in all
     three layers, orange and dashed in the last layer only, brown and dash-dotted in the
-    first only (as in :func:`plot_rank_sweep`), and
-    labelled with their rank; every other point is labelled with its name. So a reader sees
-    whether accuracy follows the parameters (the wide convolution) or the position
-    dependence (CoordConv, LRLC) at equal size. Layers in ``off_chart`` (LC, hundreds of
+    first only (as in :func:`plot_rank_sweep`), and labelled with their rank; every other
+    point is labelled with its name. So a reader sees whether accuracy follows the
+    parameters (the wide convolution) or the position dependence (CoordConv, LRLC) at
+    equal size. Layers in ``off_chart`` (LC, hundreds of
     times larger) are named in a corner note instead of stretching both axes.
     ``legend=False`` leaves the legend out (panels of one figure that share one legend,
     ``fig.legend(*ax.get_legend_handles_labels())``).

@@ -419,6 +419,19 @@ def last_layer_dial(
     return markdown_table(header, rows, note=difference_note(full_note))
 
 
+def _last_layer_pairs(
+    base: Results, faster_last: Results, controls: Sequence[Results]
+) -> list[tuple[dict, dict]]:
+    """(LRLC in the last layer, the convolution widened there for its rank) summary rows,
+    for every rank of ``faster_last`` that has such a convolution in ``base`` or
+    ``controls``, by increasing rank; every grid checked against ``base``
+    (:func:`lrlc.results.check_comparable`)."""
+    for grid in (faster_last, *controls):
+        check_comparable(base, grid)
+    wide = {r["rank"]: r for r in _wide_convs((base, *controls), "last")}
+    return [(r, wide[r["rank"]]) for r in faster_last.lrlc_rows(where="last") if r["rank"] in wide]
+
+
 def last_layer_capacity_table(
     base: Results, faster_last: Results, controls: Sequence[Results], full_note: bool = True
 ) -> Any:
@@ -444,27 +457,19 @@ def last_layer_capacity_table(
     full_note: False puts the short note above the table (:func:`.difference_note`), for
     the tables after the first on a page.
     """
-    for grid in (faster_last, *controls):
-        check_comparable(base, grid)
-    # rank: the convolution widened for it in the last layer only
-    wide = {r["rank"]: r for r in _wide_convs((base, *controls), "last")}
     conv = base.row("conv")
     n_test = base.raw["data"]["test_size"]
-    rows = []
-    for last in faster_last.lrlc_rows(where="last"):
-        control = wide.get(last["rank"])
-        if control is None:
-            continue
-        rows.append(
-            [
-                str(last["rank"]),
-                f"{control['params']:,}",
-                accuracy(control),
-                "" if conv is None else format_difference(control, conv, n_test),
-                accuracy(last),
-                format_difference(last, control, n_test),
-            ]
-        )
+    rows = [
+        [
+            str(last["rank"]),
+            f"{control['params']:,}",
+            accuracy(control),
+            "" if conv is None else format_difference(control, conv, n_test),
+            accuracy(last),
+            format_difference(last, control, n_test),
+        ]
+        for last, control in _last_layer_pairs(base, faster_last, controls)
+    ]
     if not rows:
         raise KeyError(
             "no convolution widened in the last layer for a rank of "
@@ -526,6 +531,43 @@ def _faster_grid(base: Results, scaled: Sequence[Results], rate: float) -> Resul
     return faster[0]
 
 
+def _rank_curve(ax, rows: Sequence[dict], fmt: str, color: str, label: str) -> list[float]:
+    """One curve of test accuracy (%) against rank on ``ax``: the rows' means over seeds
+    with error bars of one standard deviation. Returns the bars' ends, for the y-axis."""
+    mean = [100 * r["test_mean"] for r in rows]
+    std = [100 * r["test_std"] for r in rows]
+    ax.errorbar([r["rank"] for r in rows], mean, yerr=std, fmt=fmt, color=color,
+                capsize=3, label=label, zorder=3)  # fmt: skip
+    return [m + s * d for m, d in zip(mean, std, strict=True) for s in (-1, 1)]
+
+
+def _baselines(ax, base: Results, baselines: Sequence[tuple[str, int | None]]) -> list[float]:
+    """The base grid's ``baselines`` (layer, rank) it ran, as lines across ``ax`` with a
+    band of one standard deviation (:func:`.draw_baseline`). Returns the bands' ends."""
+    shown = []
+    for layer, rank in baselines:
+        row = base.row(layer, rank)
+        if row is None:
+            continue
+        mean, std = 100 * row["test_mean"], 100 * row["test_std"]
+        draw_baseline(ax, layer, mean, std, variant_name(layer, rank))
+        shown += [mean - std, mean + std]
+    return shown
+
+
+def _panels(n: int, size: float) -> tuple[Figure, Any]:
+    """A figure of ``n`` square panels side by side, room below them for one legend."""
+    return plt.subplots(1, n, figsize=(size * n, size + 0.6), layout="constrained", squeeze=False)
+
+
+def _legend_below(fig: Figure) -> None:
+    """One legend below the panels of ``fig``, each label once."""
+    legend = {}  # label: handle, every panel's
+    for ax in fig.axes:
+        legend |= dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+    fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=3, fontsize=9)
+
+
 def plot_last_layer_capacity(
     controlled: Mapping[str, tuple[Results, Results, Sequence[Results]]],
     names: Mapping[str, str],
@@ -541,35 +583,20 @@ def plot_last_layer_capacity(
     ``controlled`` is empty."""
     if not controlled:
         return None
-    fig, axes = plt.subplots(1, len(controlled), figsize=(size * len(controlled), size + 0.6),
-                             layout="constrained", squeeze=False)  # fmt: skip
-    legend = {}  # label: handle, every panel's, for one legend
+    fig, axes = _panels(len(controlled), size)
     for ax, (name, (base, last, controls)) in zip(axes.flat, controlled.items(), strict=True):
-        for grid in (last, *controls):
-            check_comparable(base, grid)
-        wide = {r["rank"]: r for r in _wide_convs((base, *controls), "last")}
-        pairs = [(r, wide[r["rank"]]) for r in last.lrlc_rows(where="last") if r["rank"] in wide]
-        shown: list[float] = []  # every error bar and band: the y-axis holds them all
-        widened = "convolution widened in the last layer"
-        curves = ((0, PLACEMENTS["last"][0], "s--", f"LRLC, last layer only, {_rate(last)}"),
-                  (1, BASELINE_COLORS["wide_conv"], "D:", widened))  # fmt: skip
-        for i, color, fmt, label in curves:
-            rows = [pair[i] for pair in pairs]
-            mean = [100 * r["test_mean"] for r in rows]
-            std = [100 * r["test_std"] for r in rows]
-            shown += [m + s * d for m, d in zip(mean, std, strict=True) for s in (-1, 1)]
-            ax.errorbar([r["rank"] for r in rows], mean, yerr=std, fmt=fmt, color=color,
-                        capsize=3, label=label, zorder=3)  # fmt: skip
-        conv = base.row("conv")
-        if conv is not None:
-            mean, std = 100 * conv["test_mean"], 100 * conv["test_std"]
-            draw_baseline(ax, "conv", mean, std, variant_name("conv"))
-            shown += [mean - std, mean + std]
-        finish_rank_axes(ax, [r["rank"] for r, _ in pairs], shown)
+        pairs = _last_layer_pairs(base, last, controls)
+        lrlc, wide = [p[0] for p in pairs], [p[1] for p in pairs]
+        # every error bar and band: the y-axis holds them all
+        shown = _rank_curve(ax, lrlc, "s--", PLACEMENTS["last"][0],
+                            f"LRLC, last layer only, {_rate(last)}")  # fmt: skip
+        shown += _rank_curve(ax, wide, "D:", BASELINE_COLORS["wide_conv"],
+                             "convolution widened in the last layer")  # fmt: skip
+        shown += _baselines(ax, base, [("conv", None)])
+        finish_rank_axes(ax, [r["rank"] for r in lrlc], shown)
         ax.minorticks_off()
         ax.set_title(names[name])
-        legend |= dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
-    fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=3, fontsize=9)
+    _legend_below(fig)
     return fig
 
 
@@ -607,18 +634,8 @@ def plot_rank_dial(
         if rank1 is not None:
             rows.insert(0, rank1)  # the same network at every rate
         ranks += [r["rank"] for r in rows]
-        mean = [100 * r["test_mean"] for r in rows]
-        std = [100 * r["test_std"] for r in rows]
-        shown += [m + s * d for m, d in zip(mean, std, strict=True) for s in (-1, 1)]
-        ax.errorbar([r["rank"] for r in rows], mean, yerr=std, fmt=fmt, color=color,
-                    capsize=3, label=label, zorder=3)  # fmt: skip
-    for layer, rank in baselines:
-        row = base.row(layer, rank)
-        if row is None:
-            continue
-        mean, std = 100 * row["test_mean"], 100 * row["test_std"]
-        draw_baseline(ax, layer, mean, std, variant_name(layer, rank))
-        shown += [mean - std, mean + std]
+        shown += _rank_curve(ax, rows, fmt, color, label)
+    shown += _baselines(ax, base, baselines)
     finish_rank_axes(ax, ranks, shown)
     ax.minorticks_off()
     ax.set_title(title if title is not None else base.raw["dataset"])
@@ -643,11 +660,8 @@ def plot_rank_dials(
     ]
     if not dials:
         return None
-    fig, axes = plt.subplots(1, len(dials), figsize=(size * len(dials), size + 0.6),
-                             layout="constrained", squeeze=False)  # fmt: skip
-    legend = {}  # label: handle, every panel's, for one legend
+    fig, axes = _panels(len(dials), size)
     for ax, name in zip(axes.flat, dials, strict=True):
         plot_rank_dial(*with_faster[name], rate=rate, ax=ax, title=names[name])
-        legend |= dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
-    fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=3, fontsize=9)
+    _legend_below(fig)
     return fig

@@ -40,7 +40,7 @@ from lrlc.datasets.celeba import OWN_PARTITION_NOTE
 from lrlc.datasets.cifar10 import decoded_from_jpeg
 from lrlc.layers import LowRankLocallyConnected2d
 from lrlc.misaligned import base_dataset
-from lrlc.models import paper_network
+from lrlc.models import PLACEMENT_LAYERS, paper_network
 
 __all__ = [
     "Results",
@@ -152,7 +152,7 @@ def _download(name: str, kinds: Sequence[str] = KINDS) -> tuple[dict, str, str] 
 
 def summarize(raw: dict) -> list[dict]:
     """One row per variant of a results file, in a fixed order (convolutions, LC, LRLC by
-    placement and rank, input-dependent LRLC): layer, rank, where, seeds,
+    placement, all three layers, the last, the first, and rank; input-dependent LRLC): layer, rank, where, seeds,
     test_mean, test_std (0 for one seed), valid_mean, params, images_per_second."""
     groups: dict[tuple, list[dict]] = {}
     for run in raw["runs"]:
@@ -160,8 +160,12 @@ def summarize(raw: dict) -> list[dict]:
 
     def order(key: tuple) -> tuple:
         layer, rank, where = key
-        known = list(LAYER_NAMES)
-        return (known.index(layer) if layer in known else len(known), where != "all", rank or 0)
+        known, placements = list(LAYER_NAMES), list(PLACEMENT_LAYERS)  # all, last, first
+        return (
+            known.index(layer) if layer in known else len(known),
+            placements.index(where) if where in placements else len(placements),
+            rank or 0,
+        )
 
     rows = []
     for (layer, rank, where), runs in sorted(groups.items(), key=lambda item: order(item[0])):

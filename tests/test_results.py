@@ -495,12 +495,16 @@ def test_learned_logits(results_dir):
 
 def test_summary_order_does_not_depend_on_the_order_runs_were_made():
     raw = grid()
-    raw["runs"] = [run("lrlc_input", 4, 0, 0.9), run("lrlc", 4, 0, 0.9, "last"),
+    raw["runs"] = [run("lrlc_input", 4, 0, 0.9), run("lrlc", 4, 0, 0.9, "first"),
+                   run("lrlc", 4, 0, 0.9, "last"), run("lrlc", 2, 0, 0.9, "first"),
                    run("lrlc", 2, 0, 0.9), run("lc", None, 0, 0.8), run("lrlc", 1, 0, 0.9),
-                   run("conv", None, 0, 0.9)]  # fmt: skip
+                   run("lrlc", 2, 0, 0.9, "last"), run("conv", None, 0, 0.9)]  # fmt: skip
     keys = [(r["layer"], r["rank"], r["where"]) for r in results.summarize(raw)]
+    # each placement's ranks together: all three layers, the last, the first
     assert keys == [("conv", None, "all"), ("lc", None, "all"), ("lrlc", 1, "all"),
-                    ("lrlc", 2, "all"), ("lrlc", 4, "last"), ("lrlc_input", 4, "all")]  # fmt: skip
+                    ("lrlc", 2, "all"), ("lrlc", 2, "last"), ("lrlc", 4, "last"),
+                    ("lrlc", 2, "first"), ("lrlc", 4, "first"),
+                    ("lrlc_input", 4, "all")]  # fmt: skip
 
 
 def test_provenance_with_every_seed_and_with_runs_from_several_commits(results_dir):

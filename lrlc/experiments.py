@@ -886,7 +886,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--train-size", type=int, help="class-balanced training subset (CPU runs)")
     p.add_argument("--valid-size", type=int, help="class-balanced validation subset")
-    p.add_argument("--out", type=Path, help="default: results/<dataset>.json")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="default: results/<dataset>.json (results/quick/<dataset>.json for a quick run)",
+    )
     p.add_argument("--root", help="data root (default $LRLC_DATA, else ./data)")
     p.add_argument("--source", help="data layout, e.g. cifar10: pickle, images or images-matched")
     p.add_argument("--quick", action="store_true", help="small subsets, for a smoke test")
@@ -946,9 +950,12 @@ def main(argv: list[str] | None = None) -> dict:
     """Run ``python -m lrlc.experiments`` with the arguments ``argv`` (default: the
     command line's): train the dataset's grid with :func:`run_grid`, write it to ``--out``
     (default ``results/<dataset>.json``, ``results/<dataset>-attributes.json`` with
-    ``--attributes``), print the summary table and return the results.
+    ``--attributes``; a quick run, ``--quick`` or ``LRLC_QUICK=1``, defaults to
+    ``results/quick/``, which the chapters never read), print the summary table and return
+    the results.
 
-    A bad setting or missing data exits with ``SystemExit("error: ...")``, not a traceback.
+    A bad setting or missing data exits with a ``SystemExit`` that says what is wrong, not a
+    traceback.
     The options are described in Appendix A and by ``python -m lrlc.experiments --help``.
     """
     args = build_parser().parse_args(argv)
@@ -958,7 +965,9 @@ def main(argv: list[str] | None = None) -> dict:
     grid = grid_of(args)
     variants = parse_variants(args.dataset, args.layers, args.ranks)
     suffix = "-attributes" if args.attributes else ""
-    out = args.out or Path("results") / f"{args.dataset}{suffix}.json"
+    # a smoke run must not become the reference grid the chapters read
+    folder = Path("results") / "quick" if data.quick_mode(args.quick or None) else Path("results")
+    out = args.out or folder / f"{args.dataset}{suffix}.json"
     device = auto_device(args.device)
     print(f"{args.dataset}: {len(variants)} variants x {len(grid.seeds)} seeds on {device}")
     try:

@@ -282,6 +282,23 @@ def test_every_command_line_option_says_what_it_does():
         assert f"{name} {grid.epochs}" in " ".join(text.split())
 
 
+@pytest.mark.parametrize("how", ["--quick", "LRLC_QUICK=1"])
+def test_a_quick_run_never_writes_the_reference_file(monkeypatch, tmp_path, how):
+    """The chapters read results/<dataset>.json as the reference grid: a smoke run without
+    --out goes to results/quick/ instead."""
+    FakeTraining(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LRLC_QUICK", raising=False)
+    flags = ["--quick"] if how == "--quick" else []
+    if how != "--quick":
+        monkeypatch.setenv("LRLC_QUICK", "1")
+    experiments.main(["mnist", *flags, "--layers", "conv", "--epochs", "1", "--lrs", "0.1",
+                      "--weight-decays", "0", "--seeds", "0", "--no-tune",
+                      "--device", "cpu"])  # fmt: skip
+    assert (tmp_path / "results" / "quick" / "mnist.json").exists()
+    assert not (tmp_path / "results" / "mnist.json").exists()
+
+
 def test_a_results_file_is_resumed_only_with_the_same_copy_of_the_data():
     """Official CIFAR-10 pickles and the JPEG copy have the same split sizes: a grid begun
     on one must not take runs on the other. Another spelling of the root is the same data."""

@@ -143,8 +143,9 @@ class NetworkConfig:
 def wide_conv_width(rank: int, in_channels: int, width: int) -> int:
     """The official width of a ``wide_conv`` layer that is not the last one.
 
-    ``int((rank * in + width) / (in + width) * width)``: a convolution whose parameter
-    count roughly matches an LRLC layer of that rank. The last layer gets ``rank * width``.
+    ``int((rank * in + width) / (in + width) * width)``: the width at which this layer and
+    a ``width``-channel layer reading it have about the parameters of an LRLC layer of that
+    rank plus that layer. The last layer gets ``rank * width``.
     """
     return int((rank * in_channels + width) / float(in_channels + width) * width)
 

@@ -151,8 +151,9 @@ def _download(name: str, kinds: Sequence[str] = KINDS) -> tuple[dict, str, str] 
 
 
 def summarize(raw: dict) -> list[dict]:
-    """One row per variant of a results file, in a fixed order (convolutions, LC, LRLC by
-    placement, all three layers, the last, the first, and rank; input-dependent LRLC): layer, rank, where, seeds,
+    """One row per variant of a results file, in a fixed order (the convolution, CoordConv,
+    LC, the wide convolution, LRLC by placement, all three layers, the last, the first, and
+    rank; input-dependent LRLC): layer, rank, where, seeds,
     test_mean, test_std (0 for one seed), valid_mean, params, images_per_second."""
     groups: dict[tuple, list[dict]] = {}
     for run in raw["runs"]:

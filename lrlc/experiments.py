@@ -794,12 +794,26 @@ def format_table(rows: list[dict]) -> str:
 # ------------------------------------------------------------------ command line
 
 
+def _numbers(text: str, kind: type, example: str) -> tuple:
+    """``"0,1,2"`` -> ``(0, 1, 2)`` for argparse, or an error that shows the form."""
+    try:
+        values = tuple(kind(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        values = ()
+    if not values:
+        name = "integers" if kind is int else "numbers"
+        raise argparse.ArgumentTypeError(
+            f"takes comma-separated {name}, e.g. {example} (got {text!r})"
+        )
+    return values
+
+
 def _ints(text: str) -> tuple[int, ...]:
-    return tuple(int(t) for t in text.split(",") if t)
+    return _numbers(text, int, "0,1,2")
 
 
 def _floats(text: str) -> tuple[float, ...]:
-    return tuple(float(t) for t in text.split(",") if t)
+    return _numbers(text, float, "0.05,0.1")
 
 
 def parse_variants(dataset: str, layers: str | None, ranks: tuple[int, ...]) -> list[Variant]:
@@ -812,17 +826,33 @@ def parse_variants(dataset: str, layers: str | None, ranks: tuple[int, ...]) -> 
         item, _, only = item.partition(":")
         layer, _, where = item.partition("@")
         if layer not in RESULT_LAYERS:
-            raise SystemExit(f"unknown layer {layer!r}: choose from {', '.join(RESULT_LAYERS)}")
+            raise SystemExit(
+                f"error: unknown layer {layer!r}: choose from {', '.join(RESULT_LAYERS)}"
+            )
         if where and where not in PLACEMENT_LAYERS:
-            raise SystemExit(f"unknown placement @{where} in {item!r}: use @all, @last or @first")
+            raise SystemExit(
+                f"error: unknown placement @{where} in {item!r}: use @all, @last or @first"
+            )
         if layer in ("lrlc", "lrlc_input", "wide_conv"):
-            chosen = _ints(only.replace("/", ",")) if only else ranks
+            try:
+                chosen = _ints(only.replace("/", ",")) if only else ranks
+            except argparse.ArgumentTypeError:
+                raise SystemExit(
+                    f"error: --layers {item}:{only}: the ranks after ':' are integers "
+                    f"separated by '/', e.g. {layer}:2/4"
+                ) from None
+            if any(r < 1 for r in chosen):
+                raise SystemExit(
+                    f"error: {layer} at rank {min(chosen)}: ranks are integers >= 1 "
+                    f"(--ranks, or {layer}:r1/r2 in --layers)"
+                )
             variants += [Variant(layer, r, where or "all") for r in chosen]
         elif only:
-            raise SystemExit(f"{layer} has no rank: drop ':{only}' from {item!r}")
+            raise SystemExit(f"error: {layer} has no rank: drop ':{only}' from {item!r}")
         elif layer in ("conv", "coordconv") and where not in ("", "all"):
             raise SystemExit(
-                f"{layer} is the same network in every placement: drop '@{where}' from {item!r}"
+                f"error: {layer} is the same network in every placement: "
+                f"drop '@{where}' from {item!r}"
             )
         else:
             variants.append(Variant(layer, None, where or "all"))
@@ -954,8 +984,7 @@ def main(argv: list[str] | None = None) -> dict:
     ``results/quick/``, which the chapters never read), print the summary table and return
     the results.
 
-    A bad setting or missing data exits with a ``SystemExit`` that says what is wrong, not a
-    traceback.
+    A bad setting or missing data exits with ``SystemExit("error: ...")``, not a traceback.
     The options are described in Appendix A and by ``python -m lrlc.experiments --help``.
     """
     args = build_parser().parse_args(argv)
@@ -968,7 +997,12 @@ def main(argv: list[str] | None = None) -> dict:
     # a smoke run must not become the reference grid the chapters read
     folder = Path("results") / "quick" if data.quick_mode(args.quick or None) else Path("results")
     out = args.out or folder / f"{args.dataset}{suffix}.json"
-    device = auto_device(args.device)
+    if out.is_dir():
+        raise SystemExit(f"error: --out {out} is a folder: give a file, e.g. {out}/grid.json")
+    try:
+        device = auto_device(args.device)
+    except RuntimeError as error:  # no such device here, or no such name
+        raise SystemExit(f"error: {error}") from None
     print(f"{args.dataset}: {len(variants)} variants x {len(grid.seeds)} seeds on {device}")
     try:
         results = run_grid(

@@ -30,7 +30,13 @@ def auto_device(device: str | torch.device | None = None) -> torch.device:
     Asking for a device that is not there raises a ``RuntimeError`` that says what to do.
     """
     if device is not None:
-        device = torch.device(device)
+        try:
+            device = torch.device(device)
+        except RuntimeError:
+            raise RuntimeError(
+                f"unknown device {device!r}: use 'cuda' (an NVIDIA GPU), 'mps' (an Apple GPU) "
+                "or 'cpu', or None to pick the best available device"
+            ) from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(
                 "a CUDA GPU was requested but none is available: in Colab choose Runtime > "

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from lrlc.data import ImageDataset
@@ -90,12 +91,56 @@ def _loss_and_correct(logits: Tensor, y: Tensor, multi_label: bool) -> tuple[Ten
 
 
 def _check_loader(loader: object, name: str) -> None:
-    """A split passed where its batches belong gets the fix, not "not iterable"."""
+    """A split, tensors or a dataset passed where batches belong get the fix, not an error
+    from deep inside the loop."""
     if isinstance(loader, ImageDataset):
         raise TypeError(
             f"{name} must yield (x, y) batches, got the {loader.name} {loader.split!r} split "
             f"itself: pass its loader, e.g. {name}.loader(64, shuffle=True) for training or "
             f"{name}.loader(512) for evaluation"
+        )
+    if isinstance(loader, Tensor) or (
+        isinstance(loader, tuple) and any(isinstance(t, Tensor) for t in loader)
+    ):
+        raise TypeError(
+            f"{name} must be an iterable of (x, y) batches, got "
+            f"{'a tensor' if isinstance(loader, Tensor) else 'a tuple of tensors'}: pass "
+            "[(x, y)] for one batch, or DataLoader(TensorDataset(x, y), batch_size=64, "
+            "shuffle=True) (from torch.utils.data)"
+        )
+    if isinstance(loader, Dataset) and not isinstance(loader, DataLoader):
+        raise TypeError(
+            f"{name} must yield batches, got a dataset of single examples "
+            f"({type(loader).__name__}): wrap it, DataLoader({name}, batch_size=64, "
+            "shuffle=True) (from torch.utils.data)"
+        )
+
+
+def _check_targets(logits: Tensor, y: Tensor, multi_label: bool) -> None:
+    """The first batch's targets against the model's head: a clear error instead of one from
+    inside the loss (or a device-side assert on a GPU). Costs one synchronisation."""
+    if multi_label:
+        if y.shape != logits.shape:
+            raise ValueError(
+                f"the model has a multi-label head of {logits.shape[1]} outputs but the loader "
+                f"yields targets of shape {tuple(y.shape)} for {y.shape[0]} examples: for "
+                "CelebA's attributes use loader(..., targets='attributes'), or build a "
+                "single-label model (multi_label=False)"
+            )
+        return
+    if y.dim() != 1:
+        raise ValueError(
+            f"the model has a single-label head of {logits.shape[1]} classes but the loader "
+            f"yields targets of shape {tuple(y.shape)}: for CelebA's 40 attributes build "
+            "the model with paper_network(..., num_classes=40, multi_label=True), or use "
+            "loader(..., targets='labels')"
+        )
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= logits.shape[1]:
+        raise ValueError(
+            f"the labels go from {low} to {high} but the model has {logits.shape[1]} "
+            "outputs: build it for this data, e.g. paper_network(..., dataset=<the data's "
+            f"name>), or with num_classes of at least {high + 1}"
         )
 
 
@@ -134,6 +179,8 @@ def evaluate(
         x, y = _to_device(x, y, device, False)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             logits = model(x)
+        if count == 0:
+            _check_targets(logits, y, multi_label)
         loss, correct, _ = _loss_and_correct(logits, y, multi_label)
         if multi_label:
             correct = ((logits.float() > 0) == (y > 0.5)).sum(0)
@@ -259,6 +306,8 @@ def fit(
             x, y = _to_device(x, y, device, channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 logits = step_model(x)
+            if epoch == 0 and step == 0:
+                _check_targets(logits, y, multi_label)
             loss, correct, n = _loss_and_correct(logits, y, multi_label)
             optimizer.zero_grad(set_to_none=True)
             (loss / x.shape[0]).backward()

@@ -324,3 +324,47 @@ def test_effective_filters_and_the_combining_network_refuse_what_they_cannot_do(
     for sizes, name in [(((0, 8), (6, 6)), "input_size"), (((8, 8), (6, 0)), "output_size")]:
         with pytest.raises(ValueError, match=f"{name} must be positive"):
             InputDependentCombiningWeights(2, 3, *sizes)
+
+
+def test_tensors_or_a_dataset_passed_as_a_loader_get_the_dataloader_call():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from lrlc.train import evaluate, fit
+
+    net = paper_network("conv", dataset="mnist", width=4)
+    x, y = torch.randn(4, 1, 28, 28), torch.randint(0, 10, (4,))
+    with pytest.raises(TypeError, match=r"a tuple of tensors: pass \[\(x, y\)\]"):
+        fit(net, (x, y), epochs=1, progress=False)
+    with pytest.raises(TypeError, match=r"got a tensor: pass \[\(x, y\)\]"):
+        evaluate(net, x)
+    with pytest.raises(TypeError, match=r"single examples \(TensorDataset\): wrap it"):
+        fit(net, TensorDataset(x, y), epochs=1, progress=False)
+    # what the messages propose works
+    fit(net, DataLoader(TensorDataset(x, y), batch_size=2), epochs=1, progress=False)
+    assert 0 <= evaluate(net, [(x, y)])["accuracy"] <= 1
+
+
+def test_labels_the_head_cannot_take_name_the_head_and_the_fix():
+    from lrlc.train import evaluate, fit
+
+    x = torch.randn(4, 3, 32, 32)
+    two = paper_network("conv", dataset="celeba", width=4)  # 2 outputs
+    with pytest.raises(ValueError, match=r"labels go from 0 to 9 but the model has 2 outputs"):
+        fit(two, [(x, torch.tensor([0, 9, 3, 1]))], epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"num_classes of at least 10"):
+        evaluate(two, [(x, torch.tensor([0, 9, 3, 1]))])
+    attributes = torch.randint(0, 2, (4, 40))
+    with pytest.raises(ValueError, match=r"single-label head.*multi_label=True"):
+        fit(two, [(x, attributes)], epochs=1, progress=False)
+    forty = paper_network("conv", dataset="celeba", width=4, num_classes=40, multi_label=True)
+    with pytest.raises(ValueError, match=r"multi-label head of 40.*targets='attributes'"):
+        evaluate(forty, [(x, torch.tensor([0, 1, 1, 0]))])
+    fit(forty, [(x, attributes)], epochs=1, progress=False)  # the matching pair trains
+
+
+@pytest.mark.parametrize("name", ["gpu", "tpu", "CUDA"])
+def test_an_unknown_device_name_lists_the_ones_to_use(name):
+    from lrlc.loader import auto_device
+
+    with pytest.raises(RuntimeError, match=f"unknown device '{name}': use 'cuda'.*'cpu'"):
+        auto_device(name)

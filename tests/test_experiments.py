@@ -640,3 +640,29 @@ def test_a_worker_exits_once_its_parent_is_gone(monkeypatch):
     with pytest.raises(SystemExit) as exited:
         experiments._exit_with_parent(100, every=0.5)
     assert exited.value.code == 1 and naps == [0.5, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--layers", "lrlc:abc"], r"error: --layers lrlc:abc: the ranks after ':' are integers"),
+        (["--layers", "lrlc:0"], r"error: lrlc at rank 0: ranks are integers >= 1"),
+        (["--layers", "lrlc", "--ranks", "0,2"], r"error: lrlc at rank 0"),
+        (["--layers", "conv", "--device", "gpu"], r"error: unknown device 'gpu': use 'cuda'"),
+    ],
+)
+def test_bad_layers_ranks_and_devices_stop_before_any_run(monkeypatch, tmp_path, args, message):
+    fake = FakeTraining(monkeypatch)
+    with pytest.raises(SystemExit, match=message):
+        experiments.main(["mnist", *args, "--out", str(tmp_path / "g.json")])
+    assert not fake.calls and not (tmp_path / "g.json").exists()
+
+
+def test_a_folder_as_out_and_malformed_lists_say_what_to_give(tmp_path, capsys):
+    with pytest.raises(SystemExit, match=r"error: --out .* is a folder: give a file"):
+        experiments.main(["mnist", "--layers", "conv", "--out", str(tmp_path)])
+    for option, value in [("--seeds", "0,x"), ("--seeds", ""), ("--lrs", "")]:
+        with pytest.raises(SystemExit):
+            experiments.build_parser().parse_args(["mnist", option, value])
+        kind = "integers, e.g. 0,1,2" if option == "--seeds" else "numbers, e.g. 0.05,0.1"
+        assert f"{option}: takes comma-separated {kind}" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -69,6 +70,8 @@ def save_checkpoint(
             "model, save model.state_dict() with torch.save"
         )
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder: give a file path, e.g. {path / 'model.pt'}")
     payload = {
         "config": model.config.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
@@ -92,7 +95,14 @@ def load_checkpoint(
             f"no checkpoint at {path}: train a model and save it with save_checkpoint(path, model)"
         )
     device = auto_device(device)
-    payload = torch.load(path, map_location=device, weights_only=True)
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, KeyError, OSError, EOFError):
+        raise ValueError(
+            f"{path} is not a readable checkpoint of save_checkpoint (truncated, corrupt, or "
+            "another kind of file); a whole model saved with torch.save(model) is not read: "
+            "save it with save_checkpoint(path, model)"
+        ) from None
     if not isinstance(payload, dict) or not {"config", "state_dict"} <= payload.keys():
         raise ValueError(
             f"{path} is not a checkpoint of save_checkpoint (it has no network config): for a "

@@ -33,13 +33,13 @@ from lrlc.loader import Augment
 from lrlc.misaligned import MisalignedLoader, base_dataset
 from lrlc.models import PLACEMENT_LAYERS, paper_network
 from lrlc.provenance import device_name, git_commit
-from lrlc.results import summarize
+from lrlc.results import GRID_DATASETS, summarize
 from lrlc.train import COMPILE_MODES, auto_device, evaluate, fit
 
 __all__ = ["Variant", "GRIDS", "default_variants", "run_grid", "summarize", "main"]
 
 RESULT_LAYERS = ("conv", "lc", "lrlc", "lrlc_input", "wide_conv", "coordconv")
-DATASETS = ("mnist", "cifar10", "celeba", "trans_celeba48")
+DATASETS = GRID_DATASETS
 TASKS = {"label": "Male", "attributes": "all 40 attributes, multi-label, mean accuracy"}
 # What a tuning record keeps of its run.
 TUNING_KEYS = ("layer", "rank", "where", "lr", "weight_decay", "epochs", "valid_accuracy",

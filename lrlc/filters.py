@@ -31,6 +31,11 @@ def effective_filters(
         return layer.weight
     if isinstance(layer, LowRankLocallyConnected2d):
         bases = layer.weight.view(layer.rank, layer.out_channels, *layer.weight.shape[1:])
+        if layer.input_dependent and x is None:
+            raise ValueError(
+                "this layer's filters depend on its input: call effective_filters(layer, x) "
+                "with x of shape (batch, in_channels, H, W)"
+            )
         weights = layer.combining_weights(x) if layer.input_dependent else layer.combining_weights()
         return torch.einsum("...hwk,koiyx->...hwoiyx", weights, bases)
     if isinstance(layer, nn.Conv2d):

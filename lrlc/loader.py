@@ -180,6 +180,12 @@ class DeviceLoader:
         self.normalization = normalization
         self.shuffle = shuffle
         self.drop_last = drop_last
+        if not (augment is None or isinstance(augment, (bool, Augment))):
+            raise TypeError(
+                f"augment must be True, False/None or an Augment, got {augment!r}: crops alone "
+                "are Augment(hflip=False), flips alone Augment(padding=0) "
+                "(from lrlc.loader import Augment)"
+            )
         self.augment = Augment() if augment is True else (augment or None)
         self.dtype = dtype
         self.dataset = dataset

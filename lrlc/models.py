@@ -228,7 +228,11 @@ class SimpleNetwork(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (batch, in_channels, H, W) -> logits (batch, num_classes)."""
         c = self.config
-        if x.dim() == 4 and (x.shape[1] != c.in_channels or tuple(x.shape[2:]) != c.input_size):
+        if (
+            isinstance(x, Tensor)
+            and x.dim() == 4
+            and (x.shape[1] != c.in_channels or tuple(x.shape[2:]) != c.input_size)
+        ):
             raise ValueError(
                 f"this network was built for inputs (batch, {c.in_channels}, "
                 f"{c.input_size[0]}, {c.input_size[1]}), got {tuple(x.shape)}"

@@ -440,6 +440,16 @@ def _with_grid_kind(title: str | None, results) -> str:
     return f"{title}\n({kind})" if title else kind
 
 
+def _check_results(results: object, function: str) -> None:
+    """A grid's name passed where its results belong gets the call that loads them."""
+    if not isinstance(results, Results):
+        raise TypeError(
+            f"{function} takes the results of a grid, got {type(results).__name__} "
+            f"{results!r:.40}: load them first, e.g. {function}(results.load('mnist')) "
+            "(from lrlc import results)"
+        )
+
+
 def plot_rank_sweep(
     results: Results,
     *,
@@ -457,6 +467,7 @@ def plot_rank_sweep(
     and every baseline except one far below the LRLC points (the legend says so). Ranks
     are on a log2 axis; the legend sits below the axes, where it hides no point.
     """
+    _check_results(results, "plot_rank_sweep")
     rows = results.summary()
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
@@ -650,6 +661,7 @@ def plot_accuracy_vs_params(
     ``legend=False`` leaves the legend out (panels of one figure that share one legend,
     ``fig.legend(*ax.get_legend_handles_labels())``).
     """
+    _check_results(results, "plot_accuracy_vs_params")
     rows = results.summary()
     notes = [
         f"{_point_label(r)}: {100 * r['test_mean']:.1f}% at {r['params'] / 1e6:.1f}M parameters"

@@ -19,6 +19,7 @@ package is installed, they are read from the book's repository.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -69,6 +70,10 @@ RESULTS_URL = "https://raw.githubusercontent.com/lrlc-book/lrlc-book/main/result
 COMPARED_DATA = ("source", "train_size", "valid_size", "test_size", "note")
 """The ``data`` entries two grids compared run by run must share (the same images)."""
 KINDS = ("", "cpu")  # results/<name>.json (reference grid), then results/cpu/<name>.json
+
+#: The datasets a grid can be run on (``python -m lrlc.experiments <dataset>``).
+GRID_DATASETS = ("mnist", "cifar10", "celeba", "trans_celeba48")
+
 
 LAYER_NAMES = {
     "conv": "convolution",
@@ -898,9 +903,31 @@ def load(name: str, path: str | os.PathLike | None = None, kinds: Sequence[str] 
     web = f"and at {RESULTS_URL}" if online else f"not at {RESULTS_URL} (LRLC_OFFLINE=1)"
     raise FileNotFoundError(
         f"no results for {name!r}: looked for {looked} "
-        f"in $LRLC_RESULTS, the working directory and its parents, {web}. "
-        f"Run the grid with `python -m lrlc.experiments {name.split('-')[0]}` (see the "
-        "appendix 'Reproducing every number'), or set LRLC_RESULTS to a folder that has them."
+        f"in $LRLC_RESULTS, the working directory and its parents, {web}."
+        + _misspelt(name, kinds)
+        + _how_to_make(name)
+        + " Or set LRLC_RESULTS to a folder that has them."
+    )
+
+
+def _misspelt(name: str, kinds: Sequence[str]) -> str:
+    """`` Did you mean 'cifar10'?`` when a results file here has a name close to ``name``."""
+    known = {p.stem for d in _search_dirs() for kind in kinds for p in (d / kind).glob("*.json")}
+    close = difflib.get_close_matches(name.lower(), sorted(known), n=3, cutoff=0.7)
+    return f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+
+
+def _how_to_make(name: str) -> str:
+    """The command of a grid named after its dataset, or how grids are named."""
+    dataset = name.split("-")[0]
+    if dataset in GRID_DATASETS:
+        return (
+            f" Run the grid with `python -m lrlc.experiments {dataset} ...` (the appendix "
+            "'Reproducing every number' has each file's command)."
+        )
+    return (
+        f" Grids are named after their dataset ({', '.join(GRID_DATASETS)}), "
+        "e.g. 'celeba-attributes'."
     )
 
 

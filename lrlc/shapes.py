@@ -205,6 +205,11 @@ def check_input(
     x: (batch, in_channels, height, width), with ``(height, width) == input_size``, floating
     point, and of the layer's ``dtype`` when one is given (autocast lets them differ).
     """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(
+            f"{layer_name} expects a torch.Tensor, got {type(x).__module__}.{type(x).__name__}: "
+            "convert it, e.g. torch.from_numpy(x) or torch.as_tensor(x)"
+        )
     if x.dim() != 4:
         raise ValueError(
             f"{layer_name} expects a 4-D input (batch, channels, height, width), "

@@ -368,3 +368,37 @@ def test_an_unknown_device_name_lists_the_ones_to_use(name):
 
     with pytest.raises(RuntimeError, match=f"unknown device '{name}': use 'cuda'.*'cpu'"):
         auto_device(name)
+
+
+def test_numpy_input_augment_words_and_unreadable_checkpoints_name_the_fix(tmp_path):
+    from lrlc.checkpoints import load_checkpoint, save_checkpoint
+    from lrlc.loader import Augment, DeviceLoader, Normalization
+
+    array = np.zeros((2, 1, 28, 28), np.float32)
+    layer = LowRankLocallyConnected2d(1, 4, 3, (28, 28), rank=2)
+    for module in (layer, paper_network("conv", dataset="mnist", width=4)):
+        with pytest.raises(TypeError, match=r"a torch.Tensor, got numpy.ndarray.*from_numpy"):
+            module(array)
+    images, labels = torch.zeros(4, 1, 8, 8, dtype=torch.uint8), torch.zeros(4, dtype=torch.long)
+    with pytest.raises(TypeError, match=r"got 'crop'.*Augment\(hflip=False\)"):
+        DeviceLoader(images, labels, 2, Normalization(1 / 255, 0.0), augment="crop")
+    DeviceLoader(images, labels, 2, Normalization(1 / 255, 0.0), augment=Augment(hflip=False))
+    net = paper_network("conv", dataset="mnist", width=4)
+    good = save_checkpoint(tmp_path / "net.pt", net)
+    (tmp_path / "half.pt").write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    (tmp_path / "notes.txt").write_text("not a checkpoint")
+    torch.save(net, tmp_path / "whole.pt")
+    for name in ("half.pt", "notes.txt", "whole.pt"):
+        with pytest.raises(ValueError, match="not a readable checkpoint of save_checkpoint"):
+            load_checkpoint(tmp_path / name)
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"is a folder: give a file path"):
+        save_checkpoint(tmp_path / "folder", net)
+    assert not (tmp_path / "folder.tmp").exists()
+
+
+def test_effective_filters_of_an_input_dependent_layer_ask_for_its_input():
+    layer = LowRankLocallyConnected2d(1, 4, 3, (8, 8), rank=2, input_dependent=True)
+    with pytest.raises(ValueError, match=r"call effective_filters\(layer, x\)"):
+        effective_filters(layer)
+    assert effective_filters(layer, torch.randn(2, 1, 8, 8)).shape == (2, 6, 6, 4, 1, 3, 3)

@@ -184,3 +184,11 @@ def test_combining_weights_colour_bar_sits_beside_the_drawn_panels_only():
         2,
     )
     plt.close("all")
+
+
+def test_a_grid_name_instead_of_its_results_gets_the_load_call():
+    from lrlc.plotting import plot_accuracy_vs_params, plot_rank_sweep
+
+    for plot in (plot_rank_sweep, plot_accuracy_vs_params):
+        with pytest.raises(TypeError, match=r"got str 'mnist': load them first.*results.load"):
+            plot("mnist")

@@ -842,3 +842,17 @@ def test_setting_differences_names_dataset_config_and_data_in_order():
         "dataset", "epochs", "amp", "train_size", "data test_size",
     ]  # fmt: skip
     assert results.setting_differences(a, b, []) == ["dataset", "data test_size"]
+
+
+def test_a_misspelt_grid_gets_the_close_names_and_no_wrong_command(results_dir, monkeypatch):
+    monkeypatch.setenv("LRLC_OFFLINE", "1")
+    write(results_dir / "cpu" / "cifar10.json", grid())
+    with pytest.raises(FileNotFoundError) as info:
+        results.load("cifar-10")
+    message = str(info.value)
+    assert "Did you mean 'cifar10'?" in message and "lrlc.experiments cifar " not in message
+    assert "named after their dataset" in message
+    with pytest.raises(FileNotFoundError, match=r"Did you mean 'cifar10'"):
+        results.load("CIFAR10")
+    with pytest.raises(FileNotFoundError, match=r"`python -m lrlc.experiments mnist \.\.\.`"):
+        results.load("mnist-24-epochs")

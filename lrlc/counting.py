@@ -168,7 +168,8 @@ def lrlc2d_flops(
 
 def network_flops(net: nn.Module, input_size: Size2 | None = None) -> dict[str, int]:
     """FLOPs per example of each spatial layer (Conv2d, LC, LRLC) of a paper network
-    (:class:`lrlc.models.SimpleNetwork`), by module name; BatchNorm, ReLU and the head are left
+    (:class:`lrlc.models.SimpleNetwork`), keyed by the layer's index in ``net.features``
+    (``"0"``, ``"3"``, ``"6"``, not ``"features.0"``); BatchNorm, ReLU and the head are left
     out. input_size: default ``net.config.input_size``. Layers are 'valid', stride 1."""
     from lrlc.layers import LocallyConnected2d, LowRankLocallyConnected2d  # (layers import us)
 

@@ -54,13 +54,14 @@ def view_size(grid: Results, layer: str = LAST) -> tuple[float, float]:
 def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[Figure, Any]:
     """One view of the explorer: (figure, caption as ``IPython.display.HTML``).
 
-    The figure draws the learned combining weights (H_out, W_out, rank) of ``layer`` (a
-    module name: "features.0", "features.3", "features.6"), one row of panels up to rank 4
-    and two above (:func:`panel_grid`), in a figure of one size for every rank of the grid
-    (:func:`view_size`), so the page does not jump as the slider moves; rank 1 is one basis
-    with weight 1 everywhere. Raises
-    ``KeyError`` naming the missing run when the grid has no LRLC run of this rank, or one
-    that recorded no combining weights.
+    The figure draws how far the learned combining weights (H_out, W_out, rank) of
+    ``layer`` (a module name: "features.0", "features.3", "features.6") depart from
+    uniform, ``w - 1/rank`` on a red-blue scale centred on zero, one row of panels up to
+    rank 4 and two above (:func:`panel_grid`), in a figure of one size for every rank of the
+    grid (:func:`view_size`), so the page does not jump as the slider moves; at rank 1 (one
+    basis with weight 1 everywhere) it is zero everywhere. Raises ``KeyError`` naming the
+    missing run when the grid has no LRLC run of this rank, or one that recorded no
+    combining weights.
     """
     from IPython.display import HTML
 

@@ -118,7 +118,8 @@ class LocallyConnected2d(nn.Module):
         bias: (out_channels, H_out, W_out), as the Keras ``LocallyConnected2D`` bias.
 
     Initialisation: He-uniform with the fan-in of one position (``in_channels * kh * kw``),
-    the same scale a convolution gets; biases start at zero.
+    the scale the paper network gives its convolutions (``sqrt(6)`` times ``nn.Conv2d``'s
+    default bound); biases start at zero.
     """
 
     def __init__(
@@ -156,9 +157,9 @@ class LocallyConnected2d(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """He-uniform filters with the fan-in of one position, ``in * kh * kw`` (a
-        convolution's scale; ``NetworkConfig(lc_init="keras")`` scales them down in the
-        paper's network), zero bias."""
+        """He-uniform filters with the fan-in of one position, ``in * kh * kw`` (the scale
+        of the paper network's He-uniform convolutions; ``NetworkConfig(lc_init="keras")``
+        scales them down in that network), zero bias."""
         kh, kw = self.kernel_size
         _he_uniform_(self.weight, self.in_channels * kh * kw)
         if self.bias is not None:

@@ -144,7 +144,9 @@ class DeviceLoader:
             its ``is_subset`` and ``note`` travel with the loader; optional.
 
     Yields:
-        x: (B, C, H, W) ``dtype``, normalised; y: (B,) int64, or (B, A) ``dtype``.
+        x: (B, C, H, W) ``dtype``, normalised; y: (B,) or (B, A) in the targets' dtype
+        (int64 for labels and for CelebA's attributes), or ``dtype`` with
+        ``float_targets=True``.
     """
 
     def __init__(

@@ -339,7 +339,7 @@ def network_costs(dataset: str, variants: list[Variant]) -> dict[Variant, tuple[
 def cost_table(dataset: str, variants: list[Variant], title: str | None = None) -> Any:
     """A Markdown table of :func:`network_costs`: parameters and MFLOPs per example of every
     variant, each also as a multiple of the convolutional network's. title: the first
-    column's header (default: the dataset's name)."""
+    column's header (default: ``"<dataset> network"``, e.g. ``"mnist network"``)."""
     from lrlc.results import variant_name
     from lrlc.widgets import markdown_table  # IPython display objects: only when drawn
 

@@ -10,8 +10,9 @@
     overview.augmentation_table(pairs)    # without and with augmented images
     overview.augmentation_parts_table(parts)  # crops, flips, both: which does it
 
-Every function takes ``grids``, ``{dataset: Results or None}`` in the order to show them,
-and ``names``, the dataset names to print (default :data:`DATASETS`). A grid of None has no
+The cross-dataset functions take ``grids``, ``{dataset: Results or None}`` in the order to
+show them, and ``names``, the dataset names to print (default :data:`DATASETS`); the
+others take the grids, pairs or budgets their own docstrings describe. A grid of None has no
 results file yet: the headline table and the figure show it as *pending*, the other tables
 and lines leave it out. Accuracies are test accuracies in percent, mean over seeds; the
 best LRLC rank is the one with the best *validation* accuracy (:meth:`.Results.best_lrlc`);

@@ -802,9 +802,8 @@ def plot_attribute_gains(
 
     Args:
         gains: ``{variant name: (n_attributes,)}`` accuracy minus baseline as fractions,
-            e.g. ``grid.per_label("conv") - split.attribute_baselines()``; a name as
-            :func:`lrlc.results.variant_name` writes it gets that variant's colour of the
-            other figures.
+            e.g. ``grid.per_label("conv") - split.attribute_baselines()``; the names label
+            the bars (to colour them as the other figures do, pass ``colors``).
         names: the ``n_attributes`` attribute names (``ImageDataset.attribute_names``).
         reference: the variant whose gain orders the attributes, smallest at the bottom;
             default the first of ``gains``.

@@ -758,7 +758,7 @@ class Results:
 
     def table(self, variants: list[tuple] | None = None, baseline: str = "conv") -> Any:
         """A Markdown table: variant, parameters, test accuracy mean ± standard deviation over
-        seeds (%), seeds, and the difference to ``baseline`` (points).
+        seeds (%), the difference to ``baseline`` (points), and seeds.
 
         variants: (layer, rank, where) triples to keep, in order."""
         from lrlc.widgets import markdown_table  # IPython display objects: only when drawn
@@ -946,8 +946,9 @@ def pending(
     command: str | None = None,
 ) -> Any:
     """A note (``IPython.display.HTML``, styled as the book's admonitions) saying which
-    results are missing and which command produces them; a chapter shows it in place of a
-    table or figure while a grid has not run."""
+    results are missing and a command: by default that of the plain grid of its dataset
+    (pass ``command`` for a file made with other options, e.g. ``--attributes``). A chapter
+    shows it in place of a table or figure while a grid has not run."""
     from IPython.display import HTML
 
     if grid is None:

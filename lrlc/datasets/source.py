@@ -35,7 +35,8 @@ class Part:
 class Source:
     """One layout of a dataset found under the data root.
 
-    kind: short name of the layout ("idx", "pickle", "images", "folder", "zip").
+    kind: short name of the layout ("idx", "pickle", "images", "images-matched", "folder",
+    "zip").
     path: the folder or file it is read from. watch: the paths whose size and modification
     time key the cache (a changed file makes a new cache entry). read(part) reads one
     file-level split: "train" or "test" (MNIST, CIFAR-10), or "train", "valid", "test"

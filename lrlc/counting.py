@@ -38,6 +38,8 @@ def conv2d_params(
     in_channels, out_channels = channel_counts(in_channels, out_channels)
     bias = as_flag(bias, "bias")
     kh, kw = pair(kernel_size, "kernel_size")
+    if kh < 1 or kw < 1:
+        raise ValueError(f"kernel_size must be positive, got {(kh, kw)}")
     return out_channels * in_channels * kh * kw + (out_channels if bias else 0)
 
 

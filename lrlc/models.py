@@ -101,6 +101,8 @@ class NetworkConfig:
             kernel_size: int | tuple[int, int] = as_int(self.kernel_size, "kernel_size")
         except ValueError:
             kernel_size = pair(self.kernel_size, "kernel_size")
+        if min(pair(kernel_size, "kernel_size")) < 1:
+            raise ValueError(f"kernel_size must be positive, got {kernel_size!r}")
         object.__setattr__(self, "kernel_size", kernel_size)
         unknown = [t for t in self.layer_types if t not in LAYER_TYPES]
         if unknown:
@@ -172,6 +174,12 @@ class SimpleNetwork(nn.Module):
 
     def __init__(self, config: NetworkConfig) -> None:
         super().__init__()
+        if not isinstance(config, NetworkConfig):
+            raise TypeError(
+                f"SimpleNetwork takes a NetworkConfig, got {type(config).__name__} "
+                f"{config!r:.40}: for the paper's network with one layer type use "
+                "paper_network('lrlc', 4, dataset='cifar10')"
+            )
         self.config = config
         blocks: list[nn.Module] = []
         size = config.input_size

@@ -257,8 +257,8 @@ def fit(
     instead (the environment variable ``LRLC_PROGRESS=log`` turns ``True`` into ``"log"``:
     the book's stored outputs are made that way); ``False`` is silent.
     """
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
     if not combining_lr_scale >= 0:  # also catches NaN
         raise ValueError(
             f"combining_lr_scale must be >= 0 (a factor on lr), got {combining_lr_scale}"

@@ -402,3 +402,19 @@ def test_effective_filters_of_an_input_dependent_layer_ask_for_its_input():
     with pytest.raises(ValueError, match=r"call effective_filters\(layer, x\)"):
         effective_filters(layer)
     assert effective_filters(layer, torch.randn(2, 1, 8, 8)).shape == (2, 6, 6, 4, 1, 3, 3)
+
+
+def test_the_smaller_slips_name_their_argument():
+    from lrlc import conv2d_params
+    from lrlc.train import fit
+
+    with pytest.raises(ValueError, match="kernel_size must be positive, got 0"):
+        paper_network("conv", kernel_size=0)
+    with pytest.raises(ValueError, match=r"kernel_size must be positive, got \(-3, -3\)"):
+        conv2d_params(3, 4, -3)
+    with pytest.raises(TypeError, match=r"takes a NetworkConfig, got str.*paper_network\("):
+        SimpleNetwork("lrlc")
+    net = paper_network("conv", dataset="mnist", width=4)
+    batch = [(torch.randn(2, 1, 28, 28), torch.tensor([0, 1]))]
+    with pytest.raises(ValueError, match=r"epochs must be an int >= 1, got 1.5"):
+        fit(net, batch, epochs=1.5, progress=False)

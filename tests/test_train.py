@@ -149,7 +149,7 @@ def test_auto_device(monkeypatch):
 
 
 def test_fit_rejects_zero_epochs():
-    with pytest.raises(ValueError, match="epochs must be >= 1"):
+    with pytest.raises(ValueError, match="epochs must be an int >= 1"):
         fit(small_network(), loader(bright_vs_dark()), epochs=0)
 
 

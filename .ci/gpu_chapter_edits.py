@@ -149,7 +149,39 @@ EXPLORER = [
             "from lrlc.explorers import learned_weights_explorer\nfrom lrlc.maps import (\n"),
 ]  # fmt: skip
 
-EDITS = [*DEVICE_IMPORTS, *DEVICE_NAMES, *TRAIN_CURVES, *EXPLORER]
+# Chapter 8's table of parameters by role: the package counts the roles
+# (lrlc.lrlc_params_by_role), so the hidden cell a Colab reader sees shrinks by a third.
+_PARTS_DEF = '''
+
+def parts(layer: LowRankLocallyConnected2d) -> dict[str, int]:
+    """Parameters of an LRLC layer by role: bases, combining weights (row
+    and column logits, or the predictor), spatial bias."""
+
+    def size(*params: torch.Tensor | None) -> int:
+        return sum(p.numel() for p in params if p is not None)
+
+    net = layer.combining_net
+    return {
+        "bases": layer.weight.numel(),
+        "combining": size(
+            layer.combining_row, layer.combining_col, layer.combining_logits
+        )
+        + (lrlc.count_parameters(net) if net is not None else 0),
+        "spatial bias": size(
+            layer.spatial_bias_row, layer.spatial_bias_col, layer.spatial_bias
+        ),
+    }
+'''
+PARTS = [
+    # with one of the blank lines around it; the new comment marks the edit as made
+    Replace(
+        CH8, _PARTS_DEF + "\n\nrows = []\n", "\nrows = []  # one per layer and kind of weights\n"
+    ),
+    # bias=False: bases, combining, spatial bias, in the table's order
+    Replace(CH8, "p = parts(built)", "p = lrlc.lrlc_params_by_role(built)"),
+]
+
+EDITS = [*DEVICE_IMPORTS, *DEVICE_NAMES, *TRAIN_CURVES, *EXPLORER, *PARTS]
 
 
 def _figure_cell(nb, name: str):

@@ -12,6 +12,7 @@ from lrlc.counting import (
     lc2d_params,
     lrlc2d_flops,
     lrlc2d_params,
+    lrlc_params_by_role,
     network_flops,
 )
 from lrlc.filters import effective_filters
@@ -33,6 +34,7 @@ __all__ = [
     "conv2d_params",
     "lc2d_params",
     "lrlc2d_params",
+    "lrlc_params_by_role",
     "conv2d_flops",
     "lc2d_flops",
     "lrlc2d_flops",

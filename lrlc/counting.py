@@ -14,6 +14,7 @@ from lrlc.shapes import Size2, as_flag, channel_counts, conv_output_size, lrlc_o
 __all__ = [
     "network_flops",
     "count_parameters",
+    "lrlc_params_by_role",
     "conv2d_params",
     "lc2d_params",
     "lrlc2d_params",
@@ -29,6 +30,32 @@ def count_parameters(module: nn.Module) -> int:
     """Number of trainable elements: ``sum(p.numel() for p in module.parameters() if
     p.requires_grad)``."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def lrlc_params_by_role(layer: nn.Module) -> dict[str, int]:
+    """An LRLC layer's parameters by role: ``"bases"`` (the ``K`` filter banks),
+    ``"combining"`` (the row and column logits, the per-position logits, or the
+    input-dependent combining network), ``"spatial bias"``, and ``"bias"`` (per channel)
+    when the layer has one. They sum to ``layer``'s parameter count."""
+    from lrlc.layers import LowRankLocallyConnected2d  # (layers import us)
+
+    if not isinstance(layer, LowRankLocallyConnected2d):
+        raise TypeError(
+            f"lrlc_params_by_role takes a LowRankLocallyConnected2d, got {type(layer).__name__}"
+        )
+
+    def size(*params: nn.Parameter | None) -> int:
+        return sum(p.numel() for p in params if p is not None)
+
+    roles = {
+        "bases": size(layer.weight),
+        "combining": size(layer.combining_row, layer.combining_col, layer.combining_logits)
+        + (size(*layer.combining_net.parameters()) if layer.combining_net is not None else 0),
+        "spatial bias": size(layer.spatial_bias_row, layer.spatial_bias_col, layer.spatial_bias),
+    }
+    if layer.bias is not None:
+        roles["bias"] = size(layer.bias)
+    return roles
 
 
 def conv2d_params(

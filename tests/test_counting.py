@@ -102,3 +102,31 @@ def test_network_flops_walks_the_paper_network():
     assert lrlc.network_flops(paper_network("lc", dataset="mnist"))["3"] == lrlc.lc2d_flops(
         64, 64, 3, 26
     )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "combining", "spatial"),
+    [
+        # K banks of 8 x 3 x 3 x 3; K (6 + 6) row and column logits; 6 + 6 spatial bias
+        (dict(rank=4), 4 * 12, 12),
+        # per-position logits and spatial bias: K * 36 and 36
+        (dict(rank=4, share_combining_weights=False), 4 * 36, 36),
+        # rank 1: no combining parameters at all
+        (dict(rank=1), 0, 12),
+    ],
+)
+def test_lrlc_params_by_role_adds_up_to_the_layer(kwargs, combining, spatial):
+    from lrlc import LowRankLocallyConnected2d, count_parameters, lrlc_params_by_role
+
+    layer = LowRankLocallyConnected2d(3, 8, 3, (8, 8), **kwargs)
+    roles = lrlc_params_by_role(layer)
+    rank = kwargs["rank"]
+    assert roles == {"bases": rank * 8 * 3 * 9, "combining": combining,
+                     "spatial bias": spatial, "bias": 8}  # fmt: skip
+    assert sum(roles.values()) == count_parameters(layer)
+    predicted = LowRankLocallyConnected2d(3, 8, 3, (8, 8), rank=4, input_dependent=True, bias=False)
+    roles = lrlc_params_by_role(predicted)
+    assert "bias" not in roles and roles["combining"] == count_parameters(predicted.combining_net)
+    assert sum(roles.values()) == count_parameters(predicted)
+    with pytest.raises(TypeError, match="takes a LowRankLocallyConnected2d, got Conv2d"):
+        lrlc_params_by_role(nn.Conv2d(3, 8, 3))

@@ -995,7 +995,8 @@ def main(argv: list[str] | None = None) -> dict:
     variants = parse_variants(args.dataset, args.layers, args.ranks)
     suffix = "-attributes" if args.attributes else ""
     # a smoke run must not become the reference grid the chapters read
-    folder = Path("results") / "quick" if data.quick_mode(args.quick or None) else Path("results")
+    quick = True if args.quick else None  # else LRLC_QUICK decides (data.quick_mode)
+    folder = Path("results") / "quick" if data.quick_mode(quick) else Path("results")
     out = args.out or folder / f"{args.dataset}{suffix}.json"
     if out.is_dir():
         raise SystemExit(f"error: --out {out} is a folder: give a file, e.g. {out}/grid.json")
@@ -1013,7 +1014,7 @@ def main(argv: list[str] | None = None) -> dict:
             device,
             root=args.root,
             source=args.source,
-            quick=True if args.quick else None,
+            quick=quick,
             tune=not args.no_tune,
             tune_epochs=args.tune_epochs,
             compile=args.compile,

@@ -101,8 +101,6 @@ class NetworkConfig:
             kernel_size: int | tuple[int, int] = as_int(self.kernel_size, "kernel_size")
         except ValueError:
             kernel_size = pair(self.kernel_size, "kernel_size")
-        if min(pair(kernel_size, "kernel_size")) < 1:
-            raise ValueError(f"kernel_size must be positive, got {kernel_size!r}")
         object.__setattr__(self, "kernel_size", kernel_size)
         unknown = [t for t in self.layer_types if t not in LAYER_TYPES]
         if unknown:
@@ -124,6 +122,8 @@ class NetworkConfig:
         if self.lc_init not in LC_INITS:
             raise ValueError(f"lc_init must be one of {LC_INITS}, got {self.lc_init!r}")
         (kh, kw), depth = pair(self.kernel_size, "kernel_size"), len(self.layer_types)
+        if kh < 1 or kw < 1:
+            raise ValueError(f"kernel_size must be positive, got {self.kernel_size!r}")
         need = (depth * (kh - 1) + 1, depth * (kw - 1) + 1)  # valid padding, stride 1
         if self.input_size[0] < need[0] or self.input_size[1] < need[1]:
             raise ValueError(

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from lrlc.data import ImageDataset
 from lrlc.loader import DeviceLoader, auto_device
+from lrlc.shapes import as_int
 
 __all__ = ["auto_device", "fit", "evaluate", "History", "set_seed"]
 
@@ -257,8 +258,7 @@ def fit(
     instead (the environment variable ``LRLC_PROGRESS=log`` turns ``True`` into ``"log"``:
     the book's stored outputs are made that way); ``False`` is silent.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    epochs = as_int(epochs, "epochs", minimum=1)
     if not combining_lr_scale >= 0:  # also catches NaN
         raise ValueError(
             f"combining_lr_scale must be >= 0 (a factor on lr), got {combining_lr_scale}"

@@ -6,8 +6,9 @@ those outputs).
     python .ci/gpu_chapter_edits.py          # edit book/05..08 in place, then execute them
     python .ci/gpu_chapter_edits.py --check  # only check that every edit still applies
 
-An edit replaces one exact piece of one code cell, or of a figure's caption or alt text,
-or inserts cells before a cell; each must find its place exactly once. An edit already
+An edit replaces one exact piece of one code cell (or of a markdown cell that describes
+code or outputs still to change), or of a figure's caption or alt text, or inserts cells
+before a cell; each must find its place exactly once. An edit already
 made is recognised and skipped, so a second run changes nothing. tests/test_notebooks.py
 checks that every edit still applies to the chapters as committed.
 """
@@ -26,13 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class Replace:
-    """``old`` -> ``new`` in the code cells of ``chapter``, where ``old`` is found ``count``
-    times."""
+    """``old`` -> ``new`` in the code (or ``cell_type="markdown"``) cells of ``chapter``,
+    where ``old`` is found ``count`` times."""
 
     chapter: str
     old: str
     new: str
     count: int = 1
+    cell_type: str = "code"
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,91 @@ PARTS = [
     Replace(CH8, "p = parts(built)", "p = lrlc.lrlc_params_by_role(built)"),
 ]
 
-EDITS = [*DEVICE_IMPORTS, *DEVICE_NAMES, *TRAIN_CURVES, *EXPLORER, *PARTS]
+# Chapter 7's rank explorer from the package (lrlc.explorers.face_weights_explorer): every
+# view one size, so the page no longer jumps as the slider moves, and above rank 4 the bases
+# wrap onto two lines a layer, so rank 16's panels are no longer too small to read.
+_FACE_OLD = '''def explorer_view(rank: int) -> tuple[plt.Figure, HTML]:
+    """The learned combining weights of the grid's LRLC network of this rank
+    minus 1/rank, over the mean face (one row per layer, as the figure
+    above), with the owner maps, and its numbers."""
+    # rank 1: one basis, weight 1 everywhere (no departure to draw)
+    layer_maps = grid_maps(grid, rank)
+    size = min(1.5, 9.6 / (rank + 2))  # about one width for every rank
+    fig = overlay_layers(mean_face, layer_maps, deviation=True, size=size)
+    ncols, nrows = rank + 2, len(layer_maps)  # image, bases, owner
+    fig.axes[ncols - 1].set_title("owner", fontsize=9)  # fits the panel
+    if size < 1.2:  # small panels: only the basis above each, the rest once
+        for k, ax in enumerate(fig.axes[1 : rank + 1]):  # the first row
+            ax.set_title(f"{k + 1}", fontsize=9)
+        for ax in fig.axes[: nrows * ncols : ncols]:  # the layer names
+            ax.yaxis.label.set_fontsize(7)
+        fig.suptitle(
+            f"$w_{{ijk}} - 1/{rank}$ for basis $k$ = 1 to {rank}", fontsize=10
+        )
+    row = grid.row("lrlc", rank)
+    tops = ", ".join(
+        f"{w.max(dim=-1).values.mean():.3f}" for w in layer_maps.values()
+    )
+    seeds = f"{row['seeds']} seed{'s' if row['seeds'] > 1 else ''}"
+    caption = (
+        f"<b>rank {rank}</b>: test accuracy {100 * row['test_mean']:.2f}% "
+        f"(mean over {seeds}); "
+        f"{row['params']:,} parameters; "
+        f"mean largest combining weight per layer: {tops} "
+        f"(uniform 1/{rank} = {1 / rank:.4g})"
+    )
+    return fig, HTML(caption)
+
+
+explorer_ranks = grid.drawable_ranks(LAYERS) if grid is not None else []
+if explorer_ranks:
+    explorer = static_slider(
+        {k: explorer_view(k) for k in explorer_ranks},
+        label="rank",
+        initial=4 if 4 in explorer_ranks else explorer_ranks[-1],
+        alt=lambda k: (
+            "Mean face, one row per layer, with each basis's combining "
+            f"weights minus 1/{k} in red and blue and the basis owning each "
+            f"position, at rank {k}"
+        ),
+        dpi=80,
+    )
+else:
+    explorer = results.pending(
+        "celeba", "The learned LRLC weights of the CelebA grid"
+    )
+explorer'''
+_FACE_NEW = """# lrlc.explorers: one view per rank over the mean face, a static slider
+explorer = (
+    face_weights_explorer(grid, mean_face, LAYERS)
+    if grid is not None
+    else results.pending(
+        "celeba", "The learned LRLC weights of the CelebA grid"
+    )
+)
+explorer"""
+_FACE_TEXT_OLD = """Above rank 4 the
+panels are small and carry only the number of their basis."""
+_FACE_TEXT_NEW = """Above rank 4 each
+layer's bases wrap onto two lines and carry only their number; every view has one size, so
+the page stays put as the slider moves."""
+FACE_EXPLORER = [
+    Replace(CH7, _FACE_OLD, _FACE_NEW),
+    Replace(CH7, "from IPython.display import HTML, Markdown, display\n",
+            "from IPython.display import Markdown, display\n"),
+    Replace(CH7, "from lrlc.maps import (\n",
+            "from lrlc.explorers import face_weights_explorer\nfrom lrlc.maps import (\n"),
+    Replace(CH7, "from lrlc.widgets import markdown_table, static_slider\n",
+            "from lrlc.widgets import markdown_table\n"),
+    Replace(CH7, _FACE_TEXT_OLD, _FACE_TEXT_NEW, cell_type="markdown"),
+    Replace(CH7, "from lrlc.widgets import live_slider\n\n"
+                 "live_slider(explorer_view, values=explorer_ranks)",
+            "from lrlc.explorers import face_weights_view\nfrom lrlc.widgets import live_slider\n\n"
+            "live_slider(\n    lambda k: face_weights_view(grid, mean_face, k),\n"
+            "    values=grid.drawable_ranks(LAYERS),\n)", cell_type="markdown"),
+]  # fmt: skip
+
+EDITS = [*DEVICE_IMPORTS, *DEVICE_NAMES, *TRAIN_CURVES, *EXPLORER, *PARTS, *FACE_EXPLORER]
 
 
 def _figure_cell(nb, name: str):
@@ -197,7 +283,7 @@ def apply(edit, nb) -> bool:
     """Make ``edit`` in ``nb``; False when it was made already. LookupError when its place
     is not found exactly once."""
     if isinstance(edit, Replace):
-        code = [c for c in nb.cells if c.cell_type == "code"]
+        code = [c for c in nb.cells if c.cell_type == edit.cell_type]
         if sum(c.source.count(edit.new) for c in code) == edit.count:
             return False
         if sum(c.source.count(edit.old) for c in code) != edit.count:

@@ -15,6 +15,13 @@ Every view is the grid's LRLC network of one rank with LRLC in all three layers 
 lowest seed): the combining weights of one layer, one panel per basis, and a caption with
 the network's test accuracy, how far the weights are from uniform, and its parameters and
 FLOPs against the convolutional network of the same dataset.
+
+For images whose parts sit at fixed places (CelebA's aligned faces), the face explorer
+draws every layer's weights over an image, such as the mean face::
+
+    from lrlc.explorers import face_weights_explorer
+
+    face_weights_explorer(grid, mean_face)  # mean_face: (3, 32, 32)
 """
 
 from __future__ import annotations
@@ -23,15 +30,28 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from lrlc.maps import overlay_layers
 from lrlc.models import CONV, network_costs
 from lrlc.plotting import plot_combining_weights
 from lrlc.results import Results, counted, pending
 from lrlc.widgets import static_slider
 
-__all__ = ["LAST", "learned_weights_view", "learned_weights_explorer", "panel_grid", "view_size"]
+__all__ = [
+    "LAST",
+    "LAYERS",
+    "learned_weights_view",
+    "learned_weights_explorer",
+    "face_weights_view",
+    "face_weights_explorer",
+    "panel_grid",
+    "view_size",
+]
 
 LAST = "features.6"
 """The module name of the last of the paper network's three layers (modules 0, 3 and 6)."""
+LAYERS = ("features.0", "features.3", LAST)
+"""The module names of the paper network's three layers, first to last."""
+FACE_VIEW_SIZE = (10.4, 6.4)  # inches: every rank's face view, rank 16 on two lines a layer
 LAYER_NAMES = {"features.0": "the first layer", "features.3": "the second layer"}
 LAYER_NAMES |= {LAST: "the last layer"}
 INITIAL_RANK = 4  # the slider opens here when the grid has it
@@ -105,5 +125,70 @@ def learned_weights_explorer(grid: Results, layer: str = LAST, dpi: float = 100)
         label="rank",
         initial=INITIAL_RANK if INITIAL_RANK in ranks else ranks[-1],
         alt=lambda k: f"Learned combining weights of {where} at rank {k}, one panel per basis",
+        dpi=dpi,
+    )
+
+
+def face_weights_view(
+    grid: Results, image: Any, rank: int, layers: tuple[str, ...] = LAYERS
+) -> tuple[Figure, Any]:
+    """One view of the face explorer: (figure, caption as ``IPython.display.HTML``).
+
+    The figure draws, over ``image`` (``(3, H, W)``, e.g. the mean training face), the
+    learned combining weights of each of ``layers`` (one row each) of the grid's LRLC
+    network of this rank (all three layers LRLC, lowest seed) minus the uniform
+    ``1/rank``, on one red-blue scale, with each layer's owner map last
+    (:func:`lrlc.maps.overlay_layers`). Every rank gets one figure size, so the page does
+    not jump as the slider moves; above rank 4 the bases wrap onto two lines per layer
+    (:func:`panel_grid`) and carry only their number. At rank 1 (one basis, weight 1
+    everywhere) nothing departs from uniform. The caption gives the test accuracy (mean
+    over seeds), the parameters and each layer's mean largest weight. Raises ``KeyError``
+    naming the missing run when the grid has no LRLC run of this rank, or one that
+    recorded no combining weights.
+    """
+    from IPython.display import HTML
+
+    row = grid.row("lrlc", rank)
+    if row is None:
+        raise KeyError(f"{grid.origin} has no LRLC rank {rank} run (all three layers)")
+    maps = {layer: grid.combining_weights(rank, layer) for layer in layers}
+    _, per_line = panel_grid(rank)
+    fig = overlay_layers(
+        image, maps, deviation=True, bases_per_row=per_line, figsize=FACE_VIEW_SIZE
+    )
+    panels = fig.axes[: rank + 2]  # the first layer's: image, bases, owner
+    panels[-1].set_title("owner", fontsize=10)  # the full title is wider than a panel
+    if rank > 4:  # small panels: the basis number above each, the formula once
+        for k, ax in enumerate(panels[1:-1]):
+            ax.set_title(f"{k + 1}", fontsize=9)
+        fig.suptitle(f"$w_{{ijk}} - 1/{rank}$ for basis $k$ = 1 to {rank}", fontsize=11)
+    tops = ", ".join(f"{w.max(dim=-1).values.mean():.3f}" for w in maps.values())
+    caption = (
+        f"<b>rank {rank}</b>: test accuracy {100 * row['test_mean']:.2f}% (mean over "
+        f"{counted(row['seeds'], 'seed')}); {row['params']:,} parameters; mean largest "
+        f"combining weight per layer, first to last: {tops} (uniform 1/{rank} = "
+        f"{1 / rank:.4g}); {grid.grid_kind()}"
+    )
+    return fig, HTML(caption)
+
+
+def face_weights_explorer(
+    grid: Results, image: Any, layers: tuple[str, ...] = LAYERS, dpi: float = 80
+) -> Any:
+    """A static slider over every rank of the grid whose weights of all ``layers`` can be
+    drawn (:meth:`.Results.drawable_ranks`), one :func:`face_weights_view` per rank,
+    opening at ``INITIAL_RANK``; a "run pending" note when none above rank 1 is."""
+    ranks = grid.drawable_ranks(layers)
+    if not any(k > 1 for k in ranks):
+        return pending(grid.name, "The learned LRLC weights", grid)
+    return static_slider(
+        {k: face_weights_view(grid, image, k, layers) for k in ranks},
+        label="rank",
+        initial=INITIAL_RANK if INITIAL_RANK in ranks else ranks[-1],
+        alt=lambda k: (
+            f"The image, then for each of {len(layers)} layers every basis's combining "
+            f"weights minus 1/{k} in red and blue and the basis owning each position, at "
+            f"rank {k}"
+        ),
         dpi=dpi,
     )

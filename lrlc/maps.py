@@ -258,9 +258,10 @@ def _draw_row(axes, image, w, offset, style: _Style, titles: bool) -> object:
     return im
 
 
-def _owner_legend(fig: Figure, rank: int) -> None:
+def _owner_legend(fig: Figure, rank: int, grow: bool = True) -> None:
     """One patch per basis below the panels, in as few balanced rows (of at most 8) as keep
-    the legend inside the figure's width: at rank 16 one row would be cut at both ends."""
+    the legend inside the figure's width: at rank 16 one row would be cut at both ends.
+    ``grow``: make the figure taller by each legend row beyond the first."""
     colors = owner_colors(rank)
     handles = [Patch(color=colors[k], label=f"basis {k + 1}") for k in range(rank)]
     renderer = fig.canvas.get_renderer()
@@ -273,7 +274,8 @@ def _owner_legend(fig: Figure, rank: int) -> None:
         legend.remove()
         rows += 1
     # the figures leave room for one legend row; each further row gets 0.2 inch
-    fig.set_figheight(fig.get_figheight() + 0.2 * (math.ceil(rank / ncols) - 1))
+    if grow:
+        fig.set_figheight(fig.get_figheight() + 0.2 * (math.ceil(rank / ncols) - 1))
 
 
 def _grid_figure(
@@ -285,40 +287,52 @@ def _grid_figure(
     title: str | None,
     colorbar: bool,
     shared_scale: bool = True,
+    bases_per_row: int | None = None,
+    figsize: tuple[float, float] | None = None,
 ) -> Figure:
     rank = rows[0][1].shape[-1]
     if any(w.shape[-1] != rank for _, w, _, _ in rows):
         raise ValueError("every row needs the same rank")
+    per_row = rank if bases_per_row is None else min(rank, bases_per_row)
+    if per_row < 1:
+        raise ValueError(f"bases_per_row must be at least 1, got {bases_per_row}")
+    lines = -(-rank // per_row)  # lines of panels per row: the bases wrap after per_row
     limits: list[float | None] = [None] * len(rows)
     if deviation:  # symmetric scales around 1/K, each row's own or (shared) the widest
         widest = [float(np.abs(w - 1 / rank).max()) for _, w, _, _ in rows]
         shared = max(widest) or 1.0  # 1.0: every map still uniform, nothing to scale
         limits = [shared if shared_scale else (w or 1.0) for w in widest]
-    ncols = rank + 1 + int(owner)
-    fig, axes = plt.subplots(
-        len(rows),
-        ncols,
-        figsize=(size * ncols + (0.8 if colorbar else 0), size * len(rows) + 0.9),
-        squeeze=False,
-        layout="constrained",
-    )
+    ncols = per_row + 1 + int(owner)
+    nlines = len(rows) * lines
+    grow = figsize is None  # a given size stays as given
+    if figsize is None:
+        figsize = (size * ncols + (0.8 if colorbar else 0), size * nlines + 0.9)
+    fig = plt.figure(figsize=figsize, layout="constrained")
+    spec = fig.add_gridspec(nlines, ncols)
+    panels = []  # per row: image, the rank bases, then the owner map
+    for r in range(len(rows)):
+        top = r * lines
+        bases = [spec[top + k // per_row, 1 + k % per_row] for k in range(rank)]
+        cells = [spec[top, 0], *bases] + ([spec[top, ncols - 1]] if owner else [])
+        panels.append([fig.add_subplot(cell) for cell in cells])
     images = []
     for r, (image, w, offset, label) in enumerate(rows):
         style = _Style(owner, alpha, limits[r])
-        images.append(_draw_row(axes[r], image, w, offset, style, titles=r == 0))
+        images.append(_draw_row(panels[r], image, w, offset, style, titles=r == 0))
         if label:
-            axes[r, 0].set_ylabel(label, fontsize=11)
+            panels[r][0].set_ylabel(label, fontsize=11)
     if colorbar and images:
         ticks = [0, 0.5, 1] if limits[0] is None else None
         if not deviation or shared_scale:  # one bar beside every row
-            bars = [(images[-1], axes[:, 1 : rank + 1].ravel().tolist(), 0.8)]
+            beside = [ax for row in panels for ax in row[1 : rank + 1]]
+            bars = [(images[-1], beside, 0.8)]
         else:  # a bar for each row's own scale
-            bars = [(im, axes[r, 1 : rank + 1].tolist(), 0.9) for r, im in enumerate(images)]
+            bars = [(im, panels[r][1 : rank + 1], 0.9) for r, im in enumerate(images)]
         for im, beside, shrink in bars:
             bar = fig.colorbar(im, ax=beside, shrink=shrink, ticks=ticks)
             bar.ax.tick_params(labelsize=10 if len(bars) == 1 else 8)
     if owner:
-        _owner_legend(fig, rank)
+        _owner_legend(fig, rank, grow=grow)
     if title:
         fig.suptitle(title)
     return fig
@@ -375,6 +389,8 @@ def overlay_layers(
     title: str | None = None,
     colorbar: bool = True,
     shared_scale: bool = True,
+    bases_per_row: int | None = None,
+    figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """:func:`overlay_on_image` for several layers of one network: one row per layer.
 
@@ -389,6 +405,10 @@ def overlay_layers(
         weights: layer name -> ``(H_out, W_out, rank)``, all of one rank.
         offsets: layer name -> centre offset; default :func:`layer_offset` of the name
             (for the paper network's module names).
+        bases_per_row: wrap a layer's basis panels after this many, onto further lines
+            (the image and the owner map stay on the first); default all on one line.
+        figsize: the figure's size in inches, instead of one grown from ``size`` (the
+            panels then shrink to fit it).
     """
     img = _display_image(image)
     rows = []
@@ -399,7 +419,9 @@ def overlay_layers(
         rows.append((img, w, offset, f"{name}\n{w.shape[0]}x{w.shape[1]}"))
     if not rows:
         raise ValueError("weights is empty: give at least one layer")
-    return _grid_figure(rows, owner, alpha, deviation, size, title, colorbar, shared_scale)
+    return _grid_figure(
+        rows, owner, alpha, deviation, size, title, colorbar, shared_scale, bases_per_row, figsize
+    )
 
 
 def overlay_per_image(

@@ -15,6 +15,8 @@ import torch  # noqa: E402
 
 from lrlc import count_parameters, explorers, network_flops, results  # noqa: E402
 from lrlc.explorers import (  # noqa: E402
+    face_weights_explorer,
+    face_weights_view,
     learned_weights_explorer,
     learned_weights_view,
     panel_grid,
@@ -24,8 +26,8 @@ from lrlc.models import paper_network  # noqa: E402
 from lrlc.plotting import plot_logit_ownership  # noqa: E402
 
 
-def run(rank, seed, test, logits=None):
-    params = count_parameters(paper_network("lrlc", rank, "mnist"))
+def run(rank, seed, test, logits=None, dataset="mnist"):
+    params = count_parameters(paper_network("lrlc", rank, dataset))
     return {
         "layer": "lrlc", "rank": rank, "where": "all", "seed": seed, "epochs": 1, "lr": 0.05,
         "weight_decay": 0.0, "valid_accuracy": test, "test_accuracy": test, "params": params,
@@ -133,6 +135,83 @@ def test_explorer_has_a_view_per_drawable_rank(grid):
     assert re.search(r'<input [^>]*value="2"', page)
     note = learned_weights_explorer(loaded, layer="features.0").data
     assert "Run pending" in note and "results/cpu/mnist.json" in note
+
+
+@pytest.fixture
+def faces_grid(tmp_path, results_only_in):
+    """A CelebA grid with every layer's logits at ranks 2 and 8 (the three output grids
+    30, 28 and 26 pixels wide on 32x32 faces), and rank 4 without any; the weights."""
+    torch.manual_seed(1)
+    logits, weights = {}, {}
+    for rank in (2, 8):
+        logits[rank], weights[rank] = {}, {}
+        for name, size in (("features.0", 30), ("features.3", 28), ("features.6", 26)):
+            row, col = torch.randn(size, rank), torch.randn(size, rank)
+            logits[rank][name] = {"row": row.tolist(), "col": col.tolist()}
+            weights[rank][name] = torch.softmax(row[:, None] + col[None], dim=-1)
+    raw = {
+        "dataset": "celeba",
+        "data": {"source": "celeba", "train_size": 40, "valid_size": 10, "test_size": 10,
+                 "is_subset": True, "note": ""},
+        "device": "cpu", "torch": "2.x", "commit": "0123456789", "date": "2026-12-01",
+        "config": {"epochs": 1, "batch_size": 8, "amp": "float32"}, "tuning": [],
+        "chosen": {"lrlc-all": {"lr": 0.05, "weight_decay": 0.0}},
+        "runs": [run(2, 0, 0.8, logits[2], "celeba"), run(2, 1, 0.9, logits[2], "celeba"),
+                 run(4, 0, 0.7, None, "celeba"), run(8, 0, 0.6, logits[8], "celeba")],
+    }  # fmt: skip
+    folder = tmp_path / "results" / "cpu"
+    folder.mkdir(parents=True)
+    (folder / "celeba.json").write_text(json.dumps(raw))
+    results_only_in(tmp_path / "results")
+    return results.load("celeba"), weights
+
+
+def test_face_view_draws_every_layer_over_the_image_at_one_size(faces_grid):
+    loaded, weights = faces_grid
+    face = torch.rand(3, 32, 32)
+    sizes = []
+    for rank in (2, 8):
+        fig, caption = face_weights_view(loaded, face, rank)
+        sizes.append(tuple(fig.get_size_inches()))
+        panels = [ax for ax in fig.axes if len(ax.images) == 2]  # maps over the face
+        assert len(panels) == 3 * (rank + 1)  # per layer: the bases and the owner map
+        limit = max((w - 1 / rank).abs().max().item() for w in weights[rank].values())
+        for layer, w in enumerate(weights[rank].values()):
+            for k in range(rank):
+                im = panels[layer * (rank + 1) + k].images[1]
+                torch.testing.assert_close(
+                    torch.tensor(im.get_array()), (w[:, :, k] - 1 / rank).double()
+                )
+                assert im.get_clim() == pytest.approx((-limit, limit))
+        tops = ", ".join(f"{w.max(dim=-1).values.mean():.3f}" for w in weights[rank].values())
+        assert f"per layer, first to last: {tops} (uniform 1/{rank} =" in caption.data
+        assert "; CPU grid, 40 training images" in caption.data
+        titles = [ax.get_title() for ax in fig.axes[1 : rank + 1]]
+        if rank == 8:  # small panels: the basis numbers, and bases 5 to 8 on a second line
+            assert titles == [str(k) for k in range(1, 9)]
+            first, fifth = fig.axes[1].get_position(), fig.axes[5].get_position()
+            assert first.x0 == pytest.approx(fifth.x0) and fifth.y1 < first.y0
+        else:
+            assert titles == ["$w_{ij1} - 1/2$", "$w_{ij2} - 1/2$"]
+        plt.close(fig)
+    assert sizes[0] == sizes[1]  # the page does not jump as the slider moves
+    assert "test accuracy 85.00% (mean over 2 seeds)" in face_weights_view(loaded, face, 2)[1].data
+    plt.close("all")
+    with pytest.raises(KeyError, match="no combining logits"):
+        face_weights_view(loaded, face, 4)
+    with pytest.raises(KeyError, match="no LRLC rank 16 run"):
+        face_weights_view(loaded, face, 16)
+
+
+def test_face_explorer_has_a_view_per_rank_with_every_layer_drawn(faces_grid):
+    loaded, _ = faces_grid
+    face = torch.rand(3, 32, 32)
+    page = face_weights_explorer(loaded, face).data
+    alts = re.findall(r'alt="([^"]*)"', page)
+    assert [re.search(r"at rank (\d+)", a).group(1) for a in alts] == ["2", "8"]
+    assert re.search(r'<input [^>]*value="8"', page)  # rank 4 (no weights): the largest
+    note = face_weights_explorer(loaded, face, layers=("features.0", "features.9")).data
+    assert "Run pending" in note
 
 
 def test_logit_ownership_marks_the_basis_with_the_largest_logit_sum():

@@ -231,3 +231,27 @@ def test_owner_legend_names_every_basis_inside_the_figure(rank):
     box = legend.get_window_extent(fig.canvas.get_renderer())
     assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y0 >= 0
     plt.close(fig)
+
+
+def test_overlay_layers_wraps_the_bases_and_keeps_a_given_size():
+    face = torch.rand(3, 32, 32)
+    maps = {
+        name: torch.softmax(torch.randn(32 - 2 * d, 32 - 2 * d, 5), dim=-1)
+        for name, d in (("features.0", 1), ("features.6", 3))
+    }
+    fig = overlay_layers(face, maps, bases_per_row=2, figsize=(6.0, 5.0))
+    assert tuple(fig.get_size_inches()) == (6.0, 5.0)  # a legend row more does not grow it
+    fig.canvas.draw()
+    boxes = [ax.get_position() for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(boxes) == 2 * (1 + 5 + 1)
+    image, bases, owner = boxes[0], boxes[1:6], boxes[6]
+    # bases 1-2 on the image's line, 3-4 below them, 5 below basis 3; the owner map last
+    assert [b.x0 for b in bases] == pytest.approx([bases[0].x0, bases[1].x0] * 2 + [bases[0].x0])
+    assert bases[0].y0 == pytest.approx(image.y0)
+    assert owner.y0 == pytest.approx(image.y0)
+    assert bases[4].y1 < bases[2].y0 < bases[2].y1 < bases[0].y0
+    assert owner.x0 > bases[1].x1
+    assert boxes[7].y1 < bases[4].y0  # the second layer starts below the first's last line
+    plt.close(fig)
+    with pytest.raises(ValueError, match="bases_per_row must be at least 1"):
+        overlay_layers(face, maps, bases_per_row=0)

@@ -26,6 +26,7 @@ draws every layer's weights over an image, such as the mean face::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from matplotlib.figure import Figure
@@ -34,13 +35,14 @@ from lrlc.maps import overlay_layers
 from lrlc.models import CONV, network_costs
 from lrlc.plotting import plot_combining_weights
 from lrlc.results import Results, counted, pending
-from lrlc.widgets import static_slider
+from lrlc.widgets import figure_to_png, static_explorer, static_slider
 
 __all__ = [
     "LAST",
     "LAYERS",
     "learned_weights_view",
     "learned_weights_explorer",
+    "datasets_explorer",
     "face_weights_view",
     "face_weights_explorer",
     "panel_grid",
@@ -71,7 +73,9 @@ def view_size(grid: Results, layer: str = LAST) -> tuple[float, float]:
     return (7.2, 3.0) if largest <= 8 else (7.2, 2.4)
 
 
-def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[Figure, Any]:
+def learned_weights_view(
+    grid: Results, rank: int, layer: str = LAST, figsize: tuple[float, float] | None = None
+) -> tuple[Figure, Any]:
     """One view of the explorer: (figure, caption as ``IPython.display.HTML``).
 
     The figure draws how far the learned combining weights (H_out, W_out, rank) of
@@ -94,7 +98,7 @@ def learned_weights_view(grid: Results, rank: int, layer: str = LAST) -> tuple[F
     # minus 1/K, centred on zero: learned weights that stay near uniform would all look
     # alike on the 0-1 scale
     fig = plot_combining_weights(
-        weights, nrows=nrows, ncols=ncols, deviation=True, figsize=view_size(grid, layer)
+        weights, nrows=nrows, ncols=ncols, deviation=True, figsize=figsize or view_size(grid, layer)
     )
     costs = network_costs(dataset, [("lrlc", rank, "all"), CONV])
     (_, flops), (conv_params, conv_flops) = costs["lrlc", rank, "all"], costs[CONV]
@@ -126,6 +130,52 @@ def learned_weights_explorer(grid: Results, layer: str = LAST, dpi: float = 100)
         initial=INITIAL_RANK if INITIAL_RANK in ranks else ranks[-1],
         alt=lambda k: f"Learned combining weights of {where} at rank {k}, one panel per basis",
         dpi=dpi,
+    )
+
+
+def _no_run_view(grid: Results, rank: int, figsize: tuple[float, float]) -> tuple[Figure, Any]:
+    """A view of ``size`` saying that the grid has nothing to draw at this rank."""
+    from IPython.display import HTML
+
+    fig = Figure(figsize=figsize)  # not pyplot's: never shown on its own
+    fig.text(0.5, 0.5, f"no LRLC rank {rank} run in this grid", ha="center",
+             va="center", fontsize=12, color="0.4")  # fmt: skip
+    return fig, HTML(
+        f"<b>rank {rank}</b>: {grid.origin} has no LRLC rank {rank} run (all three layers) "
+        f"with recorded combining weights; {grid.grid_kind()}"
+    )
+
+
+def datasets_explorer(grids: Mapping[str, Results], layer: str = LAST, dpi: float = 80) -> Any:
+    """A menu over grids and a slider over ranks (:func:`lrlc.widgets.static_explorer`):
+    a :func:`learned_weights_view` of ``layer`` for every grid (menu label -> grid, in
+    menu order) at every rank above 1 that any of them can draw (rank 1's one weight never
+    moves), all of one size, and a view saying so where a grid has no such run; a "run
+    pending" note (for the first grid) when none can draw any."""
+    if not grids:
+        raise ValueError("datasets_explorer needs at least one grid")
+    drawable = {name: grid.drawable_ranks((layer,)) for name, grid in grids.items()}
+    ranks = sorted({k for found in drawable.values() for k in found if k > 1})
+    first = next(iter(grids))
+    if not ranks:
+        return pending(grids[first].name, "The learned LRLC weights", grids[first])
+    size = min((view_size(grid, layer) for grid in grids.values()), key=lambda s: s[1])
+    views = {}
+    for name, grid in grids.items():
+        for k in ranks:
+            if k in drawable[name]:
+                fig, caption = learned_weights_view(grid, k, layer, figsize=size)
+            else:
+                fig, caption = _no_run_view(grid, k, size)
+            views[name, k] = (figure_to_png(fig, dpi), caption)  # closed: one open at a time
+    where = LAYER_NAMES.get(layer, layer)
+    return static_explorer(
+        views,
+        labels=("grid", "rank"),
+        initial=(first, INITIAL_RANK if INITIAL_RANK in ranks else ranks[-1]),
+        alt=lambda name, k: (
+            f"{name}: learned combining weights of {where} at rank {k}, one panel per basis"
+        ),
     )
 
 

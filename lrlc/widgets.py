@@ -10,6 +10,9 @@ Jupyter and in Colab::
     views = {k: (make_figure(k), f"rank {k}: ...") for k in range(1, 9)}
     static_slider(views, label="rank")  # the last expression of a notebook cell
 
+``static_explorer`` adds a menu before the slider (say a dataset, then its rank), over
+views precomputed for every pair.
+
 ``live_slider`` is the same idea with ipywidgets, recomputing each view on demand; it
 needs a running kernel (Jupyter, Colab) and is never what the static book shows.
 
@@ -33,7 +36,7 @@ from typing import Any, Protocol
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-__all__ = ["figure_to_png", "static_slider", "live_slider", "markdown_table"]
+__all__ = ["figure_to_png", "static_slider", "static_explorer", "live_slider", "markdown_table"]
 
 _ids = itertools.count()
 _ID_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
@@ -273,6 +276,136 @@ def static_slider(
         "    output.textContent = c.shown[n];\n"
         "  }\n"
         '  input.addEventListener("input", show);\n'
+        "  show();\n"
+        "})();\n</script>"
+    )
+    return _html_object("\n".join(parts))
+
+
+def static_explorer(
+    views: Mapping[tuple[Any, Any], View],
+    labels: tuple[str, str] = ("dataset", "rank"),
+    *,
+    initial: tuple[Any, Any] | None = None,
+    alt: str | Callable[[Any, Any], str] = "{choice}, {label} = {value}",
+    dpi: float | None = None,
+    element_id: str | None = None,
+) -> Any:
+    """:func:`static_slider` with a menu before it: a view for every (choice, value) pair.
+
+    The menu (``<select>``) picks the first key, say a dataset; the slider the second, say
+    a rank, with :func:`static_slider`'s rules for its values. Static HTML and inline
+    JavaScript, so it works without a kernel; without JavaScript the initial view stays.
+
+    Args:
+        views: (choice, value) -> (image, caption), as :func:`static_slider`'s views; the
+            menu lists the choices and the slider the values in the order they first
+            appear, and every pair of them needs a view.
+        labels: the names of the menu and of the slider (escaped).
+        initial: the pair shown first; the first view by default.
+        alt: the alt text of every image: a template with ``{choice}``, ``{label}`` (the
+            slider's) and ``{value}``, or a function of (choice, value) (escaped).
+        dpi, element_id: as in :func:`static_slider`.
+
+    Returns:
+        ``IPython.display.HTML``.
+    """
+    if not views:
+        raise ValueError("static_explorer needs at least one view")
+    if any(not isinstance(key, tuple) or len(key) != 2 for key in views):
+        raise ValueError("every key of views must be a (choice, value) pair")
+    choices = list(dict.fromkeys(choice for choice, _ in views))
+    values = list(dict.fromkeys(value for _, value in views))
+    missing = [(c, v) for c in choices for v in values if (c, v) not in views]
+    if missing:
+        raise ValueError(
+            f"no view for {missing[:3]}{' ...' if len(missing) > 3 else ''}: every choice "
+            "needs a view at every value (draw a placeholder where there is nothing to show)"
+        )
+    initial = next(iter(views)) if initial is None else initial
+    if initial not in views:
+        raise ValueError(f"initial={initial!r} is not one of the views' keys")
+    pngs = {key: _png(view[0], dpi) for key, view in views.items()}
+    if element_id is None:
+        digest = hashlib.sha1("/".join(labels).encode())
+        for data in pngs.values():
+            digest.update(data)
+        element_id = f"lrlc-explorer-{digest.hexdigest()[:8]}-{next(_ids)}"
+    elif not _ID_PATTERN.fullmatch(element_id):
+        raise ValueError(
+            f"element_id must start with a letter and hold only letters, digits, '-' and '_', "
+            f"got {element_id!r}"
+        )
+    indexed, low, high, step = _slider_range(values)
+    first, start = choices.index(initial[0]), values.index(initial[1])
+    menu, label = (html.escape(text) for text in labels)
+    shown = [str(v) for v in values]  # set as textContent by the script: never parsed
+
+    def alt_text(choice: Any, value: Any) -> str:
+        text = (
+            alt(choice, value)
+            if callable(alt)
+            else alt.format(choice=choice, label=labels[1], value=value)
+        )
+        return html.escape(text, quote=True)
+
+    options = "".join(
+        f'<option value="{i}"{" selected" if i == first else ""}>{html.escape(str(c))}</option>'
+        for i, c in enumerate(choices)
+    )
+    parts = [
+        f'<div class="lrlc-slider lrlc-explorer" id="{element_id}">',
+        '<div class="lrlc-slider-controls" '
+        'style="display:flex;flex-wrap:wrap;align-items:center;gap:0.75em;margin:0.5em 0">',
+        f'<label for="{element_id}-choice">{menu}</label>',
+        f'<select id="{element_id}-choice">{options}</select>',
+        f'<label for="{element_id}-input">{label} = '
+        f'<output id="{element_id}-value">{html.escape(shown[start])}</output></label>',
+        f'<input type="range" id="{element_id}-input" min="{low}" max="{high}" step="{step}" '
+        f'value="{start if indexed else values[start]}" aria-label="{label}" '
+        'style="flex:1;min-width:8em;max-width:24em">',
+        "</div>",
+    ]
+    for i, choice in enumerate(choices):
+        for n, value in enumerate(values):
+            hidden = "" if (i, n) == (first, start) else ' style="display:none"'
+            parts.append(
+                f'<div class="lrlc-slider-view" id="{element_id}-view-{i}-{n}"{hidden}>'
+                + _view_html(pngs[choice, value], views[choice, value][1], alt_text(choice, value))
+                + "</div>"
+            )
+    parts.append("</div>")
+    # JSON inside <script>: escape "<" so no value can close the script element.
+    config = json.dumps(
+        {
+            "id": element_id,
+            "indexed": indexed,
+            "values": values if not indexed else None,
+            "shown": shown,
+            "choices": len(choices),
+        }
+    ).replace("<", "\\u003c")
+    parts.append(
+        "<script>\n(function () {\n"
+        f"  var c = {config};\n"
+        '  var menu = document.getElementById(c.id + "-choice");\n'
+        '  var input = document.getElementById(c.id + "-input");\n'
+        '  var output = document.getElementById(c.id + "-value");\n'
+        "  if (!menu || !input || !output) return;\n"
+        "  function show() {\n"
+        "    var i = Number(menu.value);\n"
+        "    var n = c.indexed ? Number(input.value) : c.values.indexOf(Number(input.value));\n"
+        "    if (n < 0) return;\n"
+        "    for (var j = 0; j < c.choices; j++) {\n"
+        "      for (var m = 0; m < c.shown.length; m++) {\n"
+        '        var view = document.getElementById(c.id + "-view-" + j + "-" + m);\n'
+        '        if (view) view.style.display = j === i && m === n ? "" : "none";\n'
+        "      }\n"
+        "    }\n"
+        "    output.textContent = c.shown[n];\n"
+        "  }\n"
+        '  input.addEventListener("input", show);\n'
+        '  menu.addEventListener("change", show);\n'
         "  show();\n"
         "})();\n</script>"
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import struct
 
 import matplotlib
 
@@ -15,6 +17,7 @@ import torch  # noqa: E402
 
 from lrlc import count_parameters, explorers, network_flops, results  # noqa: E402
 from lrlc.explorers import (  # noqa: E402
+    datasets_explorer,
     face_weights_explorer,
     face_weights_view,
     learned_weights_explorer,
@@ -53,7 +56,7 @@ def grid(tmp_path, results_only_in):
         "runs": [run(1, 0, 0.5), run(1, 1, 0.7), run(2, 0, 0.8, logits), run(4, 0, 0.9)],
     }  # fmt: skip
     folder = tmp_path / "results" / "cpu"
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "mnist.json").write_text(json.dumps(raw))
     results_only_in(tmp_path / "results")
     return results.load("mnist"), torch.softmax(row[:, None] + col[None], dim=-1)
@@ -160,7 +163,7 @@ def faces_grid(tmp_path, results_only_in):
                  run(4, 0, 0.7, None, "celeba"), run(8, 0, 0.6, logits[8], "celeba")],
     }  # fmt: skip
     folder = tmp_path / "results" / "cpu"
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "celeba.json").write_text(json.dumps(raw))
     results_only_in(tmp_path / "results")
     return results.load("celeba"), weights
@@ -212,6 +215,28 @@ def test_face_explorer_has_a_view_per_rank_with_every_layer_drawn(faces_grid):
     assert re.search(r'<input [^>]*value="8"', page)  # rank 4 (no weights): the largest
     note = face_weights_explorer(loaded, face, layers=("features.0", "features.9")).data
     assert "Run pending" in note
+
+
+def test_datasets_explorer_has_every_grid_at_every_rank_at_one_size(grid, faces_grid):
+    (mnist, _), (celeba, _) = grid, faces_grid
+    page = datasets_explorer({"MNIST": mnist, "CelebA": celeba}).data
+    alts = re.findall(r'alt="([^"]*)"', page)
+    # ranks above 1 that either grid drew: MNIST has 2, CelebA 2 and 8 (neither has 4)
+    assert [re.match(r"(\w+): .* at rank (\d+),", a).groups() for a in alts] == [
+        ("MNIST", "2"), ("MNIST", "8"), ("CelebA", "2"), ("CelebA", "8")
+    ]  # fmt: skip
+    assert "results/cpu/mnist.json has no LRLC rank 8 run (all three layers)" in page
+    sizes = {
+        struct.unpack(">II", base64.b64decode(src)[16:24])
+        for src in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)
+    }
+    assert len(sizes) == 1  # one size: the page does not jump between grids or ranks
+    assert re.search(r'<input [^>]*value="8"', page)  # no rank 4: it opens at the largest
+    assert re.search(r'<option value="0" selected>MNIST</option>', page)
+    note = datasets_explorer({"MNIST": mnist}, layer="features.0").data
+    assert "Run pending" in note and "results/cpu/mnist.json" in note
+    with pytest.raises(ValueError, match="at least one grid"):
+        datasets_explorer({})
 
 
 def test_logit_ownership_marks_the_basis_with_the_largest_logit_sum():

@@ -7,7 +7,8 @@ of the table of contents: no failed local request, no request that leaves the ma
 text, figures numbered within their chapter ("Fig. 5.1", ...), no printed output, code
 or table wider than its column; a screenshot per page in
 ``_build/screenshots/``. The rank slider of chapter 4 is dragged and must change the
-figure it shows. At a phone's width no page scrolls sideways as a whole.
+figure it shows, as must chapter 9's menu of grids and its slider. At a phone's width no
+page scrolls sideways as a whole.
 """
 
 from __future__ import annotations
@@ -236,6 +237,34 @@ def test_rank_slider_changes_the_figure(browser):
         assert value.text_content() not in (after_value,)
         SHOTS.mkdir(parents=True, exist_ok=True)
         slider.screenshot(path=str(SHOTS / "slider-after-drag.png"))
+        assert not problems, "\n".join(problems)
+    finally:
+        page.close()
+
+
+def test_grid_menu_and_rank_slider_change_the_figure(browser):
+    """Chapter 9's explorer: choosing another grid, then another rank, shows another view,
+    always exactly one."""
+    page, problems = open_page(browser, "book/09_conclusions")
+    try:
+        explorer = page.locator(".lrlc-explorer").first
+        explorer.scroll_into_view_if_needed()
+        menu, range_input = explorer.locator("select"), explorer.locator("input[type=range]")
+
+        def shown() -> str:
+            return explorer.locator(".lrlc-slider-view:visible img").first.get_attribute("src")
+
+        first = shown()
+        assert explorer.locator("option").count() >= 2, "the menu offers one grid only"
+        menu.select_option(index=1)
+        second = shown()
+        assert second != first, "the figure did not change with the menu"
+        range_input.focus()
+        page.keyboard.press("ArrowLeft")
+        assert shown() not in (first, second), "the figure did not change with the slider"
+        assert explorer.locator(".lrlc-slider-view:visible").count() == 1
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        explorer.screenshot(path=str(SHOTS / "explorer-after-menu.png"))
         assert not problems, "\n".join(problems)
     finally:
         page.close()

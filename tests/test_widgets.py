@@ -22,6 +22,7 @@ from lrlc.widgets import (  # noqa: E402
     figure_to_png,
     live_slider,
     markdown_table,
+    static_explorer,
     static_slider,
 )
 
@@ -216,6 +217,97 @@ console.log(JSON.stringify(shown));
     result = subprocess.run(["node", "-e", program], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [[[n], str(v)] for n, v in enumerate(values)]
+
+
+def explorer_views(choices=("MNIST", "CIFAR-10"), values=(1, 2, 4)):
+    return {(c, v): (png(v + 10 * i), f"{c} at rank {v}") for i, c in enumerate(choices)
+            for v in values}  # fmt: skip
+
+
+def test_explorer_has_a_menu_a_slider_and_every_pair_once():
+    views = explorer_views()
+    explorer = static_explorer(views, initial=("CIFAR-10", 2))
+    page = parse(explorer)
+    (menu,) = page.find("select")
+    options = [t for t in page.tags if t[0] == "option"]
+    assert [attrs["value"] for _, attrs in options] == ["0", "1"]
+    assert [("selected" in attrs) for _, attrs in options] == [False, True]
+    assert re.findall(r">(MNIST|CIFAR-10)</option>", explorer.data) == ["MNIST", "CIFAR-10"]
+    (rng,) = page.find("input")
+    assert (rng["min"], rng["max"], rng["value"]) == ("0", "2", "1")  # 1, 2, 4: positions
+    shown = [a for a in page.find("div") if "lrlc-slider-view" in (a.get("class") or "")]
+    assert len(shown) == 6 and sum("style" not in a for a in shown) == 1
+    visible = next(a for a in shown if "style" not in a)
+    assert visible["id"].endswith("-view-1-1")  # CIFAR-10, rank 2
+    images = page.find("img")
+    for (choice, value), img in zip(views, images, strict=True):  # menu order, then slider
+        assert base64.b64decode(img["src"].split(",", 1)[1]) == views[choice, value][0]
+        assert img["alt"] == f"{choice}, rank = {value}"
+    assert "CIFAR-10 at rank 2" in explorer.data
+
+
+def test_explorer_rejects_missing_pairs_and_bad_keys():
+    views = explorer_views()
+    del views["MNIST", 4]
+    with pytest.raises(ValueError, match=r"no view for \[\('MNIST', 4\)\]"):
+        static_explorer(views)
+    with pytest.raises(ValueError, match="at least one"):
+        static_explorer({})
+    with pytest.raises(ValueError, match="pair"):
+        static_explorer({1: (png(1), None)})
+    with pytest.raises(ValueError, match="initial"):
+        static_explorer(explorer_views(), initial=("MNIST", 8))
+    with pytest.raises(ValueError, match="element_id"):
+        static_explorer(explorer_views(), element_id="1 bad")
+
+
+def test_explorer_escapes_text_and_keeps_its_script_closed():
+    views = {("<b>", 1): (png(1), "<i>"), ("<b>", "</script>"): (png(2), None)}
+    explorer = static_explorer(views, labels=("a<", "b>"))
+    assert explorer.data.count("</script>") == 1 and "&lt;b&gt;</option>" in explorer.data
+    assert "&lt;i&gt;" in explorer.data and "a&lt;</label>" in explorer.data
+
+
+def test_the_explorer_script_switches_views_in_a_stub_dom():
+    """Under node: choosing from the menu and moving the slider show exactly one view."""
+    if shutil.which("node") is None:  # .ci/run installs it: CI never skips this
+        if os.environ.get("CI"):
+            pytest.fail("CI needs node to run the slider's JavaScript (.ci/run installs it)")
+        pytest.skip("needs node to run the JavaScript")
+    explorer = static_explorer(explorer_views(values=(1, 2, 3)))  # ints in steps of 1
+    (script,) = parse(explorer).scripts
+    root = parse(explorer).find("div")[0]["id"]
+    settings = [["1", "3"], ["0", "3"], ["0", "1"], ["1", "2"]]  # menu, slider
+    program = f"""
+const elements = {{}};
+const listeners = {{}};
+function element(id) {{
+  return elements[id] || (elements[id] = {{
+    id, value: "0", textContent: "", style: {{display: ""}},
+    addEventListener(type, f) {{ listeners[type] = f; }},
+  }});
+}}
+const document = {{ getElementById: element }};
+element("{root}-input").value = "1";
+{script}
+const shown = [];
+for (const [choice, value] of {json.dumps(settings)}) {{
+  element("{root}-choice").value = choice;
+  listeners.change();
+  element("{root}-input").value = value;
+  listeners.input();
+  const visible = [];
+  for (let j = 0; j < 2; j++)
+    for (let m = 0; m < 3; m++)
+      if (element("{root}-view-" + j + "-" + m).style.display !== "none") visible.push([j, m]);
+  shown.push([visible, element("{root}-value").textContent]);
+}}
+console.log(JSON.stringify(shown));
+"""
+    result = subprocess.run(["node", "-e", program], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    expected = [[[[1, 2]], "3"], [[[0, 2]], "3"], [[[0, 0]], "1"], [[[1, 1]], "2"]]
+    assert json.loads(result.stdout) == expected
 
 
 def test_live_slider_renders_on_demand_and_caches():

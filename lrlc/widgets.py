@@ -30,7 +30,7 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import matplotlib.pyplot as plt
@@ -175,6 +175,34 @@ def _html_object(text: str) -> Any:
     return _display_object("HTML", text)
 
 
+def _element_id(prefix: str, label: str, pngs: Iterable[bytes], element_id: str | None) -> str:
+    """``element_id`` checked, or a fresh one from the label and images (unique per call)."""
+    if element_id is None:
+        digest = hashlib.sha1(label.encode())
+        for png in pngs:
+            digest.update(png)
+        return f"{prefix}-{digest.hexdigest()[:8]}-{next(_ids)}"
+    if not _ID_PATTERN.fullmatch(element_id):
+        raise ValueError(
+            f"element_id must start with a letter and hold only letters, digits, '-' and '_', "
+            f"got {element_id!r}"
+        )
+    return element_id
+
+
+def _range_html(
+    element_id: str, label: str, shown: str, value: Any, bounds: tuple[int, int, int], style: str
+) -> list[str]:
+    """The slider's label with its value, and the range input; ``label`` already escaped."""
+    low, high, step = bounds
+    return [
+        f'<label for="{element_id}-input">{label} = '
+        f'<output id="{element_id}-value">{html.escape(shown)}</output></label>',
+        f'<input type="range" id="{element_id}-input" min="{low}" max="{high}" step="{step}" '
+        f'value="{value}" aria-label="{label}" style="{style}">',
+    ]
+
+
 def static_slider(
     views: Mapping[Any, View],
     label: str = "rank",
@@ -217,16 +245,7 @@ def static_slider(
     if initial not in views:
         raise ValueError(f"initial={initial!r} is not one of the views' values {values}")
     pngs = [_png(views[v][0], dpi) for v in values]
-    if element_id is None:
-        digest = hashlib.sha1(label.encode())
-        for png in pngs:
-            digest.update(png)
-        element_id = f"lrlc-slider-{digest.hexdigest()[:8]}-{next(_ids)}"
-    elif not _ID_PATTERN.fullmatch(element_id):
-        raise ValueError(
-            f"element_id must start with a letter and hold only letters, digits, '-' and '_', "
-            f"got {element_id!r}"
-        )
+    element_id = _element_id("lrlc-slider", label, pngs, element_id)
     indexed, low, high, step = _slider_range(values)
     start = values.index(initial)
     label_html = html.escape(label)
@@ -236,11 +255,14 @@ def static_slider(
         f'<div class="lrlc-slider" id="{element_id}">',
         '<div class="lrlc-slider-controls" '
         'style="display:flex;align-items:center;gap:0.75em;margin:0.5em 0">',
-        f'<label for="{element_id}-input">{label_html} = '
-        f'<output id="{element_id}-value">{html.escape(shown[start])}</output></label>',
-        f'<input type="range" id="{element_id}-input" min="{low}" max="{high}" step="{step}" '
-        f'value="{start if indexed else values[start]}" aria-label="{label_html}" '
-        'style="flex:1;max-width:24em">',
+        *_range_html(
+            element_id,
+            label_html,
+            shown[start],
+            start if indexed else values[start],
+            (low, high, step),
+            "flex:1;max-width:24em",
+        ),
         "</div>",
     ]
     for n, (value, png) in enumerate(zip(values, pngs, strict=True)):
@@ -326,16 +348,7 @@ def static_explorer(
     if initial not in views:
         raise ValueError(f"initial={initial!r} is not one of the views' keys")
     pngs = {key: _png(view[0], dpi) for key, view in views.items()}
-    if element_id is None:
-        digest = hashlib.sha1("/".join(labels).encode())
-        for data in pngs.values():
-            digest.update(data)
-        element_id = f"lrlc-explorer-{digest.hexdigest()[:8]}-{next(_ids)}"
-    elif not _ID_PATTERN.fullmatch(element_id):
-        raise ValueError(
-            f"element_id must start with a letter and hold only letters, digits, '-' and '_', "
-            f"got {element_id!r}"
-        )
+    element_id = _element_id("lrlc-explorer", "/".join(labels), pngs.values(), element_id)
     indexed, low, high, step = _slider_range(values)
     first, start = choices.index(initial[0]), values.index(initial[1])
     menu, label = (html.escape(text) for text in labels)
@@ -359,11 +372,14 @@ def static_explorer(
         'style="display:flex;flex-wrap:wrap;align-items:center;gap:0.75em;margin:0.5em 0">',
         f'<label for="{element_id}-choice">{menu}</label>',
         f'<select id="{element_id}-choice">{options}</select>',
-        f'<label for="{element_id}-input">{label} = '
-        f'<output id="{element_id}-value">{html.escape(shown[start])}</output></label>',
-        f'<input type="range" id="{element_id}-input" min="{low}" max="{high}" step="{step}" '
-        f'value="{start if indexed else values[start]}" aria-label="{label}" '
-        'style="flex:1;min-width:8em;max-width:24em">',
+        *_range_html(
+            element_id,
+            label,
+            shown[start],
+            start if indexed else values[start],
+            (low, high, step),
+            "flex:1;min-width:8em;max-width:24em",
+        ),
         "</div>",
     ]
     for i, choice in enumerate(choices):

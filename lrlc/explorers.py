@@ -82,10 +82,11 @@ def learned_weights_view(
     ``layer`` (a module name: "features.0", "features.3", "features.6") depart from
     uniform, ``w - 1/rank`` on a red-blue scale centred on zero, one row of panels up to
     rank 4 and two above (:func:`panel_grid`), in a figure of one size for every rank of the
-    grid (:func:`view_size`), so the page does not jump as the slider moves; at rank 1 (one
-    basis with weight 1 everywhere) it is zero everywhere. Raises ``KeyError`` naming the
-    missing run when the grid has no LRLC run of this rank, or one that recorded no
-    combining weights.
+    grid (:func:`view_size`, or ``figsize`` when given), so the page does not jump as the
+    slider moves; at rank 1 (one basis with weight 1 everywhere) it is zero everywhere. The
+    weights, and the mean largest weight in the caption, are the grid's lowest seed's.
+    Raises ``KeyError`` naming the missing run when the grid has no LRLC run of this rank,
+    or one that recorded no combining weights.
     """
     from IPython.display import HTML
 
@@ -106,10 +107,11 @@ def learned_weights_view(
     largest = weights.max(dim=-1).values.mean()
     caption = (
         f"<b>rank {rank}</b>: test accuracy {100 * row['test_mean']:.2f}% (mean over "
-        f"{counted(row['seeds'], 'seed')}); mean largest combining weight {largest:.3f} (uniform "
-        f"1/{rank} = {1 / rank:.4g}); {params:,} parameters ({params / conv_params:.2f}× the "
-        f"convolutional network); LRLC layers {flops / 1e6:.1f} MFLOPs per example "
-        f"({flops / conv_flops:.2f}× its convolutions); {grid.grid_kind()}"
+        f"{counted(row['seeds'], 'seed')}); mean largest combining weight {largest:.3f} (seed "
+        f"{grid.seeds()[0]}; uniform 1/{rank} = {1 / rank:.4g}); {params:,} parameters "
+        f"({params / conv_params:.2f}× the convolutional network); LRLC layers "
+        f"{flops / 1e6:.1f} MFLOPs per example ({flops / conv_flops:.2f}× its convolutions); "
+        f"{grid.grid_kind()}"
     )
     return fig, HTML(caption)
 
@@ -134,16 +136,17 @@ def learned_weights_explorer(grid: Results, layer: str = LAST, dpi: float = 100)
 
 
 def _no_run_view(grid: Results, rank: int, figsize: tuple[float, float]) -> tuple[Figure, Any]:
-    """A view of ``size`` saying that the grid has nothing to draw at this rank."""
+    """A view of ``figsize`` saying why the grid has nothing to draw at this rank: no such
+    run, or a run that recorded no combining weights."""
     from IPython.display import HTML
 
+    if grid.row("lrlc", rank) is None:
+        why = f"this grid did not run LRLC of rank {rank} (all three layers)"
+    else:
+        why = f"this grid's LRLC rank {rank} run recorded no combining weights"
     fig = Figure(figsize=figsize)  # not pyplot's: never shown on its own
-    fig.text(0.5, 0.5, f"no LRLC rank {rank} run in this grid", ha="center",
-             va="center", fontsize=12, color="0.4")  # fmt: skip
-    return fig, HTML(
-        f"<b>rank {rank}</b>: {grid.origin} has no LRLC rank {rank} run (all three layers) "
-        f"with recorded combining weights; {grid.grid_kind()}"
-    )
+    fig.text(0.5, 0.5, why, ha="center", va="center", fontsize=12, color="0.4")
+    return fig, HTML(f"<b>rank {rank}</b>: {why}; {grid.grid_kind()}")
 
 
 def datasets_explorer(grids: Mapping[str, Results], layer: str = LAST, dpi: float = 80) -> Any:
@@ -216,8 +219,8 @@ def face_weights_view(
     caption = (
         f"<b>rank {rank}</b>: test accuracy {100 * row['test_mean']:.2f}% (mean over "
         f"{counted(row['seeds'], 'seed')}); {row['params']:,} parameters; mean largest "
-        f"combining weight per layer, first to last: {tops} (uniform 1/{rank} = "
-        f"{1 / rank:.4g}); {grid.grid_kind()}"
+        f"combining weight per layer, first to last: {tops} (seed {grid.seeds()[0]}; uniform "
+        f"1/{rank} = {1 / rank:.4g}); {grid.grid_kind()}"
     )
     return fig, HTML(caption)
 

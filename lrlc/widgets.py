@@ -199,7 +199,8 @@ def _range_html(
         f'<label for="{element_id}-input">{label} = '
         f'<output id="{element_id}-value">{html.escape(shown)}</output></label>',
         f'<input type="range" id="{element_id}-input" min="{low}" max="{high}" step="{step}" '
-        f'value="{value}" aria-label="{label}" style="{style}">',
+        f'value="{value}" aria-label="{label}" aria-valuetext="{html.escape(shown)}" '
+        f'style="{style}">',
     ]
 
 
@@ -296,6 +297,7 @@ def static_slider(
         '      if (view) view.style.display = m === n ? "" : "none";\n'
         "    }\n"
         "    output.textContent = c.shown[n];\n"
+        '    input.setAttribute("aria-valuetext", c.shown[n]);\n'
         "  }\n"
         '  input.addEventListener("input", show);\n'
         "  show();\n"
@@ -344,7 +346,7 @@ def static_explorer(
             f"no view for {missing[:3]}{' ...' if len(missing) > 3 else ''}: every choice "
             "needs a view at every value (draw a placeholder where there is nothing to show)"
         )
-    initial = next(iter(views)) if initial is None else initial
+    initial = next(iter(views)) if initial is None else tuple(initial)
     if initial not in views:
         raise ValueError(f"initial={initial!r} is not one of the views' keys")
     pngs = {key: _png(view[0], dpi) for key, view in views.items()}
@@ -419,6 +421,7 @@ def static_explorer(
         "      }\n"
         "    }\n"
         "    output.textContent = c.shown[n];\n"
+        '    input.setAttribute("aria-valuetext", c.shown[n]);\n'
         "  }\n"
         '  input.addEventListener("input", show);\n'
         '  menu.addEventListener("change", show);\n'

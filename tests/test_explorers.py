@@ -79,7 +79,7 @@ def test_view_draws_the_learned_weights_with_the_networks_numbers(grid):
     text = caption.data
     assert "test accuracy 80.00% (mean over 1 seed)" in text
     assert f"mean largest combining weight {weights.max(dim=-1).values.mean():.3f}" in text
-    assert "(uniform 1/2 = 0.5)" in text
+    assert "(seed 0; uniform 1/2 = 0.5)" in text
     assert f"({ratio:.2f}× the convolutional network)" in text
     assert f"({flops:.2f}× its convolutions); CPU grid, 30 training images" in text
     fig, caption = learned_weights_view(loaded, 1)  # rank 1: one basis, weight 1
@@ -105,7 +105,7 @@ def test_views_fill_one_row_up_to_rank_4_and_keep_one_size(grid, tmp_path):
     for rank in (2, 16):
         fig, caption = learned_weights_view(bigger, rank)
         # 1/16 in full: rounded to 0.062 it read as below the uniform share
-        assert rank == 2 or "(uniform 1/16 = 0.0625)" in caption.data
+        assert rank == 2 or "(seed 0; uniform 1/16 = 0.0625)" in caption.data
         assert sum(1 for ax in fig.axes if ax.images) == rank
         shapes.append(tuple(fig.get_size_inches()))
         plt.close(fig)
@@ -187,7 +187,7 @@ def test_face_view_draws_every_layer_over_the_image_at_one_size(faces_grid):
                 )
                 assert im.get_clim() == pytest.approx((-limit, limit))
         tops = ", ".join(f"{w.max(dim=-1).values.mean():.3f}" for w in weights[rank].values())
-        assert f"per layer, first to last: {tops} (uniform 1/{rank} =" in caption.data
+        assert f"per layer, first to last: {tops} (seed 0; uniform 1/{rank} =" in caption.data
         assert "; CPU grid, 40 training images" in caption.data
         titles = [ax.get_title() for ax in fig.axes[1 : rank + 1]]
         if rank == 8:  # small panels: the basis numbers, and bases 5 to 8 on a second line
@@ -225,7 +225,11 @@ def test_datasets_explorer_has_every_grid_at_every_rank_at_one_size(grid, faces_
     assert [re.match(r"(\w+): .* at rank (\d+),", a).groups() for a in alts] == [
         ("MNIST", "2"), ("MNIST", "8"), ("CelebA", "2"), ("CelebA", "8")
     ]  # fmt: skip
-    assert "results/cpu/mnist.json has no LRLC rank 8 run (all three layers)" in page
+    assert "this grid did not run LRLC of rank 8 (all three layers)" in page
+    # a run without recorded weights is told apart from no run at all
+    fig, caption = explorers._no_run_view(celeba, 4, (7.2, 2.4))
+    assert "LRLC rank 4 run recorded no combining weights" in caption.data
+    assert tuple(fig.get_size_inches()) == (7.2, 2.4)
     sizes = {
         struct.unpack(">II", base64.b64decode(src)[16:24])
         for src in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)

@@ -198,6 +198,7 @@ function element(id) {{
   return elements[id] || (elements[id] = {{
     id, value: "{rng["value"]}", textContent: "", style: {{display: ""}},
     addEventListener(type, f) {{ listeners[type] = f; }},
+    setAttribute(name, value) {{ this[name] = value; }},
   }});
 }}
 const document = {{ getElementById: element }};
@@ -210,7 +211,10 @@ for (const setting of {json.dumps(settings)}) {{
   const visible = [];
   for (let m = 0; m < {len(values)}; m++)
     if (element("{root}-view-" + m).style.display !== "none") visible.push(m);
-  shown.push([visible, element("{root}-value").textContent]);
+  const value = element("{root}-value").textContent;
+  // a screen reader announces the rank, not the slider's position
+  if (element("{root}-input")["aria-valuetext"] !== value) throw new Error("aria-valuetext");
+  shown.push([visible, value]);
 }}
 console.log(JSON.stringify(shown));
 """
@@ -235,6 +239,7 @@ def test_explorer_has_a_menu_a_slider_and_every_pair_once():
     assert re.findall(r">(MNIST|CIFAR-10)</option>", explorer.data) == ["MNIST", "CIFAR-10"]
     (rng,) = page.find("input")
     assert (rng["min"], rng["max"], rng["value"]) == ("0", "2", "1")  # 1, 2, 4: positions
+    assert rng["aria-valuetext"] == "2"  # read out as the rank, not its position
     shown = [a for a in page.find("div") if "lrlc-slider-view" in (a.get("class") or "")]
     assert len(shown) == 6 and sum("style" not in a for a in shown) == 1
     visible = next(a for a in shown if "style" not in a)
@@ -285,6 +290,7 @@ function element(id) {{
   return elements[id] || (elements[id] = {{
     id, value: "0", textContent: "", style: {{display: ""}},
     addEventListener(type, f) {{ listeners[type] = f; }},
+    setAttribute(name, value) {{ this[name] = value; }},
   }});
 }}
 const document = {{ getElementById: element }};
@@ -300,7 +306,9 @@ for (const [choice, value] of {json.dumps(settings)}) {{
   for (let j = 0; j < 2; j++)
     for (let m = 0; m < 3; m++)
       if (element("{root}-view-" + j + "-" + m).style.display !== "none") visible.push([j, m]);
-  shown.push([visible, element("{root}-value").textContent]);
+  const text = element("{root}-value").textContent;
+  if (element("{root}-input")["aria-valuetext"] !== text) throw new Error("aria-valuetext");
+  shown.push([visible, text]);
 }}
 console.log(JSON.stringify(shown));
 """

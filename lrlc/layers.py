@@ -226,8 +226,8 @@ class InputDependentCombiningWeights(nn.Module):
         x: (batch, in_channels, H, W) -> logits (batch, H_out, W_out, rank)
 
     Initialisation: Glorot-uniform weights and zero biases (the Keras defaults the official
-    network uses), so the logits start small and varied, not at zero: an input-dependent
-    LRLC layer starts near, not at, equal combining weights.
+    network uses), so the logits start random, not at zero: unlike a spatial LRLC layer, an
+    input-dependent one does not start at equal combining weights, nor as a convolution.
     """
 
     def __init__(

@@ -77,6 +77,7 @@ class Grid:
     combining_lr_scale: float = 1.0  # the spatial combining logits learn at lr times this
     augment: str = ""  # "" none; "standard" (AUGMENTS), "crop" or "flip" of training images
     crop_padding: int | None = None  # the crops' padding; None: the dataset's (AUGMENTS)
+    per_position_logits: bool = False  # spatial LRLC: a logit per position, not row + column
 
 
 GRIDS = {
@@ -265,6 +266,8 @@ def train_variant(
     epochs = epochs or grid.epochs
     torch.manual_seed(seed)
     head = {"num_classes": 40, "multi_label": True} if task == "attributes" else {}
+    if grid.per_position_logits:
+        head["share_combining_weights"] = False
     model = paper_network(variant.layer, variant.rank, dataset=dataset, where=variant.where, **head)
     loaders = {
         name: make_loader(
@@ -323,16 +326,23 @@ def train_variant(
 
 
 def learned_combining_logits(model: torch.nn.Module) -> dict[str, dict[str, list]]:
-    """The shared row and column combining logits of every LRLC layer of ``model``:
-    {module name: {"row": (H_out, rank), "col": (W_out, rank)} as nested lists}, rounded.
-    Weights are ``softmax(row[:, None] + col[None, :], -1)``; small enough for the JSON."""
+    """The spatial combining logits of every LRLC layer of ``model`` as nested lists,
+    rounded: {module name: {"row": (H_out, rank), "col": (W_out, rank)}} for shared logits
+    (weights ``softmax(row[:, None] + col[None, :], -1)``), {"logits": (H_out, W_out,
+    rank)} for per-position ones (weights ``softmax(logits, -1)``). Input-dependent layers
+    have none to record."""
+
+    def listed(logits: torch.Tensor) -> list:
+        return logits.detach().cpu().double().round(decimals=4).tolist()
+
     maps = {}
     for name, module in model.named_modules():
-        if isinstance(module, LowRankLocallyConnected2d) and module.combining_row is not None:
-            maps[name] = {
-                "row": module.combining_row.detach().cpu().double().round(decimals=4).tolist(),
-                "col": module.combining_col.detach().cpu().double().round(decimals=4).tolist(),
-            }
+        if not isinstance(module, LowRankLocallyConnected2d) or module.input_dependent:
+            continue
+        if module.combining_row is not None:
+            maps[name] = {"row": listed(module.combining_row), "col": listed(module.combining_col)}
+        elif module.combining_logits is not None:
+            maps[name] = {"logits": listed(module.combining_logits)}
     return maps
 
 
@@ -477,6 +487,8 @@ def run_grid(
         config["selection"] = "lr and weight decay as another grid chose them (chosen_from)"
     if grid.combining_lr_scale != 1:  # recorded only when used: older files stay resumable
         config["combining_lr_scale"] = grid.combining_lr_scale
+    if grid.per_position_logits:  # likewise
+        config["combining_logits"] = "one per position (share_combining_weights=False)"
     results = {
         "dataset": dataset,
         "data": data_record(splits, root),
@@ -895,6 +907,13 @@ def build_parser() -> argparse.ArgumentParser:
         "rate (default: 1)",
     )
     p.add_argument(
+        "--per-position-logits",
+        action="store_true",
+        default=None,
+        help="spatial LRLC layers learn a combining logit per position and rank instead of "
+        "one per row plus one per column (share_combining_weights=False)",
+    )
+    p.add_argument(
         "--augment",
         nargs="?",
         const="standard",
@@ -971,6 +990,7 @@ def grid_of(args: argparse.Namespace) -> Grid:
         "combining_lr_scale": args.combining_lr_scale,
         "augment": args.augment,
         "crop_padding": args.crop_padding,
+        "per_position_logits": args.per_position_logits,
     }
     given = {k: v for k, v in overrides.items() if v is not None}
     return Grid(**{**asdict(GRIDS[args.dataset]), **given})

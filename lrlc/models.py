@@ -74,6 +74,10 @@ class NetworkConfig:
     0.18 with ``"keras"``).
 
     multi_label: a sigmoid head (e.g. CelebA's 40 attributes) instead of a softmax one.
+
+    share_combining_weights: spatial LRLC layers learn a combining logit per row and one
+    per column (True, the default, as the official code) or one per position (False);
+    input-dependent layers predict theirs either way.
     """
 
     layer_types: tuple[str, ...] = ("conv", "conv", "conv")
@@ -86,6 +90,7 @@ class NetworkConfig:
     coord_conv: bool = False
     lc_init: str = "keras"
     multi_label: bool = False
+    share_combining_weights: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.layer_types, str):
@@ -206,9 +211,11 @@ class SimpleNetwork(nn.Module):
         if kind == "lc":
             return LocallyConnected2d(chin, width, k, size), width  # bias kept, as the official
         # LRLC: no per-channel bias before BatchNorm; the spatial bias stays.
+        dependent = kind == "lrlc_input"
         return LowRankLocallyConnected2d(
-            chin, width, k, size, c.rank, bias=False, input_dependent=kind == "lrlc_input"
-        ), width
+            chin, width, k, size, c.rank, bias=False, input_dependent=dependent,
+            share_combining_weights=None if dependent else c.share_combining_weights,
+        ), width  # fmt: skip
 
     def _network_init(self, layer: nn.Module) -> None:
         """The network's own init of a freshly initialised spatial layer (shared by

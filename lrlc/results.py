@@ -388,7 +388,7 @@ class Results:
         return [
             r["rank"]
             for r in self.lrlc_rows()
-            if r["rank"] == 1 or all(self.learned_logits(r["rank"], name) for name in layers)
+            if r["rank"] == 1 or all(self._recorded_logits(r["rank"], name) for name in layers)
         ]
 
     def noise_note(self, accuracy: float | None = None) -> str:
@@ -547,7 +547,8 @@ class Results:
                     f"{name(dependent)} minus spatial LRLC rank {dependent['rank']}: "
                     f"{judge(dependent, fixed, n)}."
                 )
-        if best is not None and best["rank"] > 1 and self.learned_logits(best["rank"]):
+        drawable = best is not None and best["rank"] > 1
+        if drawable and self._recorded_logits(best["rank"], "features.6"):
             weights = self.combining_weights(best["rank"])
             largest = weights.max(dim=-1).values.mean().item()
             lines.append(
@@ -744,11 +745,21 @@ class Results:
     ) -> tuple[Tensor, Tensor] | None:
         """The learned row and column logits, (H_out, rank) and (W_out, rank), of one LRLC
         layer of the run of this rank (default: the lowest seed), or None when the grid has
-        no such run or the run recorded none."""
+        no such run, the run recorded none, or its logits are one per position
+        (``--per-position-logits``: :meth:`combining_weights` draws those)."""
+        recorded = self._recorded_logits(rank, layer, where, seed)
+        if recorded and "row" in recorded:
+            return torch.tensor(recorded["row"]), torch.tensor(recorded["col"])
+        return None
+
+    def _recorded_logits(
+        self, rank: int, layer: str, where: str = "all", seed: int | None = None
+    ) -> dict | None:
+        """The run's record of one layer's logits: {"row", "col"} or {"logits"}, or None."""
         for run in self._lrlc_runs(rank, where, seed):
             maps = run.get("combining_logits") or {}
             if layer in maps:
-                return torch.tensor(maps[layer]["row"]), torch.tensor(maps[layer]["col"])
+                return maps[layer]
         return None
 
     def _lrlc_runs(self, rank: int, where: str, seed: int | None) -> list[dict]:
@@ -798,6 +809,8 @@ class Results:
             if not maps or layer not in maps:
                 have = ", ".join(maps or {}) or "none"
                 raise KeyError(f"no combining logits for {layer!r} in this run (have: {have})")
+            if "logits" in maps[layer]:  # one per position (--per-position-logits)
+                return torch.softmax(torch.tensor(maps[layer]["logits"]), dim=-1)
             row = torch.tensor(maps[layer]["row"])
             col = torch.tensor(maps[layer]["col"])
             return torch.softmax(row[:, None, :] + col[None, :, :], dim=-1)

@@ -94,6 +94,10 @@ after zero padding of 4 pixels a side, and a horizontal flip except on MNIST, wh
 mirrored digit is another sign. The misaligned faces have none: they move every face."""
 
 
+PER_POSITION_LOGITS = "one per position (share_combining_weights=False)"
+"""What a file's ``config["combining_logits"]`` says of a grid with ``--per-position-logits``
+(absent: shared row and column logits, the default)."""
+
 AUGMENT_PARTS = ("crop", "flip")
 """``--augment crop`` or ``--augment flip``: one part of the standard augmentation alone."""
 
@@ -488,7 +492,7 @@ def run_grid(
     if grid.combining_lr_scale != 1:  # recorded only when used: older files stay resumable
         config["combining_lr_scale"] = grid.combining_lr_scale
     if grid.per_position_logits:  # likewise
-        config["combining_logits"] = "one per position (share_combining_weights=False)"
+        config["combining_logits"] = PER_POSITION_LOGITS
     results = {
         "dataset": dataset,
         "data": data_record(splits, root),

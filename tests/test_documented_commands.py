@@ -17,7 +17,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lrlc.experiments import augmentation, build_parser, grid_of, parse_variants
+from lrlc.experiments import (
+    PER_POSITION_LOGITS,
+    augmentation,
+    build_parser,
+    grid_of,
+    parse_variants,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 APPENDIX_A = ROOT / "book" / "appendix_a_reproducing.md"
@@ -132,6 +138,7 @@ def settings_of(argv: list[str]) -> dict:
         "valid_size": args.valid_size,
         "combining_lr_scale": grid.combining_lr_scale,
         "augmentation": augmentation(args.dataset, grid.augment, grid.crop_padding),
+        "combining_logits": PER_POSITION_LOGITS if grid.per_position_logits else None,
     }
 
 
@@ -145,6 +152,7 @@ def test_printed_cpu_commands_have_the_settings_of_their_files(page):
         recorded = {key: config.get(key) for key in settings_of(argv)}
         recorded["combining_lr_scale"] = config.get("combining_lr_scale", 1.0)
         recorded["augmentation"] = config.get("augmentation", "none (as the paper)")
+        recorded["combining_logits"] = config.get("combining_logits")
         assert settings_of(argv) == recorded, f"{page.name}: {' '.join(argv)}"
 
 

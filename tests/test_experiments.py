@@ -5,10 +5,12 @@ import json
 import pytest
 import torch
 
-from lrlc import experiments, results
+from lrlc import count_parameters, experiments, results
 from lrlc.datasets.cifar10 import JPEG_NOTE
 from lrlc.experiments import Grid, Variant, parse_variants, run_grid, summarize
+from lrlc.layers import LowRankLocallyConnected2d
 from lrlc.misaligned import MisalignedLoader, place_in_noise
+from lrlc.models import paper_network
 
 REQUIRED_RUN_KEYS = {
     "layer", "rank", "seed", "epochs", "lr", "weight_decay", "valid_accuracy",
@@ -352,6 +354,62 @@ def test_combining_lr_scale_reaches_training_and_the_file(monkeypatch, tmp_path)
         experiments.build_parser().parse_args(["mnist", "--combining-lr-scale", "0"])
     )
     assert frozen.combining_lr_scale == 0.0  # 0 is a setting, not "not given"
+
+
+def test_per_position_logits_reach_the_networks_and_the_file(monkeypatch, tmp_path):
+    grids = grids_trained(monkeypatch)
+    out = tmp_path / "g.json"
+    experiments.main(["mnist", "--layers", "lrlc:2", "--epochs", "2", "--lrs", "0.1",
+                      "--weight-decays", "0", "--seeds", "0", "--no-tune", "--device", "cpu",
+                      "--per-position-logits", "--out", str(out)])  # fmt: skip
+    assert [g.per_position_logits for g in grids] == [True]
+    config = json.loads(out.read_text())["config"]
+    assert config["combining_logits"] == experiments.PER_POSITION_LOGITS
+    with pytest.raises(SystemExit, match=r"other settings \(combining_logits\)"):
+        experiments.main(["mnist", "--layers", "lrlc:2", "--epochs", "2", "--lrs", "0.1",
+                          "--weight-decays", "0", "--seeds", "0", "--no-tune",
+                          "--device", "cpu", "--out", str(out)])  # fmt: skip
+    plain = tmp_path / "plain.json"  # shared logits: no key, so older files resume
+    run_grid("mnist", VARIANTS[:1], GRID, plain, torch.device("cpu"), tune_epochs=1)
+    assert "combining_logits" not in json.loads(plain.read_text())["config"]
+
+
+def test_a_per_position_grid_trains_and_draws_its_own_logits(mnist_quick):
+    out = mnist_quick / "pp.json"
+    grid = Grid(epochs=1, lrs=(0.1,), weight_decays=(0.0,), seeds=(0,), per_position_logits=True)
+    run_grid("mnist", [Variant("lrlc", 2, "last")], grid, out, torch.device("cpu"), quick=True,
+             tune=False, progress=False)  # fmt: skip
+    (run,) = json.loads(out.read_text())["runs"]
+    assert run["params"] == count_parameters(
+        paper_network("lrlc", 2, "mnist", "last", share_combining_weights=False)
+    )
+    logits = torch.tensor(run["combining_logits"]["features.6"]["logits"])
+    assert logits.shape == (22, 22, 2)
+    grid_file = results.load("mnist", path=out)
+    torch.testing.assert_close(
+        grid_file.combining_weights(2, "features.6", where="last"), torch.softmax(logits, -1)
+    )
+    assert grid_file.learned_logits(2, "features.6", where="last") is None  # not row + column
+
+
+def test_a_run_records_the_logits_it_learned_in_either_form():
+    torch.manual_seed(0)
+    for shared in (True, False):
+        net = paper_network("lrlc", 3, "mnist", share_combining_weights=shared)
+        layers = [m for m in net.features if isinstance(m, LowRankLocallyConnected2d)]
+        assert all(m.share_combining_weights is shared for m in layers)
+        maps = experiments.learned_combining_logits(net)
+        assert list(maps) == ["features.0", "features.3", "features.6"]
+        last = layers[-1]
+        if shared:
+            assert torch.tensor(maps["features.6"]["row"]).shape == (22, 3)
+        else:  # one logit per position: (H_out, W_out, rank), the layer's own values
+            logits = torch.tensor(maps["features.6"]["logits"], dtype=torch.float64)
+            assert logits.shape == (22, 22, 3)
+            torch.testing.assert_close(logits, last.combining_logits.double(), atol=5e-5, rtol=0)
+    # input-dependent layers predict their logits: nothing to record, in either setting
+    dependent = paper_network("lrlc_input", 2, "mnist", share_combining_weights=False)
+    assert experiments.learned_combining_logits(dependent) == {}
 
 
 class ThreadWorkers:

@@ -68,6 +68,7 @@ __all__ = [
     "last_layer_dial",
     "last_layer_capacity_table",
     "plot_weights",
+    "plot_weight_rows",
     "plot_rank_dial",
     "plot_rank_dials",
 ]
@@ -499,13 +500,25 @@ def plot_weights(
     """The combining weights of one LRLC layer (``(H_out, W_out)`` maps, one column per
     basis) of one seed's network, one row per combining-logit rate, on one colour scale from
     0 to 1: weights that stayed near their uniform start are one flat colour."""
-    grids = by_logit_rate(base, scaled)
+    rows = [(f"logits at {_rate(grid)}", grid) for grid in by_logit_rate(base, scaled)]
+    return plot_weight_rows(rows, rank, layer, seed, size)
+
+
+def plot_weight_rows(
+    rows: Sequence[tuple[str, Results]],
+    rank: int = 4,
+    layer: str = "features.0",
+    seed: int = 0,
+    size: float = 1.5,
+) -> Figure:
+    """:func:`plot_weights` for any grids: one row per ``(label, grid)``, the weights of
+    ``layer`` of its LRLC network of ``rank`` (all three layers), seed ``seed``."""
     fig, axes = plt.subplots(
-        len(grids), rank, figsize=(size * rank + 0.9, size * len(grids) + 0.4),
+        len(rows), rank, figsize=(size * rank + 0.9, size * len(rows) + 0.4),
         squeeze=False, layout="constrained",
     )  # fmt: skip
     image = None
-    for r, grid in enumerate(grids):
+    for r, (label, grid) in enumerate(rows):
         w = grid.combining_weights(rank, layer, seed=seed).numpy()
         for k in range(rank):
             ax = axes[r, k]
@@ -514,7 +527,7 @@ def plot_weights(
             ax.set_yticks([])
             if r == 0:
                 ax.set_title(f"$w_{{ij{k + 1}}}$", fontsize=12)
-        axes[r, 0].set_ylabel(f"logits at {_rate(grid)}", fontsize=10)
+        axes[r, 0].set_ylabel(label, fontsize=10)
     bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, ticks=[0, 1 / rank, 0.5, 1])
     bar.set_label("$w_{ijk}$", fontsize=11)
     bar.ax.tick_params(labelsize=9)

@@ -352,6 +352,13 @@ class Results:
         return float(self.raw["config"].get("combining_lr_scale", 1))
 
     @property
+    def per_position_logits(self) -> bool:
+        """Whether its spatial LRLC layers learned one combining logit per position and rank
+        (``--per-position-logits``) instead of one per row plus one per column (the
+        default; files made before the option say nothing)."""
+        return "combining_logits" in self.raw["config"]
+
+    @property
     def augmentation(self) -> str | None:
         """What augmented the training images (``--augment``, the file's ``config``), or None
         for a grid trained without, as the paper (files made before the option say nothing)."""
@@ -659,6 +666,8 @@ class Results:
             training.append(
                 f"the spatial combining logits at {self.combining_lr_scale:g}× the learning rate"
             )
+        if self.per_position_logits:
+            training.append("one combining logit per position and rank, not per row and column")
         if self.augmentation:
             training.append(f"the training images augmented ({self.augmentation})")
         kinds = (("train", "training images"), ("valid", "validation"), ("test", "test"))
@@ -855,12 +864,25 @@ def setting_differences(a: Results, b: Results, config_keys: Sequence[str]) -> l
     return differs
 
 
-def check_comparable(base: Results, other: Results) -> None:
+_VARYING = {
+    "combining_lr_scale": ("the combining logits' learning rate", "--combining-lr-scale"),
+    "combining_logits": ("the combining logits' sharing", "--per-position-logits"),
+}
+"""The settings a comparison of grids may let differ: what to call each in an error, and
+its option."""
+
+
+def check_comparable(
+    base: Results, other: Results, varying: Sequence[str] = ("combining_lr_scale",)
+) -> None:
     """Raise ``ValueError`` naming what ``other`` does differently from ``base`` besides the
-    combining logits' rate: the dataset, a data setting (split sizes, source, data note), a
-    training setting (epochs, batch size, ...) or the learning rate and weight decay its
-    LRLC networks (all three layers, every rank: one family) trained with."""
-    differs = setting_differences(base, other, _SHARED_CONFIG)
+    ``varying`` settings (keys of ``_VARYING``; by default the combining logits' rate): the
+    dataset, a data setting (split sizes, source, data note), a training setting (epochs,
+    batch size, the logits' sharing or rate where not varying, ...) or the learning rate
+    and weight decay its LRLC networks (all three layers, every rank: one family) trained
+    with."""
+    compared = [k for k in (*_SHARED_CONFIG, *_VARYING) if k not in varying]
+    differs = setting_differences(base, other, compared)
     hyper = {
         (r["lr"], r["weight_decay"])
         for g in (base, other)
@@ -870,10 +892,11 @@ def check_comparable(base: Results, other: Results) -> None:
     if len(hyper) > 1:
         differs.append(f"LRLC's learning rate and weight decay ({sorted(hyper)})")
     if differs:
+        allowed = " and ".join(_VARYING[k][0] for k in varying)
+        options = " and ".join(_VARYING[k][1] for k in varying)
         raise ValueError(
-            f"{other.origin} differs from {base.origin} in more than the combining logits' "
-            f"learning rate: {', '.join(differs)}. Compare grids made with the same command "
-            "but for --combining-lr-scale."
+            f"{other.origin} differs from {base.origin} in more than {allowed}: "
+            f"{', '.join(differs)}. Compare grids made with the same command but for {options}."
         )
 
 

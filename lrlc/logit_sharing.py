@@ -93,13 +93,16 @@ def table(
     rows = []
     for grid in (shared, *per_position):
         row = grid.row("lrlc", rank)
+        if row is None:  # a file whose runs have not started: "not run"
+            rows.append([f"{variant_name('lrlc', rank)}, {label(grid)}", "", accuracy(row), "", ""])
+            continue
         largest = " · ".join(f"{mean_largest_weight(grid, rank, layer):.3f}" for layer in LAYERS)
         rows.append(
             [
                 f"{variant_name('lrlc', rank)}, {label(grid)}",
                 f"{row['params']:,}",
                 accuracy(row),
-                "" if grid is shared else format_difference(row, base, n_test),
+                "" if grid is shared or base is None else format_difference(row, base, n_test),
                 largest,
             ]
         )
@@ -122,8 +125,8 @@ def plot_weights(
     size: float = 1.5,
 ) -> Figure:
     """The combining weights of ``layer`` (one map per basis) of the seed's network of each
-    grid, one row per grid, on one scale from 0 to 1
+    grid, one row per grid labelled by :func:`label` on two lines, on one scale from 0 to 1
     (:func:`lrlc.logit_rate.plot_weight_rows`)."""
     _checked(shared, per_position)
-    rows = [(label(grid), grid) for grid in (shared, *per_position)]
+    rows = [(label(grid).replace(" at ", "\nat "), grid) for grid in (shared, *per_position)]
     return plot_weight_rows(rows, rank, layer, seed, size)

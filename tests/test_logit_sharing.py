@@ -83,6 +83,11 @@ def test_grids_of_other_settings_or_the_wrong_sharing_are_refused():
         logit_sharing.table(per_position, [shared])
     with pytest.raises(ValueError, match="has shared logits"):
         logit_sharing.table(shared, [grid(1000, (0.9,), False, 0.0)])
+    started = grid(1000, (0.9,), True, 0.0)
+    started.raw["runs"] = []  # a file whose runs have not started yet
+    assert (
+        "per-position logits at 1000× |  | not run |" in logit_sharing.table(shared, [started]).data
+    )
 
 
 def test_the_logit_rate_comparisons_refuse_a_per_position_grid():
@@ -100,8 +105,8 @@ def test_plot_weights_draws_one_row_per_grid_labelled_by_its_logits():
     maps = [ax for ax in fig.axes if ax.images and ax.get_label() != "<colorbar>"]
     assert len(maps) == 2 * 4
     assert [ax.get_ylabel() for ax in maps[::4]] == [
-        "shared logits at 100×",
-        "per-position logits at 1000×",
+        "shared logits\nat 100×",
+        "per-position logits\nat 1000×",
     ]
     first = torch.tensor(maps[4].images[0].get_array())
     assert torch.allclose(first, torch.full((3, 2), largest(2.0), dtype=first.dtype))

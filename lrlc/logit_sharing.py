@@ -5,7 +5,8 @@ by side, as section 9.1 shows them::
 
     from lrlc import logit_sharing
 
-    # <dataset>-combining-lr-100 (shared) and <dataset>-per-position-logits-combining-lr-<rate>
+    # celeba-combining-lr-100 (shared logits) and the per-position grids
+    # celeba-per-position-logits-combining-lr-<rate>
     shared, per_position = logit_sharing.load("celeba")
     logit_sharing.table(shared, per_position, rank=4)  # accuracy, parameters, weights
     logit_sharing.plot_weights(shared, per_position, rank=4)  # layer 1's maps, seed 0

@@ -31,7 +31,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from lrlc.maps import overlay_layers
+from lrlc.maps import PAPER_LAYER_DEPTH, overlay_layers
 from lrlc.models import CONV, network_costs
 from lrlc.plotting import plot_combining_weights
 from lrlc.results import Results, counted, pending
@@ -51,7 +51,7 @@ __all__ = [
 
 LAST = "features.6"
 """The module name of the last of the paper network's three layers (modules 0, 3 and 6)."""
-LAYERS = ("features.0", "features.3", LAST)
+LAYERS = tuple(PAPER_LAYER_DEPTH)
 """The module names of the paper network's three layers, first to last."""
 FACE_VIEW_SIZE = (10.4, 6.4)  # inches: every rank's face view, rank 16 on two lines a layer
 LAYER_NAMES = {"features.0": "the first layer", "features.3": "the second layer"}
@@ -73,6 +73,14 @@ def view_size(grid: Results, layer: str = LAST) -> tuple[float, float]:
     return (7.2, 3.0) if largest <= 8 else (7.2, 2.4)
 
 
+def _lrlc_row(grid: Results, rank: int) -> dict:
+    """The grid's summary row of LRLC ``rank`` in all three layers, or a ``KeyError``."""
+    row = grid.row("lrlc", rank)
+    if row is None:
+        raise KeyError(f"{grid.origin} has no LRLC rank {rank} run (all three layers)")
+    return row
+
+
 def learned_weights_view(
     grid: Results, rank: int, layer: str = LAST, figsize: tuple[float, float] | None = None
 ) -> tuple[Figure, Any]:
@@ -90,9 +98,7 @@ def learned_weights_view(
     """
     from IPython.display import HTML
 
-    row = grid.row("lrlc", rank)
-    if row is None:
-        raise KeyError(f"{grid.origin} has no LRLC rank {rank} run (all three layers)")
+    row = _lrlc_row(grid, rank)
     dataset = grid.raw["dataset"]
     weights = grid.combining_weights(rank, layer=layer)  # rank 1: weight 1 everywhere
     nrows, ncols = panel_grid(rank)
@@ -201,9 +207,7 @@ def face_weights_view(
     """
     from IPython.display import HTML
 
-    row = grid.row("lrlc", rank)
-    if row is None:
-        raise KeyError(f"{grid.origin} has no LRLC rank {rank} run (all three layers)")
+    row = _lrlc_row(grid, rank)
     maps = {layer: grid.combining_weights(rank, layer) for layer in layers}
     _, per_line = panel_grid(rank)
     fig = overlay_layers(

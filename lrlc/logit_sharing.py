@@ -23,7 +23,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from lrlc.logit_rate import LAYERS, mean_largest_weight, plot_weight_rows
+from lrlc.logit_rate import _largest_weights, plot_weight_rows
 from lrlc.overview import accuracy
 from lrlc.results import (
     KINDS,
@@ -85,7 +85,8 @@ def table(
     """One row per grid, LRLC ``rank`` in all three layers (a Markdown table): the network,
     its parameters, its test accuracy (mean ± std over seeds, %), minus the shared grid's
     (:func:`lrlc.results.format_difference`), and the mean largest combining weight
-    (:func:`lrlc.logit_rate.mean_largest_weight`) of layers 1, 2 and 3. ``ValueError``
+    (:func:`lrlc.logit_rate.mean_largest_weight`) of layers 1, 2 and 3, as
+    :func:`lrlc.logit_rate.table` writes it. ``ValueError``
     where a grid differs from the shared one in more than the logits' sharing and rate.
     full_note: False puts the short note above the table (:func:`.difference_note`)."""
     _checked(shared, per_position)
@@ -93,18 +94,17 @@ def table(
     n_test = shared.raw["data"]["test_size"]
     rows = []
     for grid in (shared, *per_position):
-        row = grid.row("lrlc", rank)
+        row, name = grid.row("lrlc", rank), f"{variant_name('lrlc', rank)}, {label(grid)}"
         if row is None:  # a file whose runs have not started: "not run"
-            rows.append([f"{variant_name('lrlc', rank)}, {label(grid)}", "", accuracy(row), "", ""])
+            rows.append([name, "", accuracy(row), "", ""])
             continue
-        largest = " · ".join(f"{mean_largest_weight(grid, rank, layer):.3f}" for layer in LAYERS)
         rows.append(
             [
-                f"{variant_name('lrlc', rank)}, {label(grid)}",
+                name,
                 f"{row['params']:,}",
                 accuracy(row),
                 "" if grid is shared or base is None else format_difference(row, base, n_test),
-                largest,
+                _largest_weights(grid, rank),
             ]
         )
     header = [

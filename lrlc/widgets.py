@@ -204,6 +204,19 @@ def _range_html(
     ]
 
 
+def _view_div(view_id: str, view: str, shown: bool) -> str:
+    """One view's element; only the initial view is shown (without JavaScript, it stays)."""
+    hidden = "" if shown else ' style="display:none"'
+    return f'<div class="lrlc-slider-view" id="{view_id}"{hidden}>{view}</div>'
+
+
+def _script(config: dict, body: str) -> str:
+    """An inline script that runs ``body`` with ``config`` as ``c``. The JSON is written
+    with "<" escaped, so no value can close the script element."""
+    data = json.dumps(config).replace("<", "\\u003c")
+    return f"<script>\n(function () {{\n  var c = {data};\n{body}}})();\n</script>"
+
+
 def static_slider(
     views: Mapping[Any, View],
     label: str = "rank",
@@ -267,41 +280,34 @@ def static_slider(
         "</div>",
     ]
     for n, (value, png) in enumerate(zip(values, pngs, strict=True)):
-        hidden = "" if n == start else ' style="display:none"'
-        parts.append(
-            f'<div class="lrlc-slider-view" id="{element_id}-view-{n}"{hidden}>'
-            + _view_html(png, views[value][1], _alt_text(alt, label, value))
-            + "</div>"
-        )
+        view = _view_html(png, views[value][1], _alt_text(alt, label, value))
+        parts.append(_view_div(f"{element_id}-view-{n}", view, shown=n == start))
     parts.append("</div>")
-    # JSON inside <script>: escape "<" so no value can close the script element.
-    config = json.dumps(
-        {
-            "id": element_id,
-            "indexed": indexed,
-            "values": values if not indexed else None,
-            "shown": shown,
-        }
-    ).replace("<", "\\u003c")
+    config = {
+        "id": element_id,
+        "indexed": indexed,
+        "values": values if not indexed else None,
+        "shown": shown,
+    }
     parts.append(
-        "<script>\n(function () {\n"
-        f"  var c = {config};\n"
-        '  var input = document.getElementById(c.id + "-input");\n'
-        '  var output = document.getElementById(c.id + "-value");\n'
-        "  if (!input || !output) return;\n"
-        "  function show() {\n"
-        "    var n = c.indexed ? Number(input.value) : c.values.indexOf(Number(input.value));\n"
-        "    if (n < 0) return;\n"
-        "    for (var m = 0; m < c.shown.length; m++) {\n"
-        '      var view = document.getElementById(c.id + "-view-" + m);\n'
-        '      if (view) view.style.display = m === n ? "" : "none";\n'
-        "    }\n"
-        "    output.textContent = c.shown[n];\n"
-        '    input.setAttribute("aria-valuetext", c.shown[n]);\n'
-        "  }\n"
-        '  input.addEventListener("input", show);\n'
-        "  show();\n"
-        "})();\n</script>"
+        _script(
+            config,
+            '  var input = document.getElementById(c.id + "-input");\n'
+            '  var output = document.getElementById(c.id + "-value");\n'
+            "  if (!input || !output) return;\n"
+            "  function show() {\n"
+            "    var n = c.indexed ? Number(input.value) : c.values.indexOf(Number(input.value));\n"
+            "    if (n < 0) return;\n"
+            "    for (var m = 0; m < c.shown.length; m++) {\n"
+            '      var view = document.getElementById(c.id + "-view-" + m);\n'
+            '      if (view) view.style.display = m === n ? "" : "none";\n'
+            "    }\n"
+            "    output.textContent = c.shown[n];\n"
+            '    input.setAttribute("aria-valuetext", c.shown[n]);\n'
+            "  }\n"
+            '  input.addEventListener("input", show);\n'
+            "  show();\n",
+        )
     )
     return _html_object("\n".join(parts))
 
@@ -386,47 +392,42 @@ def static_explorer(
     ]
     for i, choice in enumerate(choices):
         for n, value in enumerate(values):
-            hidden = "" if (i, n) == (first, start) else ' style="display:none"'
+            view = _view_html(pngs[choice, value], views[choice, value][1], alt_text(choice, value))
             parts.append(
-                f'<div class="lrlc-slider-view" id="{element_id}-view-{i}-{n}"{hidden}>'
-                + _view_html(pngs[choice, value], views[choice, value][1], alt_text(choice, value))
-                + "</div>"
+                _view_div(f"{element_id}-view-{i}-{n}", view, shown=(i, n) == (first, start))
             )
     parts.append("</div>")
-    # JSON inside <script>: escape "<" so no value can close the script element.
-    config = json.dumps(
-        {
-            "id": element_id,
-            "indexed": indexed,
-            "values": values if not indexed else None,
-            "shown": shown,
-            "choices": len(choices),
-        }
-    ).replace("<", "\\u003c")
+    config = {
+        "id": element_id,
+        "indexed": indexed,
+        "values": values if not indexed else None,
+        "shown": shown,
+        "choices": len(choices),
+    }
     parts.append(
-        "<script>\n(function () {\n"
-        f"  var c = {config};\n"
-        '  var menu = document.getElementById(c.id + "-choice");\n'
-        '  var input = document.getElementById(c.id + "-input");\n'
-        '  var output = document.getElementById(c.id + "-value");\n'
-        "  if (!menu || !input || !output) return;\n"
-        "  function show() {\n"
-        "    var i = Number(menu.value);\n"
-        "    var n = c.indexed ? Number(input.value) : c.values.indexOf(Number(input.value));\n"
-        "    if (n < 0) return;\n"
-        "    for (var j = 0; j < c.choices; j++) {\n"
-        "      for (var m = 0; m < c.shown.length; m++) {\n"
-        '        var view = document.getElementById(c.id + "-view-" + j + "-" + m);\n'
-        '        if (view) view.style.display = j === i && m === n ? "" : "none";\n'
-        "      }\n"
-        "    }\n"
-        "    output.textContent = c.shown[n];\n"
-        '    input.setAttribute("aria-valuetext", c.shown[n]);\n'
-        "  }\n"
-        '  input.addEventListener("input", show);\n'
-        '  menu.addEventListener("change", show);\n'
-        "  show();\n"
-        "})();\n</script>"
+        _script(
+            config,
+            '  var menu = document.getElementById(c.id + "-choice");\n'
+            '  var input = document.getElementById(c.id + "-input");\n'
+            '  var output = document.getElementById(c.id + "-value");\n'
+            "  if (!menu || !input || !output) return;\n"
+            "  function show() {\n"
+            "    var i = Number(menu.value);\n"
+            "    var n = c.indexed ? Number(input.value) : c.values.indexOf(Number(input.value));\n"
+            "    if (n < 0) return;\n"
+            "    for (var j = 0; j < c.choices; j++) {\n"
+            "      for (var m = 0; m < c.shown.length; m++) {\n"
+            '        var view = document.getElementById(c.id + "-view-" + j + "-" + m);\n'
+            '        if (view) view.style.display = j === i && m === n ? "" : "none";\n'
+            "      }\n"
+            "    }\n"
+            "    output.textContent = c.shown[n];\n"
+            '    input.setAttribute("aria-valuetext", c.shown[n]);\n'
+            "  }\n"
+            '  input.addEventListener("input", show);\n'
+            '  menu.addEventListener("change", show);\n'
+            "  show();\n",
+        )
     )
     return _html_object("\n".join(parts))
 

@@ -101,6 +101,75 @@ def test_sources_hold_no_control_characters(path):
     assert found == [], f"{path.name}: a lost backslash? {found}"
 
 
+# A solution: <details class="solution"> with its summary on the next line and blank lines
+# around its body, so that the Markdown and math inside render in the book, Jupyter and
+# Colab alike (without the blank lines the body stays raw HTML text).
+SOLUTION = re.compile(
+    r'<details class="solution">\n<summary><b>Solution (\d+)</b>: [^\n]+</summary>\n\n'
+    r"(?:(?!</?details).)+?\n\n</details>",
+    re.DOTALL,
+)
+EXERCISE = re.compile(r"^(\d+)\. \*\(", re.MULTILINE)
+CODE_OF_SOLUTION = re.compile(r"^Show the code of solution (\d+)$")
+
+
+def solution_problems(sources: list[tuple[str, str, dict]]) -> list[str]:
+    """What is wrong with the solutions of a chapter given as (cell type, source,
+    metadata): a malformed <details> block, a solution to an exercise the chapter does not
+    have, solutions out of order, or a code cell of a solution that is not there."""
+    text = "\n\n".join(source for kind, source, _ in sources if kind == "markdown")
+    problems = []
+    opened = text.count("<details")
+    solved = [int(n) for n in SOLUTION.findall(text)]
+    if opened != len(solved):
+        problems.append(f"{opened - len(solved)} malformed <details> block(s)")
+    listed = text.partition("## Exercises")[2].split("## Solutions")[0]
+    exercises = {int(n) for n in EXERCISE.findall(listed)}
+    problems += [f"solution {n} has no exercise {n}" for n in solved if n not in exercises]
+    if solved != sorted(set(solved)):
+        problems.append(f"solutions out of order or repeated: {solved}")
+    for kind, _, metadata in sources:
+        shown = CODE_OF_SOLUTION.match(metadata.get("mystnb", {}).get("code_prompt_show", ""))
+        if kind == "code" and shown and int(shown[1]) not in solved:
+            problems.append(f"code of solution {shown[1]}, which is not there")
+        if kind == "code" and shown and "hide-cell" not in metadata.get("tags", []):
+            problems.append(f"the code of solution {shown[1]} is not folded (tag hide-cell)")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_solutions_are_folded_and_answer_the_chapters_exercises(path):
+    nb = nbformat.read(path, as_version=4)
+    assert solution_problems([(c.cell_type, c.source, c.metadata) for c in nb.cells]) == []
+
+
+def test_solution_problems_are_found():
+    exercises = ("markdown", "## Exercises\n\n1. *(code)* One.\n2. *(pen and paper)* Two.", {})
+
+    def solution(n: int, body: str = "Because.") -> str:
+        summary = f"<summary><b>Solution {n}</b>: why</summary>"
+        return f'<details class="solution">\n{summary}\n\n{body}\n\n</details>'
+
+    code = {"tags": ["hide-cell"], "mystnb": {"code_prompt_show": "Show the code of solution 2"}}
+    good = [exercises, ("markdown", "## Solutions\n\n" + solution(2), {}), ("code", "x", code)]
+    assert solution_problems(good) == []
+    cramped = solution(2).replace("</summary>\n\n", "</summary>\n")
+    assert solution_problems([exercises, ("markdown", cramped, {})]) == [
+        "1 malformed <details> block(s)"
+    ]
+    assert solution_problems([exercises, ("markdown", solution(3), {})]) == [
+        "solution 3 has no exercise 3"
+    ]
+    assert solution_problems([exercises, ("markdown", solution(2) + solution(1), {})]) == [
+        "solutions out of order or repeated: [2, 1]"
+    ]
+    unfolded = {"mystnb": code["mystnb"]}
+    assert solution_problems([exercises, ("code", "x", unfolded)]) == [
+        "code of solution 2, which is not there",
+        "the code of solution 2 is not folded (tag hide-cell)",
+    ]
+
+
 def test_control_characters_are_found():
     assert control_characters(r"$K \times 64$, $\frac{1}{2}$") == []
     assert control_characters("$K \times 64$, $\frac{1}{2}$") == [

@@ -14,6 +14,8 @@ chapter 9 shows them::
     (fast,) = logit_rate.load("mnist", rates=[100])  # all three layers, logits at 100x
     last = results.load("mnist-last-layer-combining-lr-100")  # the last layer only
     logit_rate.placement_table(base, fast, last, rank=4)  # where the faster logits pay
+    first = results.load("celeba-first-layer-combining-lr-100")  # the first layer only
+    logit_rate.one_layer_table(base, fast, [first, last])  # which one layer carries it
     logit_rate.last_layer_dial(base, fast, last)  # the last layer's ranks, at 100x
     wide = results.load("mnist-wide-conv")  # the last layer widened: wide_conv@last
     logit_rate.last_layer_capacity_table(base, last, [wide])  # position or capacity?
@@ -65,6 +67,7 @@ __all__ = [
     "rank_table",
     "capacity_table",
     "placement_table",
+    "one_layer_table",
     "last_layer_dial",
     "last_layer_capacity_table",
     "plot_weights",
@@ -288,15 +291,15 @@ def capacity_table(
     return markdown_table(header, rows, note=difference_note(full_note))
 
 
-def _check_placements(base: Results, faster: Results, faster_last: Results) -> None:
-    """Both faster grids share the base grid's settings and one rate, not the base grid's."""
-    for grid in (faster, faster_last):
+def _check_placements(base: Results, faster: Results, *others: Results) -> None:
+    """The faster grids share the base grid's settings and one rate, not the base grid's."""
+    for grid in (faster, *others):
         check_comparable(base, grid)
-    if faster.combining_lr_scale != faster_last.combining_lr_scale:
-        raise ValueError(
-            f"the two faster grids have the logits at different rates ({_rate(faster)} and "
-            f"{_rate(faster_last)}): pass grids made with one --combining-lr-scale"
-        )
+        if grid.combining_lr_scale != faster.combining_lr_scale:
+            raise ValueError(
+                f"the faster grids have the logits at different rates ({_rate(faster)} and "
+                f"{_rate(grid)}): pass grids made with one --combining-lr-scale"
+            )
     if faster.combining_lr_scale == base.combining_lr_scale:
         raise ValueError(
             f"the faster grids have the base grid's rate ({_rate(base)}): pass the grids made "
@@ -361,6 +364,75 @@ def placement_table(
         f"mean largest weight, last layer (uniform: {1 / rank:g})",
     ]
     return markdown_table(header, rows, note=difference_note(full_note))
+
+
+def one_layer_table(
+    base: Results,
+    faster: Results,
+    one_layer: Sequence[Results],
+    rank: int = 4,
+    full_note: bool = True,
+) -> Any:
+    """Which layer carries the gain? LRLC ``rank`` with faster logits in all three layers
+    and in one layer only, the first or the last (a Markdown table, :func:`.markdown_table`),
+    then LRLC of rank 1 in the same layers (a spatial bias, no logits) and the convolution.
+
+    faster: the runs in all three layers with faster logits (e.g.
+    ``celeba-combining-lr-100``); one_layer: grids at the same rate whose runs of LRLC
+    ``rank`` are in the first or the last layer only (e.g.
+    ``celeba-first-layer-combining-lr-100``, ``celeba-last-layer-combining-lr-100``), in the
+    order of the rows. LRLC of rank 1 in a placement comes from the base grid, or else from
+    that placement's grid. All must share the base grid's settings
+    (:func:`lrlc.results.check_comparable`).
+
+    Columns: the network; its parameters; its test accuracy (mean ± std over seeds, %);
+    minus the convolution and minus LRLC of rank 1 in the same layers, each as
+    :func:`lrlc.results.format_difference` writes it; and the mean largest combining weight
+    of its first LRLC layer (``1 / rank``: uniform).
+    """
+    _check_placements(base, faster, *one_layer)
+    placements = [("all", faster)]
+    for grid in one_layer:
+        found = [w for w in ("first", "last") if grid.row("lrlc", rank, w) is not None]
+        if not found:
+            raise KeyError(
+                f"no LRLC rank {rank} run in the first or the last layer only in {grid.origin}"
+            )
+        placements += [(where, grid) for where in found]
+    conv = base.row("conv")
+    n_test = base.raw["data"]["test_size"]
+    first_lrlc = {"all": LAYERS[0], "first": LAYERS[0], "last": LAYERS[-1]}
+    rows, rank_one = [], []
+    for where, grid in placements:
+        row = grid.row("lrlc", rank, where)
+        if row is None:
+            raise KeyError(f"no {variant_name('lrlc', rank, where)} run in {grid.origin}")
+        one = base.row("lrlc", 1, where) or grid.row("lrlc", 1, where)
+        rows.append(
+            [
+                f"{variant_name('lrlc', rank, where)}, logits at {_rate(grid)}",
+                f"{row['params']:,}",
+                accuracy(row),
+                "" if conv is None else format_difference(row, conv, n_test),
+                "" if one is None else format_difference(row, one, n_test),
+                f"{grid.mean_largest_weight(rank, first_lrlc[where], where):.3f}",
+            ]
+        )
+        if one is not None:
+            diff = "" if conv is None else format_difference(one, conv, n_test)
+            name = variant_name("lrlc", 1, where)
+            rank_one.append([name, f"{one['params']:,}", accuracy(one), diff, "", ""])
+    if conv is not None:
+        rank_one.append(["convolution", f"{conv['params']:,}", accuracy(conv), "", "", ""])
+    header = [
+        "network",
+        "parameters",
+        "test accuracy (%)",
+        "− convolution",
+        "− rank 1, same layers",
+        f"mean largest weight, its first LRLC layer (uniform: {1 / rank:g})",
+    ]
+    return markdown_table(header, rows + rank_one, note=difference_note(full_note))
 
 
 def last_layer_dial(

@@ -363,6 +363,64 @@ def test_placement_table_refuses_grids_at_other_rates_or_settings():
         logit_rate.placement_table(base, fast, fast)
 
 
+def first_layer_runs(tests: tuple[float, ...], first: float, rank: int = 4) -> list[dict]:
+    """LRLC in the first layer only: logits for ``features.0`` alone (none at rank 1)."""
+    logged = {"features.0": logits(first)["features.0"]} if rank > 1 else {}
+    return [
+        {**lrlc_run(s, t, 0.0), "where": "first", "rank": rank, "params": 80,
+         "combining_logits": logged}
+        for s, t in enumerate(tests)
+    ]  # fmt: skip
+
+
+def test_one_layer_table_sets_each_placement_against_its_rank_one_then_the_baselines():
+    base = grid(None, (0.90, 0.92), 0.0)
+    base.raw["runs"] += [{**r, "rank": 1} for r in last_layer_runs((0.885, 0.885), 0.0)]
+    fast = grid(100, (0.95, 0.97), 2.0)
+    fast_first = grid(100, (0.94, 0.94), 0.0)
+    fast_first.raw["runs"] = first_layer_runs((0.94, 0.94), 1.0)
+    fast_first.raw["runs"] += first_layer_runs((0.92, 0.92), 0.0, rank=1)
+    fast_last = grid(100, (0.93, 0.93), 0.0)
+    fast_last.raw["runs"] = last_layer_runs((0.93, 0.93), 3.0)
+    table = logit_rate.one_layer_table(base, fast, [fast_first, fast_last], rank=4)
+    lines = [ln.split(" | ") for ln in table.data.splitlines() if ln.startswith("| ")]
+    assert lines[0][3:5] == ["− convolution", "− rank 1, same layers"]
+    rows = {ln[0].lstrip("| "): ln for ln in lines[1:]}
+    assert list(rows) == [
+        "LRLC rank 4, logits at 100×",
+        "LRLC rank 4 (first layer), logits at 100×",
+        "LRLC rank 4 (last layer), logits at 100×",
+        "LRLC rank 1",
+        "LRLC rank 1 (first layer)",
+        "LRLC rank 1 (last layer)",
+        "convolution",
+    ]
+    first = rows["LRLC rank 4 (first layer), logits at 100×"]
+    assert first[1] == "80" and first[2] == "94.00\u00a0±\u00a00.00"
+    # 94 - 88 and 94 - 92, seeds alike: the test set's noise at the accuracies' mean
+    assert first[3] == "**+6.00 (±0.81)**"
+    assert first[4] == "**+2.00 (±0.72)**"  # against rank 1 in the first layer
+    # the weights of each network's first LRLC layer: features.0, or features.6
+    assert first[5].rstrip(" |") == f"{largest(1.0):.3f}"
+    last = rows["LRLC rank 4 (last layer), logits at 100×"]
+    assert last[4] == "**+4.50 (±0.82)**"  # 93 - 88.5, the base grid's rank 1 there
+    assert last[5].rstrip(" |") == f"{largest(3.0):.3f}"
+    # 96 - 91: the seeds of the faster run differ (95 and 97), and set the threshold
+    assert rows["LRLC rank 4, logits at 100×"][4] == "**+5.00 (±2.83)**"
+    assert rows["LRLC rank 1 (first layer)"][3] == "**+4.00 (±0.85)**"
+    assert rows["convolution"][3:5] == ["", ""]
+
+
+def test_one_layer_table_refuses_grids_without_a_one_layer_run_or_at_other_rates():
+    base, fast = grid(None, (0.90, 0.92), 0.0), grid(100, (0.95, 0.97), 2.0)
+    with pytest.raises(KeyError, match="no LRLC rank 4 run in the first or the last layer"):
+        logit_rate.one_layer_table(base, fast, [fast])
+    slow_first = grid(10, (0.94, 0.94), 0.0)
+    slow_first.raw["runs"] = first_layer_runs((0.94, 0.94), 1.0)
+    with pytest.raises(ValueError, match=r"different rates \(100× and 10×\)"):
+        logit_rate.one_layer_table(base, fast, [slow_first])
+
+
 def test_last_layer_dial_sets_the_last_layer_beside_all_three_at_the_faster_rate():
     base = grid(None, (0.90, 0.92), 0.0)
     base.raw["runs"] += last_layer_runs((0.89, 0.89), 0.0)

@@ -390,6 +390,8 @@ def one_layer_table(
     :func:`lrlc.results.format_difference` writes it; and the mean largest combining weight
     of its first LRLC layer (``1 / rank``: uniform).
     """
+    if rank < 2:
+        raise ValueError(f"rank={rank}: LRLC of rank 1 has no combining logits to learn faster")
     _check_placements(base, faster, *one_layer)
     placements = [("all", faster)]
     for grid in one_layer:
@@ -399,6 +401,12 @@ def one_layer_table(
                 f"no LRLC rank {rank} run in the first or the last layer only in {grid.origin}"
             )
         placements += [(where, grid) for where in found]
+    twice = [w for w in ("first", "last") if [p for p, _ in placements].count(w) > 1]
+    if twice:
+        raise ValueError(
+            f"LRLC rank {rank} in the {twice[0]} layer only is in more than one of the grids "
+            "passed: pass each placement once"
+        )
     conv = base.row("conv")
     n_test = base.raw["data"]["test_size"]
     first_lrlc = {"all": LAYERS[0], "first": LAYERS[0], "last": LAYERS[-1]}

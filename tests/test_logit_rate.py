@@ -419,6 +419,27 @@ def test_one_layer_table_refuses_grids_without_a_one_layer_run_or_at_other_rates
     slow_first.raw["runs"] = first_layer_runs((0.94, 0.94), 1.0)
     with pytest.raises(ValueError, match=r"different rates \(100× and 10×\)"):
         logit_rate.one_layer_table(base, fast, [slow_first])
+    fast_first = grid(100, (0.94, 0.94), 0.0)
+    fast_first.raw["runs"] = first_layer_runs((0.94, 0.94), 1.0)
+    with pytest.raises(ValueError, match="first layer only is in more than one"):
+        logit_rate.one_layer_table(base, fast, [fast_first, fast_first])
+    with pytest.raises(ValueError, match="rank=1"):
+        logit_rate.one_layer_table(base, fast, [fast_first], rank=1)
+
+
+def test_one_layer_table_leaves_the_rank_one_cell_empty_without_such_runs():
+    base, fast = grid(None, (0.90, 0.92), 0.0), grid(100, (0.95, 0.97), 2.0)
+    fast_first = grid(100, (0.94, 0.94), 0.0)
+    fast_first.raw["runs"] = first_layer_runs((0.94, 0.94), 1.0)  # rank 4 only
+    table = logit_rate.one_layer_table(base, fast, [fast_first]).data
+    rows = {
+        ln.split(" | ")[0].lstrip("| "): ln.split(" | ")
+        for ln in table.splitlines()
+        if ln.startswith("| ")
+    }
+    assert rows["LRLC rank 4 (first layer), logits at 100×"][4] == ""
+    assert "LRLC rank 1 (first layer)" not in rows
+    assert rows["LRLC rank 1"][3] == "**+3.00 (±0.87)**"  # 91 - 88, the grid's rank 1
 
 
 def test_last_layer_dial_sets_the_last_layer_beside_all_three_at_the_faster_rate():

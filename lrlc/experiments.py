@@ -833,8 +833,8 @@ def _floats(text: str) -> tuple[float, ...]:
 
 
 def parse_variants(dataset: str, layers: str | None, ranks: tuple[int, ...]) -> list[Variant]:
-    """``--layers conv,lrlc,lrlc@last,...`` -> variants (ranked layers at every rank; ``@last``
-    or ``@first``: in that layer only)."""
+    """``--layers conv,lrlc,lrlc@last,...`` -> variants (ranked layers at every rank; ``@last``,
+    ``@first`` or ``@middle``: in that layer only)."""
     if layers is None:
         return default_variants(dataset, ranks)
     variants = []
@@ -847,7 +847,7 @@ def parse_variants(dataset: str, layers: str | None, ranks: tuple[int, ...]) -> 
             )
         if where and where not in PLACEMENT_LAYERS:
             raise SystemExit(
-                f"error: unknown placement @{where} in {item!r}: use @all, @last or @first"
+                f"error: unknown placement @{where} in {item!r}: use @all, @last, @first or @middle"
             )
         if layer in ("lrlc", "lrlc_input", "wide_conv"):
             try:
@@ -882,7 +882,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--layers",
         help="e.g. conv,lc,lrlc,lrlc@last:4,lrlc_input@first:4 (':r1/r2' picks ranks; "
-        "@last or @first: that layer only, the others conv; default: the paper grid)",
+        "@last, @first or @middle: that layer only, the others conv; default: the paper grid)",
     )
     p.add_argument(
         "--ranks",

@@ -40,7 +40,7 @@ LAYER_TYPES = ("conv", "lc", "lrlc", "lrlc_input", "wide_conv")
 convolutions; :func:`paper_network` also takes ``"coordconv"``)."""
 LC_INITS = ("fan_in", "keras")
 #: The layers (0 first) each placement of :func:`paper_network` replaces; the others conv.
-PLACEMENT_LAYERS = {"all": (0, 1, 2), "last": (2,), "first": (0,)}
+PLACEMENT_LAYERS = {"all": (0, 1, 2), "last": (2,), "first": (0,), "middle": (1,)}
 DATASET_SHAPES = {  # in_channels, input_size, num_classes
     "mnist": (1, (28, 28), 10),
     "cifar10": (3, (32, 32), 10),
@@ -283,8 +283,8 @@ def paper_network(
     None for the others.
     dataset: ``mnist``, ``cifar10``, ``celeba`` or ``trans_celeba48`` (the misaligned
     faces, 48x48): sets the input's channels and size and the number of classes.
-    where: ``"all"`` replaces all three layers, ``"last"`` only the last and ``"first"`` only
-    the first (the others conv; :data:`PLACEMENT_LAYERS`).
+    where: ``"all"`` replaces all three layers, ``"last"`` only the last, ``"first"`` only
+    the first and ``"middle"`` only the second (the others conv; :data:`PLACEMENT_LAYERS`).
     num_classes: default the dataset's.
     overrides: any other :class:`NetworkConfig` field, e.g. ``width=16``, ``lc_init``,
     ``multi_label``, or ``input_size`` and ``in_channels`` for images other than the
@@ -304,7 +304,7 @@ def paper_network(
             f"settings are {', '.join(f.name for f in fields(NetworkConfig))}"
         )
     if where not in PLACEMENT_LAYERS:
-        raise ValueError(f"where must be 'all', 'last' or 'first', got {where!r}")
+        raise ValueError(f"where must be 'all', 'last', 'first' or 'middle', got {where!r}")
     if layer in ("conv", "coordconv") and where != "all":
         raise ValueError(
             f"{layer} is the same network in every placement (its other layers would be "

@@ -59,13 +59,15 @@ BASELINE_COLORS |= {"lrlc_input": "C6"}  # the same colour for a layer type in e
 BASELINE_LINES = {"conv": (0, (6, 2)), "lc": "-.", "wide_conv": (0, (2, 1)), "coordconv": ":"}
 BASELINE_LINES |= {"lrlc_input": (0, (3, 1, 1, 1, 1, 1))}  # and its own line in the rank sweep
 RANK_MARKERS = ("o", "s", "^", "D", "v", "P")  # LRLC ranks, lowest first, in the curves
-#: The colour, line and label of spatial LRLC in each placement, "all", "last" or "first".
+#: The colour, line and label of spatial LRLC in each placement: "all", "last", "first", "middle".
 PLACEMENTS = {"all": ("C0", "-", "LRLC, all three layers")}
 PLACEMENTS |= {"last": ("C1", "--", "LRLC, last layer only")}  # colour, line, label per where
 PLACEMENTS |= {"first": ("C5", "-.", "LRLC, first layer only")}
+PLACEMENTS |= {"middle": ("C8", ":", "LRLC, middle layer only")}
 #: The colour map of LRLC's ranks in each placement (:func:`variant_color`), its colour's.
 RANK_CMAPS = {"all": "Blues", "last": "Oranges"}
 RANK_CMAPS |= {"first": LinearSegmentedColormap.from_list("lrlc_first", ["white", "C5"])}
+RANK_CMAPS |= {"middle": LinearSegmentedColormap.from_list("lrlc_middle", ["white", "C8"])}
 #: The colour of spatial LRLC at the grids' rate beside the same LRLC with faster logits
 #: (which keeps its placement's colour): the rank dials and the budget curves.
 GRID_RATE_COLOR = "0.55"

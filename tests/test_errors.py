@@ -247,8 +247,10 @@ def test_paper_network_names_what_it_takes():
     assert paper_network("conv", dataset="CIFAR10").config.input_size == (32, 32)
     with pytest.raises(ValueError, match="unknown layer 'lrcl': choose from .*coordconv"):
         paper_network("lrcl", rank=2)
-    with pytest.raises(ValueError, match="where must be 'all', 'last' or 'first', got 'middle'"):
-        paper_network("lrlc", rank=2, where="middle")
+    with pytest.raises(
+        ValueError, match="where must be 'all', 'last', 'first' or 'middle', got 'mid'"
+    ):
+        paper_network("lrlc", rank=2, where="mid")
     with pytest.raises(ValueError, match="conv is the same network .* drop where='first'"):
         paper_network("conv", where="first")
     with pytest.raises(TypeError, match="unknown settings widht: .* width"):

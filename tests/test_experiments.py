@@ -101,8 +101,9 @@ def test_parse_variants_with_their_own_ranks():
     assert parse_variants("mnist", "lrlc_input@first:4", (1,)) == [
         Variant("lrlc_input", 4, "first")
     ]
-    with pytest.raises(SystemExit, match="unknown placement @middle .* @last or @first"):
-        parse_variants("mnist", "lrlc@middle", (1,))
+    with pytest.raises(SystemExit, match="unknown placement @mid .* @first or @middle"):
+        parse_variants("mnist", "lrlc@mid", (1,))
+    assert parse_variants("mnist", "lrlc@middle:4", (1,)) == [Variant("lrlc", 4, "middle")]
     with pytest.raises(SystemExit, match="coordconv is the same network .* drop '@last'"):
         parse_variants("mnist", "coordconv@last", (1,))
 

@@ -50,7 +50,9 @@ def test_conv_network_matches_the_official_architecture():
     assert count_parameters(model) == expected + head_and_norms([64] * 3, 10)
 
 
-@pytest.mark.parametrize("where, replaced", [("all", (0, 1, 2)), ("last", (2,)), ("first", (0,))])
+@pytest.mark.parametrize(
+    "where, replaced", [("all", (0, 1, 2)), ("last", (2,)), ("first", (0,)), ("middle", (1,))]
+)
 def test_lrlc_network_biases_and_parameter_count(where, replaced):
     model = paper_network("lrlc", 4, dataset="cifar10", where=where)
     assert [i for i, t in enumerate(model.config.layer_types) if t == "lrlc"] == list(replaced)

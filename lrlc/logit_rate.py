@@ -57,6 +57,7 @@ from lrlc.widgets import markdown_table
 
 __all__ = [
     "LAYERS",
+    "ONE_LAYER",
     "RATES",
     "REFERENCES",
     "load",
@@ -78,6 +79,9 @@ __all__ = [
 
 LAYERS = ("features.0", "features.3", "features.6")
 """The paper network's three LRLC modules, first to last."""
+
+ONE_LAYER = ("first", "middle", "last")
+"""The placements of LRLC in one layer only, in the network's order."""
 
 RATES = (10, 100, 1000)
 """The factors on the learning rate the book's runs gave the combining logits."""
@@ -374,12 +378,13 @@ def one_layer_table(
     full_note: bool = True,
 ) -> Any:
     """Which layer carries the gain? LRLC ``rank`` with faster logits in all three layers
-    and in one layer only, the first or the last (a Markdown table, :func:`.markdown_table`),
+    and in one layer only, the first, the middle or the last (a Markdown table,
+    :func:`.markdown_table`),
     then LRLC of rank 1 in the same layers (a spatial bias, no logits) and the convolution.
 
     faster: the runs in all three layers with faster logits (e.g.
     ``celeba-combining-lr-100``); one_layer: grids at the same rate whose runs of LRLC
-    ``rank`` are in the first or the last layer only (e.g.
+    ``rank`` are in one layer only (e.g.
     ``celeba-first-layer-combining-lr-100``, ``celeba-last-layer-combining-lr-100``), in the
     order of the rows. LRLC of rank 1 in a placement comes from the base grid, or else from
     that placement's grid. All must share the base grid's settings
@@ -395,13 +400,14 @@ def one_layer_table(
     _check_placements(base, faster, *one_layer)
     placements = [("all", faster)]
     for grid in one_layer:
-        found = [w for w in ("first", "last") if grid.row("lrlc", rank, w) is not None]
+        found = [w for w in ONE_LAYER if grid.row("lrlc", rank, w) is not None]
         if not found:
             raise KeyError(
-                f"no LRLC rank {rank} run in the first or the last layer only in {grid.origin}"
+                f"no LRLC rank {rank} run in one layer only (first, middle or last) in "
+                f"{grid.origin}"
             )
         placements += [(where, grid) for where in found]
-    twice = [w for w in ("first", "last") if [p for p, _ in placements].count(w) > 1]
+    twice = [w for w in ONE_LAYER if [p for p, _ in placements].count(w) > 1]
     if twice:
         raise ValueError(
             f"LRLC rank {rank} in the {twice[0]} layer only is in more than one of the grids "
@@ -409,7 +415,7 @@ def one_layer_table(
         )
     conv = base.row("conv")
     n_test = base.raw["data"]["test_size"]
-    first_lrlc = {"all": LAYERS[0], "first": LAYERS[0], "last": LAYERS[-1]}
+    first_lrlc = {"all": LAYERS[0], "first": LAYERS[0], "middle": LAYERS[1], "last": LAYERS[2]}
     rows, rank_one = [], []
     for where, grid in placements:
         row = grid.row("lrlc", rank, where)

@@ -59,7 +59,7 @@ BASELINE_COLORS |= {"lrlc_input": "C6"}  # the same colour for a layer type in e
 BASELINE_LINES = {"conv": (0, (6, 2)), "lc": "-.", "wide_conv": (0, (2, 1)), "coordconv": ":"}
 BASELINE_LINES |= {"lrlc_input": (0, (3, 1, 1, 1, 1, 1))}  # and its own line in the rank sweep
 RANK_MARKERS = ("o", "s", "^", "D", "v", "P")  # LRLC ranks, lowest first, in the curves
-#: The colour, line and label of spatial LRLC in each placement: "all", "last", "first", "middle".
+#: The colour, line and label of spatial LRLC in each placement, "all", "last", "first" or "middle".
 PLACEMENTS = {"all": ("C0", "-", "LRLC, all three layers")}
 PLACEMENTS |= {"last": ("C1", "--", "LRLC, last layer only")}  # colour, line, label per where
 PLACEMENTS |= {"first": ("C5", "-.", "LRLC, first layer only")}

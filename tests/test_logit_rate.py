@@ -413,7 +413,7 @@ def test_one_layer_table_sets_each_placement_against_its_rank_one_then_the_basel
 
 def test_one_layer_table_refuses_grids_without_a_one_layer_run_or_at_other_rates():
     base, fast = grid(None, (0.90, 0.92), 0.0), grid(100, (0.95, 0.97), 2.0)
-    with pytest.raises(KeyError, match="no LRLC rank 4 run in the first or the last layer"):
+    with pytest.raises(KeyError, match=r"no LRLC rank 4 run in one layer only \(first, middle"):
         logit_rate.one_layer_table(base, fast, [fast])
     slow_first = grid(10, (0.94, 0.94), 0.0)
     slow_first.raw["runs"] = first_layer_runs((0.94, 0.94), 1.0)
@@ -425,6 +425,19 @@ def test_one_layer_table_refuses_grids_without_a_one_layer_run_or_at_other_rates
         logit_rate.one_layer_table(base, fast, [fast_first, fast_first])
     with pytest.raises(ValueError, match="rank=1"):
         logit_rate.one_layer_table(base, fast, [fast_first], rank=1)
+
+
+def test_one_layer_table_takes_the_middle_layer_and_its_weights_from_features_3():
+    base, fast = grid(None, (0.90, 0.92), 0.0), grid(100, (0.95, 0.97), 2.0)
+    middle = grid(100, (0.93, 0.93), 0.0)
+    middle.raw["runs"] = [
+        {**r, "where": "middle", "combining_logits": {"features.3": logits(1.5)["features.3"]}}
+        for r in first_layer_runs((0.93, 0.93), 0.0)
+    ]
+    table = logit_rate.one_layer_table(base, fast, [middle]).data
+    row = next(ln.split(" | ") for ln in table.splitlines() if "(middle layer)" in ln)
+    assert row[0].lstrip("| ") == "LRLC rank 4 (middle layer), logits at 100×"
+    assert row[5].rstrip(" |") == f"{largest(1.5):.3f}"
 
 
 def test_one_layer_table_leaves_the_rank_one_cell_empty_without_such_runs():

@@ -34,6 +34,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from lrlc.models import PLACEMENT_LAYERS
 from lrlc.overview import accuracy
 from lrlc.plotting import (
     BASELINE_COLORS,
@@ -379,8 +380,8 @@ def one_layer_table(
 ) -> Any:
     """Which layer carries the gain? LRLC ``rank`` with faster logits in all three layers
     and in one layer only, the first, the middle or the last (a Markdown table,
-    :func:`.markdown_table`),
-    then LRLC of rank 1 in the same layers (a spatial bias, no logits) and the convolution.
+    :func:`.markdown_table`), then LRLC of rank 1 in the same layers (a spatial bias, no
+    logits) and the convolution.
 
     faster: the runs in all three layers with faster logits (e.g.
     ``celeba-combining-lr-100``); one_layer: grids at the same rate whose runs of LRLC
@@ -415,7 +416,6 @@ def one_layer_table(
         )
     conv = base.row("conv")
     n_test = base.raw["data"]["test_size"]
-    first_lrlc = {"all": LAYERS[0], "first": LAYERS[0], "middle": LAYERS[1], "last": LAYERS[2]}
     rows, rank_one = [], []
     for where, grid in placements:
         row = grid.row("lrlc", rank, where)
@@ -429,7 +429,8 @@ def one_layer_table(
                 accuracy(row),
                 "" if conv is None else format_difference(row, conv, n_test),
                 "" if one is None else format_difference(row, one, n_test),
-                f"{grid.mean_largest_weight(rank, first_lrlc[where], where):.3f}",
+                # the first of the layers this placement replaces
+                f"{grid.mean_largest_weight(rank, LAYERS[PLACEMENT_LAYERS[where][0]], where):.3f}",
             ]
         )
         if one is not None:

@@ -14,11 +14,12 @@ chapter 9 shows them::
     (fast,) = logit_rate.load("mnist", rates=[100])  # all three layers, logits at 100x
     last = results.load("mnist-last-layer-combining-lr-100")  # the last layer only
     logit_rate.placement_table(base, fast, last, rank=4)  # where the faster logits pay
-    first = results.load("celeba-first-layer-combining-lr-100")  # the first layer only
+    first = results.load("mnist-first-layer-combining-lr-100")  # the first layer only
     logit_rate.one_layer_table(base, fast, [first, last])  # which one layer carries it
     logit_rate.last_layer_dial(base, fast, last)  # the last layer's ranks, at 100x
-    wide = results.load("mnist-wide-conv")  # the last layer widened: wide_conv@last
+    wide = results.load("mnist-wide-conv")  # one layer widened: wide_conv@last, ...
     logit_rate.last_layer_capacity_table(base, last, [wide])  # position or capacity?
+    logit_rate.one_layer_capacity_table(base, [first, last], [wide])  # in one layer
     both = {"mnist": (base, last, [wide])}
     logit_rate.plot_last_layer_capacity(both, {"mnist": "MNIST"})  # the same, drawn
 
@@ -72,6 +73,8 @@ __all__ = [
     "one_layer_table",
     "last_layer_dial",
     "last_layer_capacity_table",
+    "one_layer_capacity_table",
+    "plot_last_layer_capacity",
     "plot_weights",
     "plot_weight_rows",
     "plot_rank_dial",
@@ -234,8 +237,8 @@ def rank_table(
 
 def _wide_convs(grids: Sequence[Results], where: str) -> list[dict]:
     """The summary rows of the wide convolutions in ``grids`` at one placement: widened in
-    ``all`` three layers or in the ``last`` (``--layers wide_conv@last``) or ``first`` one
-    only."""
+    ``all`` three layers or in one layer only, ``first``, ``middle`` or ``last``
+    (``--layers wide_conv@last``)."""
     return [
         r
         for grid in grids
@@ -520,6 +523,32 @@ def _last_layer_pairs(
     return [(r, wide[r["rank"]]) for r in faster_last.lrlc_rows(where="last") if r["rank"] in wide]
 
 
+def _capacity_cells(base: Results, lrlc_row: dict, control: dict) -> list[str]:
+    """The cells of a position-or-capacity row: the widened convolution's parameters, test
+    accuracy and gain over ``base``'s convolution, then LRLC's test accuracy and LRLC
+    minus the widened convolution (:func:`lrlc.results.format_difference`)."""
+    conv = base.row("conv")
+    n_test = base.raw["data"]["test_size"]
+    return [
+        f"{control['params']:,}",
+        accuracy(control),
+        "" if conv is None else format_difference(control, conv, n_test),
+        accuracy(lrlc_row),
+        format_difference(lrlc_row, control, n_test),
+    ]
+
+
+def _capacity_header(faster: Results) -> list[str]:
+    """The headers of the cells :func:`_capacity_cells` writes, LRLC's at ``faster``'s rate."""
+    return [
+        "parameters (wide conv)",
+        "wide conv",
+        "wide conv − convolution",
+        f"LRLC, {_rate(faster)}",
+        "LRLC − wide conv",
+    ]
+
+
 def last_layer_capacity_table(
     base: Results, faster_last: Results, controls: Sequence[Results], full_note: bool = True
 ) -> Any:
@@ -545,17 +574,8 @@ def last_layer_capacity_table(
     full_note: False puts the short note above the table (:func:`.difference_note`), for
     the tables after the first on a page.
     """
-    conv = base.row("conv")
-    n_test = base.raw["data"]["test_size"]
     rows = [
-        [
-            str(last["rank"]),
-            f"{control['params']:,}",
-            accuracy(control),
-            "" if conv is None else format_difference(control, conv, n_test),
-            accuracy(last),
-            format_difference(last, control, n_test),
-        ]
+        [str(last["rank"]), *_capacity_cells(base, last, control)]
         for last, control in _last_layer_pairs(base, faster_last, controls)
     ]
     if not rows:
@@ -564,15 +584,56 @@ def last_layer_capacity_table(
             f"{faster_last.origin}: run --layers wide_conv@last:RANKS with the base grid's "
             "command"
         )
-    fast = _rate(faster_last)
-    header = [
-        "rank",
-        "parameters (wide conv)",
-        "wide conv",
-        "wide conv − convolution",
-        f"LRLC, {fast}",
-        "LRLC − wide conv",
-    ]
+    header = ["rank", *_capacity_header(faster_last)]
+    return markdown_table(header, rows, note=difference_note(full_note))
+
+
+def one_layer_capacity_table(
+    base: Results,
+    one_layer: Sequence[Results],
+    controls: Sequence[Results],
+    rank: int = 4,
+    full_note: bool = True,
+) -> Any:
+    """Position or capacity, in one layer? LRLC ``rank`` with faster logits in one layer
+    only (the first, the middle or the last) against the convolution widened in that
+    layer only for that rank (``--layers wide_conv@middle:4``: by the official formula,
+    :func:`lrlc.models.wide_conv_width`, in the first or the middle layer, rank times the
+    filters in the last), which has about LRLC's parameters there and no position
+    information. A Markdown table (:func:`.markdown_table`), one row per placement that
+    both ran, in the network's order.
+
+    one_layer: grids whose runs of LRLC ``rank`` are in one layer only, at one faster rate
+    of the logits (as for :func:`one_layer_table`; a placement in several of them is taken
+    from the first); controls: grids made with the base grid's command but other variants
+    that hold the widened convolutions (the base grid's are used too). Every grid must
+    share the base grid's settings (:func:`lrlc.results.check_comparable`). A ``KeyError``
+    where no placement has both runs.
+
+    Columns: the layer, then as :func:`last_layer_capacity_table`: the widened
+    convolution's parameters, test accuracy and gain over the convolution, LRLC's test
+    accuracy, LRLC minus the widened convolution.
+    """
+    if not one_layer:
+        raise ValueError("one_layer is empty: pass the grids of LRLC in one layer only")
+    _check_placements(base, *one_layer)
+    for grid in controls:
+        check_comparable(base, grid)
+    rows = []
+    for where in ONE_LAYER:
+        found = [g.row("lrlc", rank, where) for g in one_layer]
+        lrlc_row = next((r for r in found if r is not None), None)
+        wide = [r for r in _wide_convs((base, *controls), where) if r["rank"] == rank]
+        if lrlc_row is None or not wide:
+            continue
+        rows.append([where, *_capacity_cells(base, lrlc_row, wide[0])])
+    if not rows:
+        raise KeyError(
+            f"no LRLC rank {rank} run in one layer only with a convolution widened in that "
+            f"layer for rank {rank}: run --layers wide_conv@middle:{rank} (or @first, @last) "
+            "with the base grid's command"
+        )
+    header = ["layer", *_capacity_header(one_layer[0])]
     return markdown_table(header, rows, note=difference_note(full_note))
 
 

@@ -546,6 +546,68 @@ def test_last_layer_capacity_table_sets_each_rank_against_its_widened_last_layer
     assert "widened for rank 4" not in capacity and "widened for rank 2" in capacity
 
 
+def test_one_layer_capacity_table_sets_each_layer_against_the_convolution_widened_there():
+    base = grid(None, (0.90, 0.92), 0.0)  # the convolution at 88%
+    fast_first = grid(100, (0.94, 0.94), 0.0)
+    fast_first.raw["runs"] = first_layer_runs((0.94, 0.94), 1.0)
+    fast_middle = grid(100, (0.93, 0.93), 0.0)
+    fast_middle.raw["runs"] = [
+        {**r, "where": "middle"} for r in first_layer_runs((0.93, 0.93), 0.0)
+    ]
+    fast_last = grid(100, (0.92, 0.92), 0.0)
+    fast_last.raw["runs"] = last_layer_runs((0.92, 0.92), 1.0)
+    controls = grid(None, (0.90, 0.92), 0.0)  # the base grid's command, other variants
+    controls.raw["runs"] = (
+        [{**r, "where": "middle"} for r in wide_runs(4, (0.90, 0.90), 179)]
+        + [{**r, "where": "first"} for r in wide_runs(4, (0.935, 0.935), 79)]
+        + [{**r, "where": "first"} for r in wide_runs(2, (0.50, 0.50), 60)]  # another rank
+        + wide_runs(4, (0.80, 0.80), 400)  # in all three layers: no one layer's control
+    )
+    # in the network's order, whatever the order of the grids; the last layer has no
+    # control here, so no row
+    text = logit_rate.one_layer_capacity_table(
+        base, [fast_last, fast_middle, fast_first], [controls]
+    ).data
+    lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+    assert [cell.strip("| ") for cell in lines[0]] == [
+        "layer",
+        "parameters (wide conv)",
+        "wide conv",
+        "wide conv − convolution",
+        "LRLC, 100×",
+        "LRLC − wide conv",
+    ]
+    rows = {ln[0].lstrip("| "): ln for ln in lines[1:]}
+    assert list(rows) == ["first", "middle"]
+    first, middle = rows["first"], rows["middle"]
+    assert first[1:3] == ["79", "93.50\u00a0±\u00a00.00"]
+    # 93.5 - 88, seeds alike: 2 x 100 x sqrt(2 x .9075 x .0925 / 10,000) = 0.82
+    assert first[3] == "**+5.50 (±0.82)**"
+    assert first[4] == "94.00\u00a0±\u00a00.00"
+    # 94 - 93.5: within 2 x 100 x sqrt(2 x .9375 x .0625 / 10,000) = 0.68
+    assert first[5].rstrip(" |") == "+0.50 (±0.68)"
+    assert middle[1] == "179"
+    assert middle[5].rstrip(" |") == "**+3.00 (±0.79)**"  # 93 - 90
+    assert text.startswith(DIFFERENCE_NOTE)
+    # a placement whose control exists gets its row: the last layer's widened convolution
+    controls.raw["runs"] += [{**r, "where": "last"} for r in wide_runs(4, (0.91, 0.91), 151)]
+    text = logit_rate.one_layer_capacity_table(base, [fast_first, fast_last], [controls]).data
+    names = [ln.split(" | ")[0].lstrip("| ") for ln in text.splitlines() if ln.startswith("| ")]
+    assert names[1:] == ["first", "last"]
+    with pytest.raises(KeyError, match="wide_conv@middle:2"):
+        logit_rate.one_layer_capacity_table(base, [fast_first], [controls], rank=2)
+    with pytest.raises(KeyError, match="wide_conv@middle:4"):
+        logit_rate.one_layer_capacity_table(base, [fast_middle], [])
+    fast_middle.raw["config"]["combining_lr_scale"] = 10
+    with pytest.raises(ValueError, match=r"different rates \(100× and 10×\)"):
+        logit_rate.one_layer_capacity_table(base, [fast_first, fast_middle], [controls])
+    controls.raw["config"]["epochs"] = 9  # a control made with other settings is refused
+    with pytest.raises(ValueError, match="epochs"):
+        logit_rate.one_layer_capacity_table(base, [fast_first], [controls])
+    with pytest.raises(ValueError, match="one_layer is empty"):
+        logit_rate.one_layer_capacity_table(base, [], [controls])
+
+
 def test_plot_last_layer_capacity_draws_each_rank_beside_its_widened_last_layer():
     base = grid(None, (0.90, 0.92), 0.0)  # the convolution at 88%
     fast_last = grid(100, (0.93, 0.93), 0.0)

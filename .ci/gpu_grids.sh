@@ -8,8 +8,11 @@
 # learning rate) or -last-layer-combining-lr-100 (LRLC of rank 4 in the last layer only, the
 # same logits), at the lr and weight decay the plain grid chose, read from $OUT/<grid>.json,
 # else results/partial/, else results/: run it once that grid's LRLC tuning is done), or with
-# -wide-conv (the convolution widened in the last layer only for rank 4, the last layer's
-# position-or-capacity control, tuned on its own like every family of the plain grid). Each grid starts from
+# -first-layer-combining-lr-100 or -middle-layer-combining-lr-100 (LRLC of ranks 1 and 4 in
+# that layer only, the same logits, tuned on their own: the plain grid has no such family),
+# or with -wide-conv (the convolution widened in one layer only for rank 4, the last, the
+# first and the middle: the one-layer runs' position-or-capacity controls, tuned on their
+# own like every family of the plain grid). Each grid starts from
 # its committed results/partial/<grid>.json, else results/<grid>.json (so a grid grows over
 # several calls; a grid is committed to results/partial/ until it is whole, so that the
 # chapters keep showing the complete CPU-scale grid until then), runs in its own
@@ -47,6 +50,11 @@ run_grid() {  # one grid, its log in $logs/<grid>.log
     shift
     [ "$grid" = celeba-attributes ] && args=(celeba --attributes)
     case $grid in  # faster combining logits, at the lr and weight decay the plain grid chose
+        *-first-layer-combining-lr-100 | *-middle-layer-combining-lr-100)
+            local where=${grid%-layer-combining-lr-100}
+            where=${where##*-}  # first or middle
+            args=("${grid%-"$where"-layer-combining-lr-100}" --layers "lrlc@$where:1/4"
+                  --combining-lr-scale 100) ;;
         *-last-layer-combining-lr-100)
             local base=${grid%-last-layer-combining-lr-100}
             args=("$base" --layers lrlc@last:4 --combining-lr-scale 100
@@ -56,7 +64,7 @@ run_grid() {  # one grid, its log in $logs/<grid>.log
             args=("$base" --layers lrlc:2/4/8/16 --combining-lr-scale 100
                   --chosen-from "$(plain_grid_file "$base")") ;;
         *-wide-conv)  # the plain grid's command, one more variant: no --chosen-from needed
-            args=("${grid%-wide-conv}" --layers wide_conv@last:4) ;;
+            args=("${grid%-wide-conv}" --layers wide_conv@last:4,wide_conv@first:4,wide_conv@middle:4) ;;
     esac
     local start
     for start in "results/partial/$grid.json" "results/$grid.json"; do

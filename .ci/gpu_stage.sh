@@ -5,8 +5,8 @@
 #   bash .ci/gpu_stage.sh [--wheels] GRID...
 #
 # GRID: mnist, cifar10, celeba, trans_celeba48 or celeba-attributes (or one of the first
-# four with -combining-lr-100, -last-layer-combining-lr-100 or -wide-conv, as
-# .ci/gpu_grids.sh takes them). Their data are copied
+# four with -combining-lr-100, -last-layer-combining-lr-100 (or -first- or -middle-) or
+# -wide-conv, as .ci/gpu_grids.sh takes them). Their data are copied
 # from $LRLC_DATA (default ../shared/data); --wheels adds the Jupyter wheels of
 # ../shared/gpu-wheels, to execute chapters there (.ci/gpu_chapters.sh). .gpu/COMMIT holds
 # the commit of this checkout, which the copy on the GPU machine has no .git to tell.
@@ -21,7 +21,9 @@ rm -rf .gpu && mkdir -p .gpu/data
 for grid in "$@"; do
     plain=${grid%-wide-conv}
     plain=${plain%-combining-lr-100}
-    case "${plain%-last-layer}" in  # a faster-logits grid needs its plain grid's data
+    plain=${plain%-last-layer}
+    plain=${plain%-first-layer}
+    case "${plain%-middle-layer}" in  # a faster-logits grid needs its plain grid's data
         mnist) need=MNIST ;;
         cifar10) need=cifar10-jpeg.tar.gz ;;
         celeba | trans_celeba48 | celeba-attributes) need=celeba-subset ;;

@@ -22,6 +22,8 @@ chapter 9 shows them::
     logit_rate.one_layer_capacity_table(base, [first, last], [wide])  # in one layer
     both = {"mnist": (base, last, [wide])}
     logit_rate.plot_last_layer_capacity(both, {"mnist": "MNIST"})  # the same, drawn
+    ones = {"mnist": (base, [first, last], [wide])}
+    logit_rate.plot_one_layer_capacity(ones, {"mnist": "MNIST"})  # one layer's, drawn
 
 Every grid must share the base grid's data and training settings (the comparison would
 mean nothing otherwise): :func:`lrlc.results.check_comparable` says what differs.
@@ -75,6 +77,7 @@ __all__ = [
     "last_layer_capacity_table",
     "one_layer_capacity_table",
     "plot_last_layer_capacity",
+    "plot_one_layer_capacity",
     "plot_weights",
     "plot_weight_rows",
     "plot_rank_dial",
@@ -588,6 +591,34 @@ def last_layer_capacity_table(
     return markdown_table(header, rows, note=difference_note(full_note))
 
 
+def _one_layer_pairs(
+    base: Results, one_layer: Sequence[Results], controls: Sequence[Results], rank: int
+) -> list[tuple[str, dict, dict]]:
+    """(placement, LRLC ``rank`` there, the convolution widened there for ``rank``) summary
+    rows, in the network's order, for every placement of ``ONE_LAYER`` that has both in
+    ``one_layer`` (the first grid that has it) and in ``base`` or ``controls``; the grids
+    checked as :func:`one_layer_capacity_table` says."""
+    if not one_layer:
+        raise ValueError("one_layer is empty: pass the grids of LRLC in one layer only")
+    _check_placements(base, *one_layer)
+    for grid in controls:
+        check_comparable(base, grid)
+    pairs = []
+    for where in ONE_LAYER:
+        found = [g.row("lrlc", rank, where) for g in one_layer]
+        lrlc_row = next((r for r in found if r is not None), None)
+        wide = [r for r in _wide_convs((base, *controls), where) if r["rank"] == rank]
+        if lrlc_row is not None and wide:
+            pairs.append((where, lrlc_row, wide[0]))
+    if not pairs:
+        raise KeyError(
+            f"no LRLC rank {rank} run in one layer only with a convolution widened in that "
+            f"layer for rank {rank}: run --layers wide_conv@middle:{rank} (or @first, @last) "
+            "with the base grid's command"
+        )
+    return pairs
+
+
 def one_layer_capacity_table(
     base: Results,
     one_layer: Sequence[Results],
@@ -614,25 +645,10 @@ def one_layer_capacity_table(
     convolution's parameters, test accuracy and gain over the convolution, LRLC's test
     accuracy, LRLC minus the widened convolution.
     """
-    if not one_layer:
-        raise ValueError("one_layer is empty: pass the grids of LRLC in one layer only")
-    _check_placements(base, *one_layer)
-    for grid in controls:
-        check_comparable(base, grid)
-    rows = []
-    for where in ONE_LAYER:
-        found = [g.row("lrlc", rank, where) for g in one_layer]
-        lrlc_row = next((r for r in found if r is not None), None)
-        wide = [r for r in _wide_convs((base, *controls), where) if r["rank"] == rank]
-        if lrlc_row is None or not wide:
-            continue
-        rows.append([where, *_capacity_cells(base, lrlc_row, wide[0])])
-    if not rows:
-        raise KeyError(
-            f"no LRLC rank {rank} run in one layer only with a convolution widened in that "
-            f"layer for rank {rank}: run --layers wide_conv@middle:{rank} (or @first, @last) "
-            "with the base grid's command"
-        )
+    rows = [
+        [where, *_capacity_cells(base, lrlc_row, control)]
+        for where, lrlc_row, control in _one_layer_pairs(base, one_layer, controls, rank)
+    ]
     header = ["layer", *_capacity_header(one_layer[0])]
     return markdown_table(header, rows, note=difference_note(full_note))
 
@@ -756,6 +772,44 @@ def plot_last_layer_capacity(
         shown += _baselines(ax, base, [("conv", None)])
         finish_rank_axes(ax, [r["rank"] for r in lrlc], shown)
         ax.minorticks_off()
+        ax.set_title(names[name])
+    _legend_below(fig)
+    return fig
+
+
+def plot_one_layer_capacity(
+    controlled: Mapping[str, tuple[Results, Sequence[Results], Sequence[Results]]],
+    names: Mapping[str, str],
+    rank: int = 4,
+    size: float = 3.6,
+) -> Figure | None:
+    """:func:`one_layer_capacity_table` as a picture, one panel per dataset of
+    ``controlled`` (``{dataset: (base, one_layer, controls)}``, as that function takes
+    them), side by side with one legend below: test accuracy (%) for each layer that both
+    ran, LRLC ``rank`` in that layer only with faster logits (squares in the placement's
+    colour, ``PLACEMENTS``) beside the convolution widened in that layer (diamonds in the
+    wide convolution's colour), means over seeds with error bars of one standard
+    deviation, and the base grid's convolution as a line across with a band of one. None
+    when ``controlled`` is empty."""
+    if not controlled:
+        return None
+    fig, axes = _panels(len(controlled), size)
+    for ax, (name, (base, one_layer, controls)) in zip(axes.flat, controlled.items(), strict=True):
+        pairs = _one_layer_pairs(base, one_layer, controls, rank)
+        shown = _baselines(ax, base, [("conv", None)])
+        fast = _rate(one_layer[0])
+        for x, (where, lrlc_row, wide) in enumerate(pairs):
+            for row, dx, fmt, color, label in (
+                (lrlc_row, -0.15, "s", PLACEMENTS[where][0], f"{PLACEMENTS[where][2]}, {fast}"),
+                (wide, 0.15, "D", BASELINE_COLORS["wide_conv"], "convolution widened there"),
+            ):
+                mean, std = 100 * row["test_mean"], 100 * row["test_std"]
+                ax.errorbar([x + dx], [mean], yerr=[std], fmt=fmt, color=color, capsize=3,
+                            label=label, zorder=3)  # fmt: skip
+                shown += [mean - std, mean + std]
+        finish_rank_axes(ax, [], shown)
+        ax.set_xticks(range(len(pairs)), [f"{where} layer" for where, _, _ in pairs])
+        ax.set(xlim=(-0.5, len(pairs) - 0.5), xlabel=f"the one layer relaxed (rank {rank})")
         ax.set_title(names[name])
     _legend_below(fig)
     return fig

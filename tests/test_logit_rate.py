@@ -608,6 +608,45 @@ def test_one_layer_capacity_table_sets_each_layer_against_the_convolution_widene
         logit_rate.one_layer_capacity_table(base, [], [controls])
 
 
+def test_plot_one_layer_capacity_draws_each_layer_beside_its_widened_convolution():
+    base = grid(None, (0.90, 0.92), 0.0)  # the convolution at 88%
+    fast_first = grid(100, (0.94, 0.94), 0.0)
+    fast_first.raw["runs"] = first_layer_runs((0.94, 0.96), 1.0)
+    fast_last = grid(100, (0.92, 0.92), 0.0)
+    fast_last.raw["runs"] = last_layer_runs((0.92, 0.92), 1.0)
+    controls = grid(None, (0.90, 0.92), 0.0)
+    controls.raw["runs"] = [{**r, "where": "first"} for r in wide_runs(4, (0.89, 0.89), 79)]
+    controls.raw["runs"] += [{**r, "where": "last"} for r in wide_runs(4, (0.91, 0.91), 151)]
+    controls.raw["runs"] += wide_runs(4, (0.80, 0.80), 400)  # in all three layers: left out
+    fig = logit_rate.plot_one_layer_capacity(
+        {"mnist": (base, [fast_last, fast_first], [controls])}, {"mnist": "MNIST"}
+    )
+    (ax,) = fig.axes
+    assert ax.get_title() == "MNIST"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["first layer", "last layer"]
+    points = [c.lines[0] for c in ax.containers]  # each point with its error bar
+    xy = [(p.get_xdata()[0], round(p.get_ydata()[0], 6)) for p in points]
+    # LRLC left of each layer's tick, its widened convolution right: 95 (94 and 96), 89,
+    # then 92 and 91 in the last layer
+    assert xy == [(-0.15, 95.0), (0.15, 89.0), (0.85, 92.0), (1.15, 91.0)]
+    assert [p.get_color() for p in points] == ["C5", "C4", "C1", "C4"]  # the book's colours
+    (conv,) = [ln for ln in ax.get_lines() if ln.get_label() == "convolution"]
+    assert list(conv.get_ydata()) == [pytest.approx(88.0)] * 2
+    low, high = ax.get_ylim()  # every error bar in view: 95 ± 1.41 and the band
+    assert low < 88.0 - 1e-9 and high > 95.0 + 1.41
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == [
+        "convolution",
+        "LRLC, first layer only, 100×",
+        "convolution widened there",
+        "LRLC, last layer only, 100×",
+    ]
+    plt.close(fig)
+    assert logit_rate.plot_one_layer_capacity({}, {}) is None
+    with pytest.raises(KeyError, match="wide_conv@middle:4"):
+        logit_rate.plot_one_layer_capacity({"mnist": (base, [fast_first], [])}, {})
+
+
 def test_plot_last_layer_capacity_draws_each_rank_beside_its_widened_last_layer():
     base = grid(None, (0.90, 0.92), 0.0)  # the convolution at 88%
     fast_last = grid(100, (0.93, 0.93), 0.0)

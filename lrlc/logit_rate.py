@@ -78,6 +78,7 @@ __all__ = [
     "one_layer_capacity_table",
     "plot_last_layer_capacity",
     "plot_one_layer_capacity",
+    "seeds_table",
     "plot_weights",
     "plot_weight_rows",
     "plot_rank_dial",
@@ -650,6 +651,53 @@ def one_layer_capacity_table(
         for where, lrlc_row, control in _one_layer_pairs(base, one_layer, controls, rank)
     ]
     header = ["layer", *_capacity_header(one_layer[0])]
+    return markdown_table(header, rows, note=difference_note(full_note))
+
+
+def seeds_table(
+    base: Results,
+    seed_sets: Mapping[str, tuple[Results, Results]],
+    checks: Sequence[tuple[str, int]],
+    full_note: bool = True,
+) -> Any:
+    """Does a comparison hold with other seeds? For each ``(where, rank)`` of ``checks``,
+    LRLC of that rank in that placement (``"all"``, or one layer only) with faster logits
+    against the convolution widened there for that rank, once per set of seeds (a Markdown
+    table, :func:`.markdown_table`).
+
+    seed_sets: ``{label: (lrlc, controls)}``, e.g. ``"0 to 2"`` for the first runs,
+    ``"3 to 5"`` for new seeds made with the same commands (``--seeds 3,4,5``), and
+    ``"0 to 5"`` for both (:func:`lrlc.results.pool`); ``lrlc`` holds the LRLC runs,
+    ``controls`` the widened convolutions. Every grid must share the base grid's settings
+    (:func:`lrlc.results.check_comparable`); a ``KeyError`` names a run a set lacks.
+
+    Columns: the comparison, the seeds, the widened convolution's test accuracy (mean ±
+    std over seeds, %), LRLC's, and LRLC minus the widened convolution
+    (:func:`lrlc.results.format_difference`, whose threshold the seeds of each set set).
+    """
+    for lrlc_grid, controls in seed_sets.values():
+        check_comparable(base, lrlc_grid)
+        check_comparable(base, controls)
+    n_test = base.raw["data"]["test_size"]
+    rows = []
+    for where, rank in checks:
+        for i, (label, (lrlc_grid, controls)) in enumerate(seed_sets.items()):
+            lrlc_row = lrlc_grid.row("lrlc", rank, where)
+            wide = controls.row("wide_conv", rank, where)
+            for row, grid, layer in ((lrlc_row, lrlc_grid, "lrlc"), (wide, controls, "wide_conv")):
+                if row is None:
+                    raise KeyError(
+                        f"no {variant_name(layer, rank, where)} run in {grid.origin} (seeds "
+                        f"{label})"
+                    )
+            name = variant_name("lrlc", rank, where) if i == 0 else ""
+            rows.append(
+                [name, label, accuracy(wide), accuracy(lrlc_row),
+                 format_difference(lrlc_row, wide, n_test)]
+            )  # fmt: skip
+    fast = _rate(next(iter(seed_sets.values()))[0])
+    header = ["LRLC against the widened convolution", "seeds", "wide conv", f"LRLC, {fast}",
+              "LRLC − wide conv"]  # fmt: skip
     return markdown_table(header, rows, note=difference_note(full_note))
 
 

@@ -62,6 +62,7 @@ __all__ = [
     "setting_differences",
     "check_comparable",
     "by_logit_rate",
+    "pool",
     "RESULTS_URL",
 ]
 
@@ -911,6 +912,37 @@ def by_logit_rate(base: Results, scaled: Sequence[Results]) -> list[Results]:
     if len(set(rates)) < len(rates):
         raise ValueError(f"two grids have the same combining-logit rate: {rates}")
     return grids
+
+
+def pool(first: Results, *more: Results) -> Results:
+    """The runs of several files as one grid: files made with one command but other
+    variants or other seeds (e.g. ``--seeds 3,4,5`` to a file of its own), so that a
+    variant's mean and spread cover every seed. ``first``'s settings and record, the
+    latest date of them all, every file's runs, and an ``origin`` naming every file.
+
+    ``ValueError`` where a file was made with other settings than ``first``
+    (:func:`check_comparable`, the logits' rate and sharing included), or holds a run (a
+    variant and a seed) that another holds too.
+    """
+    for grid in more:
+        check_comparable(first, grid, varying=())
+    held: dict[tuple, str] = {}  # (layer, rank, where, seed): the file that holds it
+    runs = []
+    for grid in (first, *more):
+        for run in grid.runs:
+            where = run.get("where", "all")
+            key = (run["layer"], run["rank"], where, run["seed"])
+            if key in held:
+                raise ValueError(
+                    f"{held[key]} and {grid.origin} both hold "
+                    f"{variant_name(run['layer'], run['rank'], where)} seed {run['seed']}: "
+                    "pool files of other variants or other seeds"
+                )
+            held[key] = grid.origin
+            runs.append(run)
+    date = max(g.raw["date"] for g in (first, *more))
+    origin = " + ".join(g.origin for g in (first, *more))
+    return Results(first.name, {**first.raw, "date": date, "runs": runs}, origin, first.kind)
 
 
 def load(name: str, path: str | os.PathLike | None = None, kinds: Sequence[str] = KINDS) -> Results:

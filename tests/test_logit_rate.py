@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from lrlc import logit_rate  # noqa: E402
-from lrlc.results import DIFFERENCE_NOTE, SHORT_DIFFERENCE_NOTE, Results  # noqa: E402
+from lrlc.results import DIFFERENCE_NOTE, SHORT_DIFFERENCE_NOTE, Results, pool  # noqa: E402
 
 LAYERS = ("features.0", "features.3", "features.6")
 
@@ -645,6 +645,43 @@ def test_plot_one_layer_capacity_draws_each_layer_beside_its_widened_convolution
     assert logit_rate.plot_one_layer_capacity({}, {}) is None
     with pytest.raises(KeyError, match="wide_conv@middle:4"):
         logit_rate.plot_one_layer_capacity({"mnist": (base, [fast_first], [])}, {})
+
+
+def test_seeds_table_sets_each_comparison_once_per_set_of_seeds():
+    base = grid(None, (0.90, 0.92), 0.0)
+    first = grid(100, (0.94, 0.94), 0.0)
+    first.raw["runs"] = [{**r, "where": "middle"} for r in first_layer_runs((0.93, 0.93), 0.0)]
+    wide = grid(None, (0.90, 0.92), 0.0)
+    wide.raw["runs"] = [{**r, "where": "middle"} for r in wide_runs(4, (0.90, 0.90), 179)]
+    again, wide_again = copy.deepcopy(first), copy.deepcopy(wide)  # seeds 2 and 3
+    for g, tests in ((again, (0.91, 0.95)), (wide_again, (0.91, 0.91))):
+        g.raw["runs"] = [{**r, "seed": r["seed"] + 2, "test_accuracy": t}
+                         for r, t in zip(g.raw["runs"], tests, strict=True)]  # fmt: skip
+    sets = {
+        "0, 1": (first, wide),
+        "2, 3": (again, wide_again),
+        "0 to 3": (pool(first, again), pool(wide, wide_again)),
+    }
+    text = logit_rate.seeds_table(base, sets, [("middle", 4)]).data
+    lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+    assert [c.strip("| ") for c in lines[0]] == [
+        "LRLC against the widened convolution", "seeds", "wide conv", "LRLC, 100×",
+        "LRLC − wide conv",
+    ]  # fmt: skip
+    rows = lines[1:]
+    assert [r[0].lstrip("| ") for r in rows] == ["LRLC rank 4 (middle layer)", "", ""]
+    assert [r[1] for r in rows] == ["0, 1", "2, 3", "0 to 3"]
+    # 93 - 90, seeds alike: the test set's noise, 2 x 100 x sqrt(2 x .915 x .085 / 10,000)
+    assert rows[0][4].rstrip(" |") == "**+3.00 (±0.79)**"
+    # 93 - 91, within the threshold LRLC's seeds (91 and 95, std 2.83) set: 2 x 2.83
+    assert rows[1][2:4] == ["91.00\u00a0±\u00a00.00", "93.00\u00a0±\u00a02.83"]
+    assert rows[1][4].rstrip(" |") == "+2.00 (±5.66)"
+    assert rows[2][2] == "90.50\u00a0±\u00a00.58"  # 90, 90, 91, 91
+    with pytest.raises(KeyError, match=r"no LRLC rank 2 \(middle layer\) run .* \(seeds 0, 1\)"):
+        logit_rate.seeds_table(base, sets, [("middle", 2)])
+    wide_again.raw["config"]["epochs"] = 9  # a set made with other settings is refused
+    with pytest.raises(ValueError, match="epochs"):
+        logit_rate.seeds_table(base, {"2, 3": (again, wide_again)}, [("middle", 4)])
 
 
 def test_plot_last_layer_capacity_draws_each_rank_beside_its_widened_last_layer():

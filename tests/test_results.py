@@ -856,3 +856,31 @@ def test_a_misspelt_grid_gets_the_close_names_and_no_wrong_command(results_dir, 
         results.load("CIFAR10")
     with pytest.raises(FileNotFoundError, match=r"`python -m lrlc.experiments mnist \.\.\.`"):
         results.load("mnist-24-epochs")
+
+
+def test_pool_makes_one_grid_of_files_of_other_seeds_or_variants():
+    first = results.Results("mnist", grid(), "results/cpu/mnist.json", "cpu")
+    more_raw = {**grid(), "date": "2026-12-07"}
+    more_raw["runs"] = [run("conv", None, 2, 0.86), run("lrlc", 4, 2, 0.94, params=300),
+                        run("lrlc", 2, 0, 0.93, "middle")]  # fmt: skip
+    more = results.Results("mnist", more_raw, "results/cpu/mnist-seed-2.json", "cpu")
+    pooled = results.pool(first, more)
+    assert pooled.origin == "results/cpu/mnist.json + results/cpu/mnist-seed-2.json"
+    assert pooled.raw["date"] == "2026-12-07" and pooled.kind == "cpu"
+    assert len(pooled.runs) == len(first.runs) + 3
+    conv = pooled.row("conv")  # seeds 0, 1 and 2: 0.90, 0.94, 0.86
+    assert conv["seeds"] == 3 and conv["test_mean"] == pytest.approx(0.90)
+    assert conv["test_std"] == pytest.approx(statistics.stdev([0.90, 0.94, 0.86]))
+    assert pooled.row("lrlc", 2, "middle")["seeds"] == 1  # a variant of its own
+    assert len(first.runs) == 6  # the files themselves are left as they were
+    assert "results/cpu/mnist-seed-2.json`." in pooled.provenance()
+    # a run both files hold is refused, naming it
+    again_raw = {**more_raw, "runs": [run("lrlc", 4, 1, 0.97, params=300)]}
+    again = results.Results("mnist", again_raw, "again.json")
+    with pytest.raises(ValueError, match=r"mnist.json and again.json both hold LRLC rank 4 seed 1"):
+        results.pool(first, again)
+    # so is a file made with other settings, the logits' rate included
+    other = results.Results("mnist", {**more_raw, "config": {**more_raw["config"],
+                            "combining_lr_scale": 100.0}}, "fast.json")  # fmt: skip
+    with pytest.raises(ValueError, match="combining_lr_scale"):
+        results.pool(first, other)

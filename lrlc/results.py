@@ -892,6 +892,11 @@ def check_comparable(
     }
     if len(hyper) > 1:
         differs.append(f"LRLC's learning rate and weight decay ({sorted(hyper)})")
+    if differs and not varying:
+        raise ValueError(
+            f"{other.origin} differs from {base.origin} in: {', '.join(differs)}. Use grids "
+            "made with the same settings."
+        )
     if differs:
         allowed = " and ".join(_VARYING[k][0] for k in varying)
         options = " and ".join(_VARYING[k][1] for k in varying)

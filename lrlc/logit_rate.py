@@ -673,7 +673,7 @@ def seeds_table(
 
     Columns: the comparison, the seeds, the widened convolution's test accuracy (mean ±
     std over seeds, %), LRLC's, and LRLC minus the widened convolution
-    (:func:`lrlc.results.format_difference`, whose threshold the seeds of each set set).
+    (:func:`lrlc.results.format_difference`; each set's own seeds set its threshold).
     """
     for lrlc_grid, controls in seed_sets.values():
         check_comparable(base, lrlc_grid)

@@ -158,8 +158,8 @@ def _download(name: str, kinds: Sequence[str] = KINDS) -> tuple[dict, str, str] 
 
 def summarize(raw: dict) -> list[dict]:
     """One row per variant of a results file, in a fixed order (the convolution, CoordConv,
-    LC, the wide convolution, LRLC by placement, all three layers, the last, the first, and
-    rank; input-dependent LRLC): layer, rank, where, seeds,
+    LC, the wide convolution, LRLC by placement, all three layers, the last, the first, the
+    middle, and rank; input-dependent LRLC): layer, rank, where, seeds,
     test_mean, test_std (0 for one seed), valid_mean, params, images_per_second."""
     groups: dict[tuple, list[dict]] = {}
     for run in raw["runs"]:
@@ -167,7 +167,7 @@ def summarize(raw: dict) -> list[dict]:
 
     def order(key: tuple) -> tuple:
         layer, rank, where = key
-        known, placements = list(LAYER_NAMES), list(PLACEMENT_LAYERS)  # all, last, first
+        known, placements = list(LAYER_NAMES), list(PLACEMENT_LAYERS)  # all, last, first, middle
         return (
             known.index(layer) if layer in known else len(known),
             placements.index(where) if where in placements else len(placements),

@@ -52,6 +52,12 @@ def grid(scale: float | None, tests: tuple[float, float], first: float) -> Resul
     return Results("mnist", raw, f"results/cpu/{scale}.json")
 
 
+def table_cells(text: str) -> list[list[str]]:
+    """The rows of a Markdown table in ``text`` (header first), each split into its cells
+    (the first keeps its leading ``"| "``, the last its trailing ``" |"``)."""
+    return [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+
+
 def largest(first: float) -> float:
     """The largest of softmax([first, 0, 0, 0])."""
     return math.exp(first) / (math.exp(first) + 3)
@@ -202,7 +208,7 @@ def test_rank_table_sets_the_dial_at_two_rates_side_by_side():
             for s in (0, 1)
         ]  # fmt: skip
     text = logit_rate.rank_table(base, [fast], rate=100).data
-    lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+    lines = table_cells(text)
     assert lines[0][2:5] == ["logits at 1× (the grid)", "logits at 100×", "100× − 1×"]
     rows = {ln[0].lstrip("| "): ln for ln in lines[1:]}
     assert list(rows) == ["1", "2", "4", "8"]
@@ -322,7 +328,7 @@ def test_placement_table_sets_both_placements_at_both_rates_then_the_baselines()
     fast_last = grid(100, (0.93, 0.93), 0.0)
     fast_last.raw["runs"] = last_layer_runs((0.93, 0.93), 1.0)
     text = logit_rate.placement_table(base, fast, fast_last, rank=4).data
-    lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+    lines = table_cells(text)
     assert lines[0][3:5] == ["− convolution", "− logits at 1×"]
     rows = {ln[0].lstrip("| "): ln for ln in lines[1:]}
     assert list(rows) == [
@@ -383,7 +389,7 @@ def test_one_layer_table_sets_each_placement_against_its_rank_one_then_the_basel
     fast_last = grid(100, (0.93, 0.93), 0.0)
     fast_last.raw["runs"] = last_layer_runs((0.93, 0.93), 3.0)
     table = logit_rate.one_layer_table(base, fast, [fast_first, fast_last], rank=4)
-    lines = [ln.split(" | ") for ln in table.data.splitlines() if ln.startswith("| ")]
+    lines = table_cells(table.data)
     assert lines[0][3:5] == ["− convolution", "− rank 1, same layers"]
     rows = {ln[0].lstrip("| "): ln for ln in lines[1:]}
     assert list(rows) == [
@@ -470,7 +476,7 @@ def test_last_layer_dial_sets_the_last_layer_beside_all_three_at_the_faster_rate
     # a rank-1 run at 100x too: no logits, so the grid's row stands for it
     fast_last.raw["runs"] += [{**r, "rank": 1} for r in last_layer_runs((0.5, 0.5), 0.0)]
     text = logit_rate.last_layer_dial(base, fast, fast_last).data
-    lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+    lines = table_cells(text)
     assert [cell.strip("| ") for cell in lines[0]] == [
         "rank",
         "parameters",
@@ -515,7 +521,7 @@ def test_last_layer_capacity_table_sets_each_rank_against_its_widened_last_layer
         {**r, "where": "last"} for r in wide_runs(4, (0.90, 0.90), 151)
     ] + wide_runs(2, (0.80, 0.80), 400)  # in all three layers: not the last layer's control
     text = logit_rate.last_layer_capacity_table(base, fast_last, [controls]).data
-    lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+    lines = table_cells(text)
     assert [cell.strip("| ") for cell in lines[0]] == [
         "rank",
         "parameters (wide conv)",
@@ -568,7 +574,7 @@ def test_one_layer_capacity_table_sets_each_layer_against_the_convolution_widene
     text = logit_rate.one_layer_capacity_table(
         base, [fast_last, fast_middle, fast_first], [controls]
     ).data
-    lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+    lines = table_cells(text)
     assert [cell.strip("| ") for cell in lines[0]] == [
         "layer",
         "parameters (wide conv)",
@@ -663,7 +669,7 @@ def test_seeds_table_sets_each_comparison_once_per_set_of_seeds():
         "0 to 3": (pool(first, again), pool(wide, wide_again)),
     }
     text = logit_rate.seeds_table(base, sets, [("middle", 4)]).data
-    lines = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+    lines = table_cells(text)
     assert [c.strip("| ") for c in lines[0]] == [
         "LRLC against the widened convolution", "seeds", "wide conv", "LRLC, 100×",
         "LRLC − wide conv",

@@ -368,7 +368,7 @@ def test_valid_curve_panels_split_a_whole_grid_in_three(results_dir):
 
 
 def test_first_layer_runs_get_a_colour_line_and_panel_of_their_own(results_dir):
-    """``--layers lrlc@first:4`` (exercise 2 of section 9.3): the figures drew only the
+    """``--layers lrlc@first:4`` (section 9.1's one layer alone): the figures drew only the
     placements "all" and "last" and failed on a third."""
     raw = grid()
     raw["runs"] += [run("lrlc", r, 0, 0.9 + 0.01 * r, "first", params=150) for r in (2, 4)]

@@ -24,6 +24,8 @@ chapter 9 shows them::
     logit_rate.plot_last_layer_capacity(both, {"mnist": "MNIST"})  # the same, drawn
     ones = {"mnist": (base, [first, last], [wide])}
     logit_rate.plot_one_layer_capacity(ones, {"mnist": "MNIST"})  # one layer's, drawn
+    split = logit_rate.capacity_split(base, [first, last], [wide], scaled)  # the parts
+    logit_rate.plot_capacity_split({"mnist": split}, {"mnist": "MNIST"})  # drawn
 
 Every grid must share the base grid's data and training settings (the comparison would
 mean nothing otherwise): :func:`lrlc.results.check_comparable` says what differs.
@@ -49,9 +51,11 @@ from lrlc.plotting import (
 )
 from lrlc.results import (
     KINDS,
+    NOISE_MULTIPLE,
     Results,
     by_logit_rate,
     check_comparable,
+    difference_noise,
     difference_note,
     format_difference,
     load_or_none,
@@ -78,6 +82,8 @@ __all__ = [
     "one_layer_capacity_table",
     "plot_last_layer_capacity",
     "plot_one_layer_capacity",
+    "capacity_split",
+    "plot_capacity_split",
     "seeds_table",
     "plot_weights",
     "plot_weight_rows",
@@ -859,6 +865,102 @@ def plot_one_layer_capacity(
         ax.set_xticks(range(len(pairs)), [f"{where} layer" for where, _, _ in pairs])
         ax.set(xlim=(-0.5, len(pairs) - 0.5), xlabel=f"the one layer relaxed (rank {rank})")
         ax.set_title(names[name])
+    _legend_below(fig)
+    return fig
+
+
+def capacity_split(
+    base: Results,
+    one_layer: Sequence[Results],
+    controls: Sequence[Results],
+    scaled: Sequence[Results] = (),
+    all_rank: int = 2,
+    rate: float = 100,
+) -> list[dict]:
+    """Every position-or-capacity comparison of one dataset, split in two: what a
+    convolution widened to LRLC's size gains over the base grid's convolution
+    (``capacity``), and what LRLC gains over that widened convolution (``position``), each
+    in test points with its threshold (:data:`lrlc.results.NOISE_MULTIPLE` times
+    :func:`lrlc.results.difference_noise`). Their sum is LRLC's gain over the convolution.
+
+    One dict per comparison, with ``where``, ``rank``, ``capacity``,
+    ``capacity_threshold``, ``position`` and ``position_threshold``: first LRLC
+    ``all_rank`` in all three layers with the logits at ``rate`` (from ``scaled``, when
+    ``base`` or ``controls`` hold a convolution widened in all three layers for that rank),
+    then, in the network's order, every rank of LRLC in one layer only (from the first grid
+    of ``one_layer`` that has that layer) for which a convolution widened in the same layer
+    ran. one_layer, controls: as :func:`one_layer_capacity_table` takes them; every grid is
+    checked against ``base`` (:func:`lrlc.results.check_comparable`)."""
+    conv = base.row("conv")
+    if conv is None:
+        raise KeyError(f"no convolution in {base.origin} to measure the gains from")
+    for grid in (*one_layer, *controls):
+        check_comparable(base, grid)
+    pairs = []
+    if scaled:
+        lrlc_row = _faster_grid(base, scaled, rate).row("lrlc", all_rank)
+        wide = [r for r in _wide_convs((base, *controls), "all") if r["rank"] == all_rank]
+        if lrlc_row is not None and wide:
+            pairs.append(("all", lrlc_row, wide[0]))
+    for where in ONE_LAYER:
+        grid = next((g for g in one_layer if g.lrlc_rows(where=where)), None)
+        wide = {r["rank"]: r for r in _wide_convs((base, *controls), where)}
+        if grid is not None:
+            pairs += [(where, r, wide[r["rank"]]) for r in grid.lrlc_rows(where=where)
+                      if r["rank"] in wide]  # fmt: skip
+    n_test = base.raw["data"]["test_size"]
+
+    def split(a: dict, b: dict) -> tuple[float, float]:
+        """a minus b in test points, and its threshold."""
+        return 100 * (a["test_mean"] - b["test_mean"]), NOISE_MULTIPLE * difference_noise(
+            a, b, n_test
+        )[0]
+
+    rows = []
+    for where, lrlc_row, wide in pairs:
+        capacity, capacity_threshold = split(wide, conv)
+        position, position_threshold = split(lrlc_row, wide)
+        rows.append({"where": where, "rank": lrlc_row["rank"], "capacity": capacity,
+                     "capacity_threshold": capacity_threshold, "position": position,
+                     "position_threshold": position_threshold})  # fmt: skip
+    return rows
+
+
+def plot_capacity_split(
+    splits: Mapping[str, Sequence[dict]], names: Mapping[str, str], size: float = 3.6
+) -> Figure | None:
+    """:func:`capacity_split` as a picture, one panel per dataset of ``splits``
+    (``{dataset: its rows}``) on shared axes, one legend below: each comparison a point at
+    (capacity, position) in its placement's colour (``PLACEMENTS``), labelled with its
+    rank, with error bars that reach its two thresholds on either side. A point whose
+    vertical bar stays clear of zero gains from position beyond the noise; one whose
+    horizontal bar does, from capacity. None when no dataset has a row."""
+    splits = {name: rows for name, rows in splits.items() if rows}
+    if not splits:
+        return None
+    fig, axes = plt.subplots(
+        1,
+        len(splits),
+        figsize=(size * len(splits), size + 0.6),
+        layout="constrained",
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+    )
+    for ax, (name, rows) in zip(axes.flat, splits.items(), strict=True):
+        ax.axhline(0, color="0.6", lw=0.8, zorder=1)
+        ax.axvline(0, color="0.6", lw=0.8, zorder=1)
+        for row in rows:
+            color, _, label = PLACEMENTS[row["where"]]
+            point = (row["capacity"], row["position"])
+            ax.errorbar(*([p] for p in point), xerr=[row["capacity_threshold"]],
+                        yerr=[row["position_threshold"]], fmt="o", color=color, ms=5,
+                        capsize=2, elinewidth=0.8, label=label, zorder=3)  # fmt: skip
+            ax.annotate(str(row["rank"]), point, xytext=(4, 3), textcoords="offset points",
+                        fontsize=8, color=color)  # fmt: skip
+        ax.set(title=names[name], xlabel="capacity: wide conv − conv (points)")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("position: LRLC − wide conv (points)")
     _legend_below(fig)
     return fig
 

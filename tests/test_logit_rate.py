@@ -717,3 +717,85 @@ def test_plot_last_layer_capacity_draws_each_rank_beside_its_widened_last_layer(
     controls.raw["config"]["epochs"] = 9  # a control made with other settings is refused
     with pytest.raises(ValueError, match="epochs"):
         logit_rate.plot_last_layer_capacity({"mnist": (base, fast_last, [controls])}, {})
+
+
+def capacity_grids() -> tuple[Results, Results, Results, Results, Results]:
+    """A base grid (the convolution at 88%), LRLC of rank 4 at 100x in all three layers
+    (95%), in the first layer only (94%, and rank 1 at 90%), in the last layer only
+    (92%), and controls widened for rank 4 in all three layers (80%) and in the first
+    layer (93.5%); the last layer has none."""
+    base = grid(None, (0.90, 0.92), 0.0)
+    fast_all = grid(100, (0.95, 0.95), 2.0)
+    fast_first = grid(100, (0.94, 0.94), 0.0)
+    fast_first.raw["runs"] = first_layer_runs((0.94, 0.94), 1.0)
+    fast_first.raw["runs"] += first_layer_runs((0.90, 0.90), 0.0, rank=1)
+    fast_last = grid(100, (0.92, 0.92), 0.0)
+    fast_last.raw["runs"] = last_layer_runs((0.92, 0.92), 1.0)
+    controls = grid(None, (0.90, 0.92), 0.0)
+    controls.raw["runs"] = wide_runs(4, (0.80, 0.80), 400)
+    controls.raw["runs"] += [{**r, "where": "first"} for r in wide_runs(4, (0.935, 0.935), 79)]
+    return base, fast_all, fast_first, fast_last, controls
+
+
+def threshold(a: float, b: float) -> float:
+    """2 x the test set's noise of a difference of accuracies a and b on 10,000 images,
+    in points (the seeds of these made-up runs agree)."""
+    p = (a + b) / 2
+    return 2 * 100 * math.sqrt(2 * p * (1 - p) / 10_000)
+
+
+def test_capacity_split_parts_each_gain_into_capacity_and_position():
+    base, fast_all, fast_first, fast_last, controls = capacity_grids()
+    rows = logit_rate.capacity_split(
+        base, [fast_last, fast_first], [controls], scaled=[fast_all], all_rank=4
+    )
+    # all three layers first, then the one-layer placements in the network's order; rank 1
+    # of the first layer and the last layer have no widened convolution, so no row
+    assert [(r["where"], r["rank"]) for r in rows] == [("all", 4), ("first", 4)]
+    every, first = rows
+    assert every["capacity"] == pytest.approx(80.0 - 88.0)
+    assert every["position"] == pytest.approx(95.0 - 80.0)
+    assert every["capacity_threshold"] == pytest.approx(threshold(0.80, 0.88))
+    assert every["position_threshold"] == pytest.approx(threshold(0.95, 0.80))
+    assert first["capacity"] == pytest.approx(5.5) and first["position"] == pytest.approx(0.5)
+    assert first["capacity_threshold"] == pytest.approx(threshold(0.935, 0.88))
+    # the two parts add up to LRLC's gain over the convolution
+    assert first["capacity"] + first["position"] == pytest.approx(94.0 - 88.0)
+    # without the grids of all three layers, or at a rank with no widened convolution
+    # for them, only the one-layer rows
+    no_all = logit_rate.capacity_split(base, [fast_first], [controls])
+    assert [r["where"] for r in no_all] == ["first"]
+    assert logit_rate.capacity_split(base, [fast_first], [controls], scaled=[fast_all]) == no_all
+    other = copy.deepcopy(controls)
+    other.raw["config"]["epochs"] = 9  # a control made with other settings is refused
+    with pytest.raises(ValueError, match="epochs"):
+        logit_rate.capacity_split(base, [fast_first], [other])
+    base.raw["runs"] = [r for r in base.raw["runs"] if r["layer"] != "conv"]
+    with pytest.raises(KeyError, match="no convolution"):
+        logit_rate.capacity_split(Results("mnist", base.raw, "x.json"), [fast_first], [controls])
+
+
+def test_plot_capacity_split_puts_each_comparison_at_its_capacity_and_position():
+    base, fast_all, fast_first, fast_last, controls = capacity_grids()
+    rows = logit_rate.capacity_split(
+        base, [fast_first, fast_last], [controls], scaled=[fast_all], all_rank=4
+    )
+    fig = logit_rate.plot_capacity_split({"mnist": rows, "cifar10": []}, {"mnist": "MNIST"})
+    (ax,) = fig.axes  # a dataset without rows gets no panel
+    assert ax.get_title() == "MNIST"
+    points = [c.lines[0] for c in ax.containers]
+    xy = [(round(p.get_xdata()[0], 6), round(p.get_ydata()[0], 6)) for p in points]
+    assert xy == [(-8.0, 15.0), (5.5, 0.5)]
+    assert [p.get_color() for p in points] == ["C0", "C5"]  # the placements' colours
+    assert [t.get_text() for t in ax.texts] == ["4", "4"]  # each labelled with its rank
+    # the error bars reach the first-layer point's thresholds on either side
+    horizontal, vertical = ax.containers[1].lines[2]
+    (across,), (up,) = horizontal.get_segments(), vertical.get_segments()
+    assert across[:, 0] == pytest.approx([5.5 - rows[1]["capacity_threshold"],
+                                          5.5 + rows[1]["capacity_threshold"]])  # fmt: skip
+    assert up[:, 1] == pytest.approx([0.5 - rows[1]["position_threshold"],
+                                      0.5 + rows[1]["position_threshold"]])  # fmt: skip
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["LRLC, all three layers", "LRLC, first layer only"]
+    plt.close(fig)
+    assert logit_rate.plot_capacity_split({"mnist": []}, {}) is None

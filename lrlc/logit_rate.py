@@ -885,29 +885,44 @@ def capacity_split(
 
     One dict per comparison, with ``where``, ``rank``, ``capacity``,
     ``capacity_threshold``, ``position`` and ``position_threshold``: first LRLC
-    ``all_rank`` in all three layers with the logits at ``rate`` (from ``scaled``, when
-    ``base`` or ``controls`` hold a convolution widened in all three layers for that rank),
-    then, in the network's order, every rank of LRLC in one layer only (from the first grid
-    of ``one_layer`` that has that layer) for which a convolution widened in the same layer
-    ran. one_layer, controls: as :func:`one_layer_capacity_table` takes them; every grid is
-    checked against ``base`` (:func:`lrlc.results.check_comparable`)."""
+    ``all_rank`` in all three layers with the logits at ``rate`` (from the grid of
+    ``scaled`` at that rate, when ``base`` or ``controls`` hold a convolution widened in all
+    three layers for that rank), then, in the network's order, every rank of LRLC in one
+    layer only (from the first grid of ``one_layer`` that has that layer) for which a
+    convolution widened in the same layer ran (the first such run, as the tables take it).
+
+    one_layer: grids of LRLC in one layer only, all with the logits at ``rate``; controls:
+    grids made with the base grid's command but other variants, as
+    :func:`one_layer_capacity_table` takes them. Every grid is checked against ``base``
+    (:func:`lrlc.results.check_comparable`). ValueError when a grid has the logits at
+    another rate, or ``scaled`` has none at ``rate`` while a control for it ran; KeyError
+    when ``base`` has no convolution."""
     conv = base.row("conv")
     if conv is None:
         raise KeyError(f"no convolution in {base.origin} to measure the gains from")
-    for grid in (*one_layer, *controls):
+    if one_layer:
+        _check_placements(base, *one_layer)
+        if one_layer[0].combining_lr_scale != rate:
+            raise ValueError(
+                f"the one-layer grids have the logits at {_rate(one_layer[0])}, not at "
+                f"{rate:g}×: pass the grids made with --combining-lr-scale {rate:g}"
+            )
+    for grid in controls:
         check_comparable(base, grid)
     pairs = []
-    if scaled:
+    wide = [r for r in _wide_convs((base, *controls), "all") if r["rank"] == all_rank]
+    if scaled and wide:
         lrlc_row = _faster_grid(base, scaled, rate).row("lrlc", all_rank)
-        wide = [r for r in _wide_convs((base, *controls), "all") if r["rank"] == all_rank]
-        if lrlc_row is not None and wide:
+        if lrlc_row is not None:
             pairs.append(("all", lrlc_row, wide[0]))
     for where in ONE_LAYER:
         grid = next((g for g in one_layer if g.lrlc_rows(where=where)), None)
-        wide = {r["rank"]: r for r in _wide_convs((base, *controls), where)}
+        first_wide: dict[int, dict] = {}
+        for r in _wide_convs((base, *controls), where):
+            first_wide.setdefault(r["rank"], r)
         if grid is not None:
-            pairs += [(where, r, wide[r["rank"]]) for r in grid.lrlc_rows(where=where)
-                      if r["rank"] in wide]  # fmt: skip
+            pairs += [(where, r, first_wide[r["rank"]]) for r in grid.lrlc_rows(where=where)
+                      if r["rank"] in first_wide]  # fmt: skip
     n_test = base.raw["data"]["test_size"]
 
     def split(a: dict, b: dict) -> tuple[float, float]:
@@ -917,9 +932,9 @@ def capacity_split(
         )[0]
 
     rows = []
-    for where, lrlc_row, wide in pairs:
-        capacity, capacity_threshold = split(wide, conv)
-        position, position_threshold = split(lrlc_row, wide)
+    for where, lrlc_row, wide_row in pairs:
+        capacity, capacity_threshold = split(wide_row, conv)
+        position, position_threshold = split(lrlc_row, wide_row)
         rows.append({"where": where, "rank": lrlc_row["rank"], "capacity": capacity,
                      "capacity_threshold": capacity_threshold, "position": position,
                      "position_threshold": position_threshold})  # fmt: skip
@@ -930,11 +945,12 @@ def plot_capacity_split(
     splits: Mapping[str, Sequence[dict]], names: Mapping[str, str], size: float = 3.6
 ) -> Figure | None:
     """:func:`capacity_split` as a picture, one panel per dataset of ``splits``
-    (``{dataset: its rows}``) on shared axes, one legend below: each comparison a point at
-    (capacity, position) in its placement's colour (``PLACEMENTS``), labelled with its
-    rank, with error bars that reach its two thresholds on either side. A point whose
-    vertical bar stays clear of zero gains from position beyond the noise; one whose
-    horizontal bar does, from capacity. None when no dataset has a row."""
+    (``{dataset: its rows}``) on shared axes, one legend below in the network's order: each
+    comparison a point at (capacity, position) in its placement's colour
+    (``PLACEMENTS``), labelled with its rank, with error bars that reach its two
+    thresholds on either side. A point whose vertical bar stays above zero gains from
+    position beyond the noise; one whose horizontal bar stays right of zero, from
+    capacity. None when no dataset has a row."""
     splits = {name: rows for name, rows in splits.items() if rows}
     if not splits:
         return None
@@ -947,21 +963,28 @@ def plot_capacity_split(
         sharex=True,
         sharey=True,
     )
+    handles = {}  # placement: a handle for the legend
     for ax, (name, rows) in zip(axes.flat, splits.items(), strict=True):
         ax.axhline(0, color="0.6", lw=0.8, zorder=1)
         ax.axvline(0, color="0.6", lw=0.8, zorder=1)
         for row in rows:
-            color, _, label = PLACEMENTS[row["where"]]
+            color = PLACEMENTS[row["where"]][0]
             point = (row["capacity"], row["position"])
-            ax.errorbar(*([p] for p in point), xerr=[row["capacity_threshold"]],
-                        yerr=[row["position_threshold"]], fmt="o", color=color, ms=5,
-                        capsize=2, elinewidth=0.8, label=label, zorder=3)  # fmt: skip
+            handles[row["where"]] = ax.errorbar(
+                *([p] for p in point), xerr=[row["capacity_threshold"]],
+                yerr=[row["position_threshold"]], fmt="o", color=color, ms=5, capsize=2,
+                elinewidth=0.8, zorder=3,
+            )  # fmt: skip
             ax.annotate(str(row["rank"]), point, xytext=(4, 3), textcoords="offset points",
-                        fontsize=8, color=color)  # fmt: skip
+                        fontsize=8, color=color, zorder=4,
+                        bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none",
+                              "alpha": 0.8})  # fmt: skip
         ax.set(title=names[name], xlabel="capacity: wide conv − conv (points)")
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("position: LRLC − wide conv (points)")
-    _legend_below(fig)
+    order = [where for where in ("all", *ONE_LAYER) if where in handles]
+    fig.legend([handles[w] for w in order], [PLACEMENTS[w][2] for w in order],
+               loc="outside lower center", ncols=4, fontsize=9)  # fmt: skip
     return fig
 
 

@@ -719,83 +719,103 @@ def test_plot_last_layer_capacity_draws_each_rank_beside_its_widened_last_layer(
         logit_rate.plot_last_layer_capacity({"mnist": (base, fast_last, [controls])}, {})
 
 
-def capacity_grids() -> tuple[Results, Results, Results, Results, Results]:
-    """A base grid (the convolution at 88%), LRLC of rank 4 at 100x in all three layers
-    (95%), in the first layer only (94%, and rank 1 at 90%), in the last layer only
-    (92%), and controls widened for rank 4 in all three layers (80%) and in the first
-    layer (93.5%); the last layer has none."""
+def capacity_grids() -> tuple[Results, list[Results], list[Results], Results]:
+    """A base grid (the convolution at 88%); LRLC of rank 4 in all three layers at 10x
+    (91%) and at 100x (95%); at 100x in the first layer only (rank 4 at 94% and 96%, rank
+    1 at 90%) and in the last layer only (rank 2 at 90%, rank 4 at 92%); and controls
+    widened in all three layers for rank 2 (70%) and rank 4 (80%), in the first layer for
+    rank 4 (93.5%), and in the last layer for rank 2 (89%, then a second run at 50%)."""
     base = grid(None, (0.90, 0.92), 0.0)
-    fast_all = grid(100, (0.95, 0.95), 2.0)
+    scaled = [grid(10, (0.91, 0.91), 0.5), grid(100, (0.95, 0.95), 2.0)]
     fast_first = grid(100, (0.94, 0.94), 0.0)
-    fast_first.raw["runs"] = first_layer_runs((0.94, 0.94), 1.0)
+    fast_first.raw["runs"] = first_layer_runs((0.94, 0.96), 1.0)
     fast_first.raw["runs"] += first_layer_runs((0.90, 0.90), 0.0, rank=1)
     fast_last = grid(100, (0.92, 0.92), 0.0)
-    fast_last.raw["runs"] = last_layer_runs((0.92, 0.92), 1.0)
+    fast_last.raw["runs"] = [{**r, "rank": 2} for r in last_layer_runs((0.90, 0.90), 1.0)]
+    fast_last.raw["runs"] += last_layer_runs((0.92, 0.92), 1.0)
     controls = grid(None, (0.90, 0.92), 0.0)
-    controls.raw["runs"] = wide_runs(4, (0.80, 0.80), 400)
+    controls.raw["runs"] = wide_runs(2, (0.70, 0.70), 200) + wide_runs(4, (0.80, 0.80), 400)
     controls.raw["runs"] += [{**r, "where": "first"} for r in wide_runs(4, (0.935, 0.935), 79)]
-    return base, fast_all, fast_first, fast_last, controls
+    controls.raw["runs"] += [{**r, "where": "last"} for r in wide_runs(2, (0.89, 0.89), 120)]
+    more = grid(None, (0.90, 0.92), 0.0)  # the same control again: the first one counts
+    more.raw["runs"] = [{**r, "where": "last"} for r in wide_runs(2, (0.50, 0.50), 120)]
+    return base, scaled, [fast_last, fast_first], [controls, more]
 
 
-def threshold(a: float, b: float) -> float:
-    """2 x the test set's noise of a difference of accuracies a and b on 10,000 images,
-    in points (the seeds of these made-up runs agree)."""
+def threshold(a: float, b: float, seed_std: float = 0.0) -> float:
+    """2 x the larger of a seed spread (points) and the test set's noise of a difference
+    of accuracies a and b on 10,000 images (points)."""
     p = (a + b) / 2
-    return 2 * 100 * math.sqrt(2 * p * (1 - p) / 10_000)
+    return 2 * max(seed_std, 100 * math.sqrt(2 * p * (1 - p) / 10_000))
 
 
 def test_capacity_split_parts_each_gain_into_capacity_and_position():
-    base, fast_all, fast_first, fast_last, controls = capacity_grids()
-    rows = logit_rate.capacity_split(
-        base, [fast_last, fast_first], [controls], scaled=[fast_all], all_rank=4
-    )
-    # all three layers first, then the one-layer placements in the network's order; rank 1
-    # of the first layer and the last layer have no widened convolution, so no row
-    assert [(r["where"], r["rank"]) for r in rows] == [("all", 4), ("first", 4)]
-    every, first = rows
+    base, scaled, one_layer, controls = capacity_grids()
+    rows = logit_rate.capacity_split(base, one_layer, controls, scaled=scaled, all_rank=4)
+    # all three layers first (from the 100x grid, against the control of rank 4), then the
+    # one-layer placements in the network's order; rank 1 of the first layer and rank 4
+    # of the last have no widened convolution, so no row
+    assert [(r["where"], r["rank"]) for r in rows] == [("all", 4), ("first", 4), ("last", 2)]
+    every, first, last = rows
     assert every["capacity"] == pytest.approx(80.0 - 88.0)
-    assert every["position"] == pytest.approx(95.0 - 80.0)
     assert every["capacity_threshold"] == pytest.approx(threshold(0.80, 0.88))
+    assert every["position"] == pytest.approx(95.0 - 80.0)
     assert every["position_threshold"] == pytest.approx(threshold(0.95, 0.80))
-    assert first["capacity"] == pytest.approx(5.5) and first["position"] == pytest.approx(0.5)
+    assert first["capacity"] == pytest.approx(93.5 - 88.0)
     assert first["capacity_threshold"] == pytest.approx(threshold(0.935, 0.88))
+    # LRLC's seeds (94% and 96%) spread by 1.41 points: the threshold follows them
+    assert first["position"] == pytest.approx(95.0 - 93.5)
+    assert first["position_threshold"] == pytest.approx(threshold(0.95, 0.935, math.sqrt(2)))
+    # the first control of the last layer's rank 2 (89%), not the later one (50%)
+    assert last["capacity"] == pytest.approx(89.0 - 88.0)
+    assert last["position"] == pytest.approx(90.0 - 89.0)
+    assert last["position_threshold"] == pytest.approx(threshold(0.90, 0.89))
     # the two parts add up to LRLC's gain over the convolution
-    assert first["capacity"] + first["position"] == pytest.approx(94.0 - 88.0)
-    # without the grids of all three layers, or at a rank with no widened convolution
-    # for them, only the one-layer rows
-    no_all = logit_rate.capacity_split(base, [fast_first], [controls])
-    assert [r["where"] for r in no_all] == ["first"]
-    assert logit_rate.capacity_split(base, [fast_first], [controls], scaled=[fast_all]) == no_all
-    other = copy.deepcopy(controls)
-    other.raw["config"]["epochs"] = 9  # a control made with other settings is refused
+    assert first["capacity"] + first["position"] == pytest.approx(95.0 - 88.0)
+    # all three layers only with a grid at the rate and a control of that rank
+    no_all = logit_rate.capacity_split(base, one_layer, controls)
+    assert [r["where"] for r in no_all] == ["first", "last"]
+    assert logit_rate.capacity_split(base, one_layer, controls, scaled, all_rank=8) == no_all
+    with pytest.raises(ValueError, match="no grid with the logits at 100"):
+        logit_rate.capacity_split(base, one_layer, controls, scaled[:1], all_rank=4)
+    # every grid at the one rate, and made as the base grid was
+    with pytest.raises(ValueError, match=r"at 100×, not at 10×"):
+        logit_rate.capacity_split(base, one_layer, controls, rate=10)
+    with pytest.raises(ValueError, match="the base grid's rate"):
+        logit_rate.capacity_split(base, [base], controls)
+    other = copy.deepcopy(controls[0])
+    other.raw["config"]["epochs"] = 9
     with pytest.raises(ValueError, match="epochs"):
-        logit_rate.capacity_split(base, [fast_first], [other])
+        logit_rate.capacity_split(base, one_layer, [other])
     base.raw["runs"] = [r for r in base.raw["runs"] if r["layer"] != "conv"]
     with pytest.raises(KeyError, match="no convolution"):
-        logit_rate.capacity_split(Results("mnist", base.raw, "x.json"), [fast_first], [controls])
+        logit_rate.capacity_split(Results("mnist", base.raw, "x.json"), one_layer, controls)
 
 
 def test_plot_capacity_split_puts_each_comparison_at_its_capacity_and_position():
-    base, fast_all, fast_first, fast_last, controls = capacity_grids()
-    rows = logit_rate.capacity_split(
-        base, [fast_first, fast_last], [controls], scaled=[fast_all], all_rank=4
-    )
+    base, scaled, one_layer, controls = capacity_grids()
+    rows = logit_rate.capacity_split(base, one_layer, controls, scaled=scaled, all_rank=4)
     fig = logit_rate.plot_capacity_split({"mnist": rows, "cifar10": []}, {"mnist": "MNIST"})
     (ax,) = fig.axes  # a dataset without rows gets no panel
     assert ax.get_title() == "MNIST"
     points = [c.lines[0] for c in ax.containers]
     xy = [(round(p.get_xdata()[0], 6), round(p.get_ydata()[0], 6)) for p in points]
-    assert xy == [(-8.0, 15.0), (5.5, 0.5)]
-    assert [p.get_color() for p in points] == ["C0", "C5"]  # the placements' colours
-    assert [t.get_text() for t in ax.texts] == ["4", "4"]  # each labelled with its rank
+    assert xy == [(-8.0, 15.0), (5.5, 1.5), (1.0, 1.0)]
+    assert [p.get_color() for p in points] == ["C0", "C5", "C1"]  # the placements' colours
+    assert [t.get_text() for t in ax.texts] == ["4", "4", "2"]  # each labelled with its rank
     # the error bars reach the first-layer point's thresholds on either side
     horizontal, vertical = ax.containers[1].lines[2]
     (across,), (up,) = horizontal.get_segments(), vertical.get_segments()
     assert across[:, 0] == pytest.approx([5.5 - rows[1]["capacity_threshold"],
                                           5.5 + rows[1]["capacity_threshold"]])  # fmt: skip
-    assert up[:, 1] == pytest.approx([0.5 - rows[1]["position_threshold"],
-                                      0.5 + rows[1]["position_threshold"]])  # fmt: skip
+    assert up[:, 1] == pytest.approx([1.5 - rows[1]["position_threshold"],
+                                      1.5 + rows[1]["position_threshold"]])  # fmt: skip
+    # the legend in the network's order, whatever order the rows come in
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert labels == ["LRLC, all three layers", "LRLC, first layer only"]
+    assert labels == ["LRLC, all three layers", "LRLC, first layer only",
+                      "LRLC, last layer only"]  # fmt: skip
+    plt.close(fig)
+    fig = logit_rate.plot_capacity_split({"mnist": rows[::-1]}, {"mnist": "MNIST"})
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == labels
     plt.close(fig)
     assert logit_rate.plot_capacity_split({"mnist": []}, {}) is None

@@ -927,9 +927,8 @@ def capacity_split(
 
     def split(a: dict, b: dict) -> tuple[float, float]:
         """a minus b in test points, and its threshold."""
-        return 100 * (a["test_mean"] - b["test_mean"]), NOISE_MULTIPLE * difference_noise(
-            a, b, n_test
-        )[0]
+        scale, _ = difference_noise(a, b, n_test)
+        return 100 * (a["test_mean"] - b["test_mean"]), NOISE_MULTIPLE * scale
 
     rows = []
     for where, lrlc_row, wide_row in pairs:

@@ -598,6 +598,24 @@ def last_layer_capacity_table(
     return markdown_table(header, rows, note=difference_note(full_note))
 
 
+def _widened_pairs(
+    base: Results, one_layer: Sequence[Results], controls: Sequence[Results], where: str
+) -> list[tuple[dict, dict]]:
+    """(LRLC in layer ``where`` only, the convolution widened there for its rank) summary
+    rows, by increasing rank, for every rank of LRLC there with such a convolution in
+    ``base`` or ``controls`` (the first that ran); each rank's LRLC row from the first grid
+    of ``one_layer`` that ran it. The grids are not checked here."""
+    wide: dict[int, dict] = {}
+    for r in _wide_convs((base, *controls), where):
+        wide.setdefault(r["rank"], r)
+    ranks = sorted({r["rank"] for grid in one_layer for r in grid.lrlc_rows(where=where)})
+    pairs = []
+    for rank in (r for r in ranks if r in wide):
+        found = (grid.row("lrlc", rank, where) for grid in one_layer)
+        pairs.append((next(r for r in found if r is not None), wide[rank]))
+    return pairs
+
+
 def _one_layer_pairs(
     base: Results, one_layer: Sequence[Results], controls: Sequence[Results], rank: int
 ) -> list[tuple[str, dict, dict]]:
@@ -610,13 +628,12 @@ def _one_layer_pairs(
     _check_placements(base, *one_layer)
     for grid in controls:
         check_comparable(base, grid)
-    pairs = []
-    for where in ONE_LAYER:
-        found = [g.row("lrlc", rank, where) for g in one_layer]
-        lrlc_row = next((r for r in found if r is not None), None)
-        wide = [r for r in _wide_convs((base, *controls), where) if r["rank"] == rank]
-        if lrlc_row is not None and wide:
-            pairs.append((where, lrlc_row, wide[0]))
+    pairs = [
+        (where, lrlc_row, wide)
+        for where in ONE_LAYER
+        for lrlc_row, wide in _widened_pairs(base, one_layer, controls, where)
+        if lrlc_row["rank"] == rank
+    ]
     if not pairs:
         raise KeyError(
             f"no LRLC rank {rank} run in one layer only with a convolution widened in that "
@@ -888,8 +905,9 @@ def capacity_split(
     ``all_rank`` in all three layers with the logits at ``rate`` (from the grid of
     ``scaled`` at that rate, when ``base`` or ``controls`` hold a convolution widened in all
     three layers for that rank), then, in the network's order, every rank of LRLC in one
-    layer only (from the first grid of ``one_layer`` that has that layer) for which a
-    convolution widened in the same layer ran (the first such run, as the tables take it).
+    layer only (each from the first grid of ``one_layer`` that ran it) for which a
+    convolution widened in the same layer ran (the first such run), as
+    :func:`one_layer_capacity_table` picks them.
 
     one_layer: grids of LRLC in one layer only, all with the logits at ``rate``; controls:
     grids made with the base grid's command but other variants, as
@@ -916,13 +934,7 @@ def capacity_split(
         if lrlc_row is not None:
             pairs.append(("all", lrlc_row, wide[0]))
     for where in ONE_LAYER:
-        grid = next((g for g in one_layer if g.lrlc_rows(where=where)), None)
-        first_wide: dict[int, dict] = {}
-        for r in _wide_convs((base, *controls), where):
-            first_wide.setdefault(r["rank"], r)
-        if grid is not None:
-            pairs += [(where, r, first_wide[r["rank"]]) for r in grid.lrlc_rows(where=where)
-                      if r["rank"] in first_wide]  # fmt: skip
+        pairs += [(where, *pair) for pair in _widened_pairs(base, one_layer, controls, where)]
     n_test = base.raw["data"]["test_size"]
 
     def split(a: dict, b: dict) -> tuple[float, float]:

@@ -525,12 +525,11 @@ def _last_layer_pairs(
 ) -> list[tuple[dict, dict]]:
     """(LRLC in the last layer, the convolution widened there for its rank) summary rows,
     for every rank of ``faster_last`` that has such a convolution in ``base`` or
-    ``controls``, by increasing rank; every grid checked against ``base``
-    (:func:`lrlc.results.check_comparable`)."""
+    ``controls`` (the first that ran), by increasing rank; every grid checked against
+    ``base`` (:func:`lrlc.results.check_comparable`)."""
     for grid in (faster_last, *controls):
         check_comparable(base, grid)
-    wide = {r["rank"]: r for r in _wide_convs((base, *controls), "last")}
-    return [(r, wide[r["rank"]]) for r in faster_last.lrlc_rows(where="last") if r["rank"] in wide]
+    return _widened_pairs(base, [faster_last], controls, "last")
 
 
 def _capacity_cells(base: Results, lrlc_row: dict, control: dict) -> list[str]:

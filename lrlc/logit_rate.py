@@ -70,6 +70,7 @@ __all__ = [
     "REFERENCES",
     "load",
     "load_with_base",
+    "load_one_layer",
     "check_comparable",
     "mean_largest_weight",
     "table",
@@ -129,6 +130,36 @@ def load_with_base(
             return base, scaled
         first_base = first_base if first_base is not None else base
     return first_base, []
+
+
+def load_one_layer(
+    with_faster: Mapping[str, tuple[Results | None, Sequence[Results]]],
+) -> tuple[dict[str, tuple[Results, Results, Results]], dict[str, Results], dict[str, Results]]:
+    """The runs of LRLC in one layer only with the logits at 100×, for each dataset of
+    ``with_faster`` (``{name: load_with_base(name)}``) whose grid and runs in all three
+    layers at 100× are there: the files ``<name>-last-layer-combining-lr-100``,
+    ``<name>-first-layer-combining-lr-100`` and ``<name>-middle-layer-combining-lr-100``,
+    of the grid's kind (reference or CPU-scale, :func:`lrlc.results.load_or_none`).
+
+    Returns ``(last, first, middle)``: ``last[name]`` is ``(the grid, all three layers at
+    100×, the last layer at 100×)`` where the last layer's runs are there; ``first[name]``
+    and ``middle[name]`` are the runs in that layer, where all three placements' are."""
+    last: dict[str, tuple[Results, Results, Results]] = {}
+    first: dict[str, Results] = {}
+    middle: dict[str, Results] = {}
+    for name, (base, faster) in with_faster.items():
+        fast = [g for g in faster if g.combining_lr_scale == 100]
+        if base is None or not fast:
+            continue
+        found = {
+            where: load_or_none(f"{name}-{where}-layer-combining-lr-100", base.kinds)
+            for where in ONE_LAYER
+        }
+        if found["last"] is not None:
+            last[name] = (base, fast[0], found["last"])
+        if None not in found.values():
+            first[name], middle[name] = found["first"], found["middle"]
+    return last, first, middle
 
 
 def mean_largest_weight(grid: Results, rank: int, layer: str) -> float:

@@ -197,6 +197,38 @@ def test_load_with_base_never_mixes_a_reference_grid_with_cpu_runs(tmp_path, res
     assert [g.origin for g in scaled] == ["results/mnist-combining-lr-100.json"]
 
 
+def test_load_one_layer_finds_each_placement_of_the_grids_kind(tmp_path, results_only_in):
+    folder = tmp_path / "results"
+    (folder / "cpu").mkdir(parents=True)
+    results_only_in(folder)
+    raw = {rate: grid(rate, (0.9, 0.9), 1.0).raw for rate in (None, 10, 100)}
+    for name in ("mnist", "celeba", "cifar10"):
+        (folder / "cpu" / f"{name}.json").write_text(json.dumps(raw[None]))
+    for name in ("mnist", "celeba"):  # CIFAR-10 has no runs at 100x
+        (folder / "cpu" / f"{name}-combining-lr-100.json").write_text(json.dumps(raw[100]))
+    (folder / "cpu" / "cifar10-combining-lr-10.json").write_text(json.dumps(raw[10]))
+    for name, places in (
+        ("mnist", logit_rate.ONE_LAYER),
+        ("celeba", ("last", "first")),
+        ("cifar10", logit_rate.ONE_LAYER),
+    ):
+        for where in places:
+            path = folder / "cpu" / f"{name}-{where}-layer-combining-lr-100.json"
+            path.write_text(json.dumps(raw[100]))
+    # a reference file of the last layer alone: another kind than the CPU grid's, unused
+    (folder / "mnist-last-layer-combining-lr-100.json").write_text(json.dumps(raw[100]))
+    with_faster = {name: logit_rate.load_with_base(name) for name in ("mnist", "celeba", "cifar10")}
+    last, first, middle = logit_rate.load_one_layer(with_faster)
+    assert list(last) == ["mnist", "celeba"]  # CIFAR-10: no grid at 100x to stand beside
+    base, fast, last_mnist = last["mnist"]
+    assert base.origin == "results/cpu/mnist.json"
+    assert fast.origin == "results/cpu/mnist-combining-lr-100.json"
+    assert last_mnist.origin == "results/cpu/mnist-last-layer-combining-lr-100.json"
+    assert list(first) == list(middle) == ["mnist"]  # CelebA lacks the middle layer's runs
+    assert middle["mnist"].origin == "results/cpu/mnist-middle-layer-combining-lr-100.json"
+    assert logit_rate.load_one_layer({"mnist": (None, [])}) == ({}, {}, {})
+
+
 def test_rank_table_sets_the_dial_at_two_rates_side_by_side():
     base = grid(None, (0.90, 0.92), 0.0)
     base.raw["runs"] += [{**lrlc_run(s, 0.89, 0.0), "rank": 2, "params": 200} for s in (0, 1)]

@@ -136,7 +136,10 @@ def learned_weights_explorer(grid: Results, layer: str = LAST, dpi: float = 100)
         {k: learned_weights_view(grid, k, layer) for k in ranks},
         label="rank",
         initial=INITIAL_RANK if INITIAL_RANK in ranks else ranks[-1],
-        alt=lambda k: f"Learned combining weights of {where} at rank {k}, one panel per basis",
+        alt=lambda k: (
+            f"Learned combining weights minus 1/{k} of {where} at rank {k}, one panel per "
+            "basis, on a red-blue scale centred on zero"
+        ),
         dpi=dpi,
     )
 
@@ -183,7 +186,8 @@ def datasets_explorer(grids: Mapping[str, Results], layer: str = LAST, dpi: floa
         labels=("grid", "rank"),
         initial=(first, INITIAL_RANK if INITIAL_RANK in ranks else ranks[-1]),
         alt=lambda name, k: (
-            f"{name}: learned combining weights of {where} at rank {k}, one panel per basis"
+            f"{name}: learned combining weights minus 1/{k} of {where} at rank {k}, one "
+            "panel per basis, on a red-blue scale centred on zero"
         ),
     )
 

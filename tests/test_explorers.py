@@ -131,7 +131,8 @@ def test_explorer_has_a_view_per_drawable_rank(grid):
     page = learned_weights_explorer(loaded).data
     alts = re.findall(r'alt="([^"]*)"', page)
     assert alts == [
-        f"Learned combining weights of the last layer at rank {k}, one panel per basis"
+        f"Learned combining weights minus 1/{k} of the last layer at rank {k}, one panel "
+        "per basis, on a red-blue scale centred on zero"
         for k in (1, 2)  # rank 4 recorded no weights
     ]
     # it opens at rank 4 where it can, else at the largest rank: rank 1 is one flat map

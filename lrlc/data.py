@@ -19,8 +19,9 @@ Where the data comes from:
 - Decoded splits are cached in ``$LRLC_CACHE`` (default ``$XDG_CACHE_HOME/lrlc``, else
   ``~/.cache/lrlc``): the second load of a split reads one file.
 
-Preprocessing follows the official ``data_provider.py``: the validation split is the first
-8% (MNIST) or 10% (CIFAR-10) of the training file, CelebA uses its partition file; CelebA is
+Preprocessing follows the official ``data_provider.py``: the validation split is 8% (MNIST)
+or 10% (CIFAR-10) of the training set (here the first images of the training file, there
+the first of TensorFlow Datasets' shuffled copy), CelebA uses its partition file; CelebA is
 cropped to the official box and resized to 32x32 once, at load. Images stay uint8; the
 :class:`DeviceLoader` normalises batches on the device (MNIST to [-1, 1], CIFAR-10 and CelebA
 to [0, 1]; no mean/std) and augments only when asked (the paper uses no augmentation).

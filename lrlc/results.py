@@ -144,14 +144,27 @@ def find(name: str) -> Path | None:
     return None if found is None else found[0]
 
 
+class _Unreachable(OSError):
+    """The book's repository could not be reached (no network, a proxy, a server error)."""
+
+
 def _download(name: str, kinds: Sequence[str] = KINDS) -> tuple[dict, str, str] | None:
-    """The first ``<kind>/<name>.json`` of the book's repository: its JSON, URL and kind."""
+    """The first ``<kind>/<name>.json`` of the book's repository: its JSON, URL and kind;
+    None where the repository has none of them. Raises :class:`_Unreachable`, naming the
+    URL and the reason, where the repository cannot be reached."""
     for kind in kinds:
         url = f"{RESULTS_URL}/{kind + '/' if kind else ''}{name}.json"
         try:
             with urllib.request.urlopen(url, timeout=10) as response:
                 return json.load(response), url, kind
-        except (urllib.error.URLError, OSError, ValueError):
+        except urllib.error.HTTPError as error:
+            if error.code == 404:  # not in the repository: try the next kind
+                continue
+            raise _Unreachable(f"{url} answered HTTP {error.code}") from error
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise _Unreachable(f"could not reach {url} ({reason})") from error
+        except ValueError:  # not JSON
             continue
     return None
 
@@ -968,18 +981,30 @@ def load(name: str, path: str | os.PathLike | None = None, kinds: Sequence[str] 
         return Results(name, json.loads(path.read_text()), origin, kind)
     from lrlc.data import downloads_allowed  # LRLC_OFFLINE=1: never the network
 
-    online = downloads_allowed()
-    fetched = _download(name, kinds) if online else None
+    online, unreachable = downloads_allowed(), None
+    try:
+        fetched = _download(name, kinds) if online else None
+    except _Unreachable as error:
+        fetched, unreachable = None, error
     if fetched is not None:
         return Results(name, *fetched)
     looked = " and ".join(f"results/{kind + '/' if kind else ''}{name}.json" for kind in kinds)
-    web = f"and at {RESULTS_URL}" if online else f"not at {RESULTS_URL} (LRLC_OFFLINE=1)"
-    raise FileNotFoundError(
+    if unreachable is not None:
+        web = f"and {unreachable}"
+    else:
+        web = f"and at {RESULTS_URL}" if online else f"not at {RESULTS_URL} (LRLC_OFFLINE=1)"
+    message = (
         f"no results for {name!r}: looked for {looked} "
-        f"in $LRLC_RESULTS, the working directory and its parents, {web}."
-        + _misspelt(name, kinds)
-        + _how_to_make(name)
-        + " Or set LRLC_RESULTS to a folder that has them."
+        f"in $LRLC_RESULTS, the working directory and its parents, {web}." + _misspelt(name, kinds)
+    )
+    if online and unreachable is None:  # the book's repository has no such file either
+        raise FileNotFoundError(
+            message + _how_to_make(name) + " Or set LRLC_RESULTS to a folder that has them."
+        )
+    raise FileNotFoundError(
+        message + " A pip-installed lrlc carries no results files: they are in the book's "
+        "repository. Without a network, clone it and set LRLC_RESULTS to its results/ "
+        "folder (the one that holds cpu/)." + _how_to_make(name).replace(" Run", " Or run")
     )
 
 

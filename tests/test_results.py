@@ -131,6 +131,44 @@ def test_missing_results_say_whether_the_book_site_was_asked(results_dir, monkey
         results.load("cifar10")
 
 
+def test_missing_results_say_why_the_book_site_gave_none(tmp_path, monkeypatch):
+    import urllib.error
+
+    monkeypatch.setattr(results, "_search_dirs", lambda: [tmp_path])
+    monkeypatch.delenv("LRLC_OFFLINE", raising=False)
+    asked = []
+
+    def no_network(url, timeout):
+        asked.append(url)
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(results.urllib.request, "urlopen", no_network)
+    with pytest.raises(FileNotFoundError) as raised:
+        results.load("mnist")
+    message = str(raised.value)
+    assert f"could not reach {results.RESULTS_URL}/mnist.json (Name or service not known)" in (
+        message
+    )
+    assert "set LRLC_RESULTS to its results/ folder" in message
+    assert asked == [f"{results.RESULTS_URL}/mnist.json"]  # no second wait for results/cpu/
+    assert results.load_or_none("mnist") is None  # a chapter shows its note instead
+
+    def not_there(url, timeout):
+        asked.append(url)
+        raise urllib.error.HTTPError(url, 404, "Not Found", {}, None)
+
+    monkeypatch.setattr(results.urllib.request, "urlopen", not_there)
+    with pytest.raises(FileNotFoundError) as raised:
+        results.load("mnist")
+    message = str(raised.value)  # the repository has no such grid: how to make it
+    assert "parents, and at https://" in message and "Run the grid with" in message
+    assert "clone" not in message
+    assert asked[-2:] == [
+        f"{results.RESULTS_URL}/mnist.json",
+        f"{results.RESULTS_URL}/cpu/mnist.json",
+    ]
+
+
 def test_provenance_reads_each_split_from_its_data_note(results_dir):
     raw = grid()
     raw["dataset"], raw["data"]["test_size"] = "celeba", 1000

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -18,10 +21,15 @@ def git_commit() -> str:
     from it (``results/`` and ``benchmarks/results/`` are what runs write, not code).
 
     The environment variable ``LRLC_COMMIT``, when set, wins: a copied working tree (the GPU
-    machine's) may carry a ``.git`` of another commit, or none. Without either, "unknown".
+    machine's) may carry a ``.git`` of another commit, or none. An lrlc installed with pip
+    (not from a checkout of the book) reports the commit pip recorded when it installed from
+    git, never that of a git project its environment happens to sit in. Without any of
+    these, "unknown".
     """
     if os.environ.get("LRLC_COMMIT"):
         return os.environ["LRLC_COMMIT"]
+    if not _is_checkout(ROOT):
+        return _installed_commit() or "unknown"
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -42,6 +50,25 @@ def git_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return commit + ("-dirty" if dirty else "")
+
+
+def _is_checkout(root: Path) -> bool:
+    """Whether ``root`` is a checkout of the book (its ``pyproject.toml`` names lrlc), not
+    the ``site-packages`` of an installed lrlc."""
+    try:
+        text = (root / "pyproject.toml").read_text()
+    except OSError:
+        return False
+    return re.search(r'^name\s*=\s*"lrlc"', text, re.MULTILINE) is not None
+
+
+def _installed_commit() -> str | None:
+    """The commit pip recorded (``direct_url.json``) when it installed lrlc from git."""
+    try:
+        text = importlib.metadata.distribution("lrlc").read_text("direct_url.json")
+        return json.loads(text or "")["vcs_info"]["commit_id"]
+    except (importlib.metadata.PackageNotFoundError, KeyError, TypeError, ValueError):
+        return None
 
 
 def device_name(device: torch.device) -> str:

@@ -52,6 +52,7 @@ def test_results_being_written_do_not_make_the_code_dirty(tmp_path, monkeypatch)
     (tmp_path / "benchmarks" / "results").mkdir(parents=True)
     for name in ("results/cpu/mnist.json", "benchmarks/results/cpu.json", "code.py"):
         (tmp_path / name).write_text("0\n")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "lrlc"\n')  # the book's
     git("init", "-q")
     git("add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
@@ -64,3 +65,40 @@ def test_results_being_written_do_not_make_the_code_dirty(tmp_path, monkeypatch)
     assert provenance.git_commit() == clean
     (tmp_path / "code.py").write_text("1\n")  # an edit to the code is still reported
     assert provenance.git_commit() == clean + "-dirty"
+
+
+def test_an_installed_lrlc_never_reports_the_commit_of_a_project_around_it(tmp_path, monkeypatch):
+    """pip put lrlc in a virtual environment inside someone's own git project: that
+    project's HEAD is not the code that ran; the commit pip installed from is."""
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "their-project"\n')
+    subprocess.run(["git", "add", "."], cwd=tmp_path, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "theirs"],
+        cwd=tmp_path,
+        check=True,
+    )
+    site = tmp_path / "venv" / "site-packages"
+    site.mkdir(parents=True)
+    monkeypatch.setattr(provenance, "ROOT", site)
+    monkeypatch.delenv("LRLC_COMMIT", raising=False)
+
+    class Installed:
+        def __init__(self, text):
+            self.text = text
+
+        def read_text(self, name):
+            return self.text if name == "direct_url.json" else None
+
+    from_git = '{"url": "https://github.com/x/y", "vcs_info": {"vcs": "git", "commit_id": "%s"}}'
+    monkeypatch.setattr(
+        provenance.importlib.metadata, "distribution", lambda name: Installed(from_git % ("a" * 40))
+    )
+    assert provenance.git_commit() == "a" * 40
+    from_folder = '{"url": "file:///tmp/lrlc", "dir_info": {}}'  # pip install ./lrlc
+    monkeypatch.setattr(
+        provenance.importlib.metadata, "distribution", lambda name: Installed(from_folder)
+    )
+    assert provenance.git_commit() == "unknown"
+    monkeypatch.setattr(provenance, "ROOT", tmp_path)  # their project is no checkout of lrlc
+    assert provenance.git_commit() == "unknown"

@@ -35,7 +35,7 @@ from lrlc.maps import PAPER_LAYER_DEPTH, overlay_layers
 from lrlc.models import CONV, network_costs
 from lrlc.plotting import plot_combining_weights
 from lrlc.results import Results, counted, pending
-from lrlc.widgets import figure_to_png, static_explorer, static_slider
+from lrlc.widgets import figure_to_png, html_display, static_explorer, static_slider
 
 __all__ = [
     "LAST",
@@ -96,8 +96,6 @@ def learned_weights_view(
     Raises ``KeyError`` naming the missing run when the grid has no LRLC run of this rank,
     or one that recorded no combining weights.
     """
-    from IPython.display import HTML
-
     row = _lrlc_row(grid, rank)
     dataset = grid.raw["dataset"]
     weights = grid.combining_weights(rank, layer=layer)  # rank 1: weight 1 everywhere
@@ -119,7 +117,7 @@ def learned_weights_view(
         f"{flops / 1e6:.1f} MFLOPs per example ({flops / conv_flops:.2f}× its convolutions); "
         f"{grid.grid_kind()}"
     )
-    return fig, HTML(caption)
+    return fig, html_display(caption)
 
 
 def learned_weights_explorer(grid: Results, layer: str = LAST, dpi: float = 100) -> Any:
@@ -147,15 +145,13 @@ def learned_weights_explorer(grid: Results, layer: str = LAST, dpi: float = 100)
 def _no_run_view(grid: Results, rank: int, figsize: tuple[float, float]) -> tuple[Figure, Any]:
     """A view of ``figsize`` saying why the grid has nothing to draw at this rank: no such
     run, or a run that recorded no combining weights."""
-    from IPython.display import HTML
-
     if grid.row("lrlc", rank) is None:
         why = f"this grid did not run LRLC of rank {rank} (all three layers)"
     else:
         why = f"this grid's LRLC rank {rank} run recorded no combining weights"
     fig = Figure(figsize=figsize)  # not pyplot's: never shown on its own
     fig.text(0.5, 0.5, why, ha="center", va="center", fontsize=12, color="0.4")
-    return fig, HTML(f"<b>rank {rank}</b>: {why}; {grid.grid_kind()}")
+    return fig, html_display(f"<b>rank {rank}</b>: {why}; {grid.grid_kind()}")
 
 
 def datasets_explorer(grids: Mapping[str, Results], layer: str = LAST, dpi: float = 80) -> Any:
@@ -209,8 +205,6 @@ def face_weights_view(
     naming the missing run when the grid has no LRLC run of this rank, or one that
     recorded no combining weights.
     """
-    from IPython.display import HTML
-
     row = _lrlc_row(grid, rank)
     maps = {layer: grid.combining_weights(rank, layer) for layer in layers}
     _, per_line = panel_grid(rank)
@@ -230,7 +224,7 @@ def face_weights_view(
         f"combining weight per layer, first to last: {tops} (seed {grid.seeds()[0]}; uniform "
         f"1/{rank} = {1 / rank:.4g}); {grid.grid_kind()}"
     )
-    return fig, HTML(caption)
+    return fig, html_display(caption)
 
 
 def face_weights_explorer(

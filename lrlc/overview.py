@@ -129,9 +129,9 @@ def _with_rank(row: dict | None, text: str) -> str:
 
 def _markdown(text: str) -> Any:
     """``IPython.display.Markdown(text)``: what a table cell shows when there is no table."""
-    from IPython.display import Markdown  # as in lrlc.widgets: only when drawn
+    from lrlc.widgets import markdown_display  # IPython display objects: only when drawn
 
-    return Markdown(text)
+    return markdown_display(text)
 
 
 def _how_made(grid: Results) -> str:

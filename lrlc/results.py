@@ -1047,7 +1047,7 @@ def pending(
     results are missing and a command: by default that of the plain grid of its dataset
     (pass ``command`` for a file made with other options, e.g. ``--attributes``). A chapter
     shows it in place of a table or figure while a grid has not run."""
-    from IPython.display import HTML
+    from lrlc.widgets import html_display  # IPython display objects: only when drawn
 
     if grid is None:
         missing = (
@@ -1056,7 +1056,7 @@ def pending(
     else:
         missing = f"<code>{grid.origin}</code> has no such runs yet"
     command = command or f"python -m lrlc.experiments {name.split('-')[0]}"
-    return HTML(
+    return html_display(
         '<div class="admonition note"><p class="admonition-title">Run pending</p>'
         f"<p>{what} cannot be shown yet: {missing}. Run <code>{command}</code> (Appendix A "
         "has the CPU-scale version) and re-run this notebook; these cells then show the "

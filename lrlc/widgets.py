@@ -36,7 +36,15 @@ from typing import Any, Protocol
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-__all__ = ["figure_to_png", "static_slider", "static_explorer", "live_slider", "markdown_table"]
+__all__ = [
+    "figure_to_png",
+    "static_slider",
+    "static_explorer",
+    "live_slider",
+    "markdown_table",
+    "html_display",
+    "markdown_display",
+]
 
 _ids = itertools.count()
 _ID_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
@@ -119,14 +127,33 @@ def _display_object(kind: str, text: str) -> Any:
     """``IPython.display.HTML(text)`` or ``Markdown(text)``, or a stand-in without IPython."""
     try:
         from IPython import display
-    except ImportError:  # pragma: no cover - IPython comes with every notebook environment
+    except ImportError:  # a plain Python without Jupyter: print() shows the text
         return _Fallback(kind, text)
     return getattr(display, kind)(text)
 
 
+def html_display(text: str) -> Any:
+    """``IPython.display.HTML(text)``: shown as HTML by a notebook (its ``.data`` is the
+    text), or a stand-in with the same ``_repr_html_`` where IPython is not installed."""
+    return _display_object("HTML", text)
+
+
+def markdown_display(text: str) -> Any:
+    """``IPython.display.Markdown(text)``: shown as Markdown by a notebook (its ``.data``
+    is the text), or a stand-in with the same ``_repr_markdown_`` where IPython is not
+    installed."""
+    return _display_object("Markdown", text)
+
+
 class _Fallback:
+    """What :func:`html_display` and :func:`markdown_display` return without IPython:
+    ``str()`` (and so ``print``) gives the text."""
+
     def __init__(self, kind: str, data: str) -> None:
         self.kind, self.data = kind, data
+
+    def __str__(self) -> str:
+        return self.data
 
     def _repr_html_(self) -> str | None:
         return self.data if self.kind == "HTML" else None
@@ -168,11 +195,7 @@ def markdown_table(
     ]
     if note:
         lines = [note, ""] + lines
-    return _display_object("Markdown", "\n".join(lines))
-
-
-def _html_object(text: str) -> Any:
-    return _display_object("HTML", text)
+    return markdown_display("\n".join(lines))
 
 
 def _element_id(prefix: str, label: str, pngs: Iterable[bytes], element_id: str | None) -> str:
@@ -309,7 +332,7 @@ def static_slider(
             "  show();\n",
         )
     )
-    return _html_object("\n".join(parts))
+    return html_display("\n".join(parts))
 
 
 def static_explorer(
@@ -429,7 +452,7 @@ def static_explorer(
             "  show();\n",
         )
     )
-    return _html_object("\n".join(parts))
+    return html_display("\n".join(parts))
 
 
 def live_slider(
@@ -448,7 +471,13 @@ def live_slider(
     ``ipywidgets.HTML``). Views are cached, so moving back is instant. ``values`` are the
     slider's values in order; the other arguments are those of :func:`static_slider`.
     """
-    import ipywidgets
+    try:
+        import ipywidgets
+    except ImportError as error:
+        raise ImportError(
+            "live_slider needs ipywidgets, which Jupyter and Colab have: pip install "
+            "ipywidgets (or pip install 'lrlc[book]'); static_slider needs none"
+        ) from error
 
     values = list(values)
     if not values:

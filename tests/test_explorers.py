@@ -263,3 +263,14 @@ def test_logit_ownership_marks_the_basis_with_the_largest_logit_sum():
     plt.close(fig)
     with pytest.raises(ValueError, match="same rank"):
         plot_logit_ownership(row, col[:, :1])
+
+
+def test_explorer_works_without_jupyter(grid, monkeypatch):
+    """lrlc installed alone (no IPython): the explorer is still a page of HTML."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "IPython", None)
+    loaded, _ = grid
+    page = learned_weights_explorer(loaded)
+    assert page._repr_html_() == page.data and page.data.count("<img") == 2
+    assert "test accuracy" in page.data  # the views' captions, no IPython.display.HTML

@@ -351,3 +351,19 @@ def test_markdown_table():
         markdown_table(["a", "b"], [[1]])
     with pytest.raises(ValueError, match="align"):
         markdown_table(["a", "b"], [[1, 2]], align="x")
+
+
+def test_without_jupyter_tables_print_and_live_sliders_say_what_to_install(monkeypatch):
+    """A script with lrlc alone (no IPython, no ipywidgets): a table prints as its Markdown,
+    HTML keeps its notebook hook, and live_slider names the package it needs."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "IPython", None)  # import IPython raises ImportError
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    table = markdown_table(["network", "accuracy"], [["conv", "90.0"]])
+    assert str(table) == "| network | accuracy |\n|:--|--:|\n| conv | 90.0 |"
+    assert table._repr_markdown_() == str(table) and table._repr_html_() is None
+    page = static_slider({1: (png(1.0), "one"), 2: (png(2.0), None)}, label="rank")
+    assert page._repr_html_() == page.data and 'aria-label="rank"' in page.data
+    with pytest.raises(ImportError, match=r"pip install ipywidgets .*static_slider needs none"):
+        live_slider(lambda value: (png(value), None), values=[1, 2])

@@ -63,6 +63,11 @@ def save_checkpoint(
     The file is written to a temporary name first, so an interrupted save leaves no
     half-written checkpoint behind.
     """
+    if isinstance(path, SimpleNetwork) and isinstance(model, (str, Path)):
+        raise TypeError(
+            "save_checkpoint takes the path first, then the model (unlike torch.save): "
+            "save_checkpoint(path, model)"
+        )
     if not isinstance(model, SimpleNetwork):
         raise TypeError(
             f"save_checkpoint saves the paper network (lrlc.models.SimpleNetwork, from "

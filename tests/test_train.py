@@ -129,6 +129,10 @@ def test_checkpoint_takes_fits_history_and_refuses_what_it_could_not_load(tmp_pa
         save_checkpoint(tmp_path / "bad.pt", model, note=object())
     with pytest.raises(TypeError, match="save_checkpoint saves the paper network"):
         save_checkpoint(tmp_path / "bad.pt", torch.nn.Sequential())
+    with pytest.raises(TypeError, match=r"path first.*save_checkpoint\(path, model\)"):
+        save_checkpoint(model, tmp_path / "bad.pt")  # torch.save's order
+    with pytest.raises(TypeError, match=r"path first"):
+        save_checkpoint(model, str(tmp_path / "bad.pt"))
     assert not (tmp_path / "bad.pt").exists()
 
 

@@ -63,3 +63,11 @@ def test_modules_are_in_the_table(module: str):
     if exported <= in_package:  # also a module with no public names of its own
         return
     assert any(f"`{module}`" in line for line in table), f"{module} is not in the module table"
+
+
+def test_the_package_version_is_the_one_pip_installs():
+    """``lrlc.__version__`` is written in two places: ``pyproject.toml`` and the package."""
+    import lrlc
+
+    declared = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert declared is not None and lrlc.__version__ == declared.group(1)

@@ -142,13 +142,18 @@ def learned_weights_explorer(grid: Results, layer: str = LAST, dpi: float = 100)
     )
 
 
-def _no_run_view(grid: Results, rank: int, figsize: tuple[float, float]) -> tuple[Figure, Any]:
-    """A view of ``figsize`` saying why the grid has nothing to draw at this rank: no such
-    run, or a run that recorded no combining weights."""
+def _nothing_to_draw(grid: Results, rank: int) -> str:
+    """Why the grid has no weights to draw at this rank: no such run, or a run that
+    recorded no combining weights."""
     if grid.row("lrlc", rank) is None:
-        why = f"this grid did not run LRLC of rank {rank} (all three layers)"
-    else:
-        why = f"this grid's LRLC rank {rank} run recorded no combining weights"
+        return f"this grid did not run LRLC of rank {rank} (all three layers)"
+    return f"this grid's LRLC rank {rank} run recorded no combining weights"
+
+
+def _no_run_view(grid: Results, rank: int, figsize: tuple[float, float]) -> tuple[Figure, Any]:
+    """A view of ``figsize`` saying why the grid has nothing to draw at this rank
+    (:func:`_nothing_to_draw`)."""
+    why = _nothing_to_draw(grid, rank)
     fig = Figure(figsize=figsize)  # not pyplot's: never shown on its own
     fig.text(0.5, 0.5, why, ha="center", va="center", fontsize=12, color="0.4")
     return fig, html_display(f"<b>rank {rank}</b>: {why}; {grid.grid_kind()}")
@@ -184,6 +189,8 @@ def datasets_explorer(grids: Mapping[str, Results], layer: str = LAST, dpi: floa
         alt=lambda name, k: (
             f"{name}: learned combining weights minus 1/{k} of {where} at rank {k}, one "
             "panel per basis, on a red-blue scale centred on zero"
+            if k in drawable[name]
+            else f"{name}: no weights to draw; {_nothing_to_draw(grids[name], k)}"
         ),
     )
 

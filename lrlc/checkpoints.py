@@ -93,7 +93,10 @@ def save_checkpoint(
 def load_checkpoint(
     path: str | Path, device: str | torch.device = "cpu"
 ) -> tuple[SimpleNetwork, dict]:
-    """Rebuild the network saved at ``path``; returns ``(model, payload)`` (history, info)."""
+    """Rebuild the network saved at ``path`` on ``device``; returns ``(model, payload)``: the
+    model in training mode, as a new module is (call ``model.eval()`` before inference), and
+    the saved dict, with ``"config"``, ``"state_dict"``, ``"history"`` and ``"info"``.
+    FileNotFoundError for a missing file, ValueError for one save_checkpoint did not write."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(

@@ -115,7 +115,8 @@ def lrlc2d_params(
 
     ``rank`` bases, plus combining logits (``rank * (H_out + W_out)`` shared,
     ``rank * H_out * W_out`` unshared, none at rank 1 or when input-dependent, which adds
-    its network instead), plus the spatial bias (``H_out + W_out`` or ``H_out * W_out``).
+    its network instead), plus the spatial bias (``H_out + W_out`` when shared, ``H_out *
+    W_out`` otherwise, none with ``spatial_bias=False``), plus ``out_channels`` when ``bias``.
     """
     h_out, w_out = conv_output_size(input_size, kernel_size, stride, padding)
     rank, input_dependent, shared = lrlc_options(

@@ -115,7 +115,9 @@ class LocallyConnected2d(nn.Module):
     Shapes:
         x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out)
         weight: (H_out, W_out, out_channels, in_channels, kh, kw)
-        bias: (out_channels, H_out, W_out), as the Keras ``LocallyConnected2D`` bias.
+        bias: (out_channels, H_out, W_out): one per channel and position, as in Keras'
+            ``LocallyConnected2D``, which stores it as (H_out, W_out, out_channels)
+            (``bias.permute(2, 0, 1)`` when porting).
 
     Initialisation: He-uniform with the fan-in of one position (``in_channels * kh * kw``),
     the scale the paper network gives its convolutions (``sqrt(6)`` times ``nn.Conv2d``'s
@@ -325,8 +327,10 @@ class LowRankLocallyConnected2d(nn.Module):
       input by :class:`InputDependentCombiningWeights`.
 
     Spatial logits start at zero, so every position starts at exactly ``1 / rank``: the
-    layer starts as a convolution with the mean of the bases (input-dependent ones start
-    near it: the combining network starts with small random weights, as the official one).
+    layer starts as a convolution with the mean of the bases. Input-dependent ones do not:
+    the combining network starts with Glorot-uniform weights (the Keras default of the
+    official one), so its logits start random and the weights vary by position and example
+    (at rank 4 from a few hundredths to over a half).
     With ``rank=1`` the only combining weight
     is 1, so no combining parameters (nor network) exist and the layer is a convolution.
     Trained at the filters' learning rate the spatial logits move slowly (the book's

@@ -477,7 +477,8 @@ def plot_owner_maps(
     """The owner map (:func:`owner_map`) of several layers over one image, one panel per layer.
 
     Each position is coloured by the basis with the largest weight there; a legend names
-    the bases. Unlike :func:`overlay_layers` the figure's size does not grow with the rank.
+    the bases. Unlike :func:`overlay_layers` the panels do not multiply with the rank: only
+    the legend grows, by 0.2 inch per extra row of at most 8 bases.
 
     Args:
         image: as in :func:`overlay_on_image`.

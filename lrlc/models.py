@@ -275,8 +275,8 @@ def paper_network(
     num_classes: int | None = None,
     **overrides,
 ) -> SimpleNetwork:
-    """The paper's 3-layer network for a dataset, with ``layer`` in every layer, the last or the
-    first only.
+    """The paper's 3-layer network for a dataset, with ``layer`` in every layer, or only in
+    the first, the middle or the last (``where``).
 
     layer: ``conv``, ``lc``, ``lrlc``, ``lrlc_input``, ``wide_conv`` or ``coordconv``.
     rank: the rank of ``lrlc`` and ``lrlc_input`` layers, the width factor of ``wide_conv``;

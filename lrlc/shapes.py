@@ -200,7 +200,8 @@ def check_input(
     layer_name: str,
     dtype: torch.dtype | None = None,
 ) -> None:
-    """Raise a ``ValueError`` that names the fix when ``x`` does not fit a layer.
+    """Raise a ``TypeError`` (not a tensor) or a ``ValueError`` (wrong number of dimensions,
+    channels, size or dtype) that names the fix when ``x`` does not fit a layer.
 
     x: (batch, in_channels, height, width), with ``(height, width) == input_size``, floating
     point, and of the layer's ``dtype`` when one is given (autocast lets them differ).

@@ -166,6 +166,11 @@ def evaluate(
     (e.g. CelebA's 40 attributes) the loss is the binary cross-entropy summed over the
     labels (as :func:`fit` trains), the accuracy the mean over all attributes, and
     ``"per_label"`` lists each one's.
+
+    device: default the device of the model's parameters. multi_label: default
+    ``model.config.multi_label``. amp: bf16 autocast; default on for CUDA GPUs that support
+    bf16 (as :func:`fit`), off elsewhere. The model's train or eval mode is restored
+    afterwards.
     """
     _check_loader(loader, "loader")
     device = auto_device(device) if device is not None else next(model.parameters()).device
@@ -238,7 +243,7 @@ def fit(
     combining_lr_scale: the spatial combining logits of LRLC layers (``combining_row``,
     ``combining_col``, ``combining_logits``) learn at ``lr * combining_lr_scale``; every
     other parameter, the input-dependent combining network's included, at ``lr``. 0
-    freezes them at their start (uniform weights).
+    freezes them where they are (uniform weights for a freshly built layer).
 
     Multi-label heads (``multi_label``, default ``model.config.multi_label``; e.g. CelebA's
     40 attributes) train on the binary cross-entropy summed over the labels and averaged

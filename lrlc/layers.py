@@ -330,7 +330,8 @@ class LowRankLocallyConnected2d(nn.Module):
     layer starts as a convolution with the mean of the bases. Input-dependent ones do not:
     the combining network starts with Glorot-uniform weights (the Keras default of the
     official one), so its logits start random and the weights vary by position and example
-    (at rank 4 from a few hundredths to over a half).
+    (at rank 4 typically from about a tenth to about a half, depending on the seed and
+    the input).
     With ``rank=1`` the only combining weight
     is 1, so no combining parameters (nor network) exist and the layer is a convolution.
     Trained at the filters' learning rate the spatial logits move slowly (the book's

@@ -13,8 +13,9 @@ from lrlc.misaligned import MisalignedLoader, place_in_noise
 from lrlc.models import paper_network
 
 REQUIRED_RUN_KEYS = {
-    "layer", "rank", "seed", "epochs", "lr", "weight_decay", "valid_accuracy",
-    "test_accuracy", "params", "train_seconds", "images_per_second",
+    "layer", "rank", "where", "seed", "epochs", "lr", "weight_decay", "valid_accuracy",
+    "test_accuracy", "params", "train_seconds", "images_per_second", "valid_curve",
+    "train_loss_curve",
 }  # fmt: skip
 
 
@@ -725,3 +726,26 @@ def test_a_folder_as_out_and_malformed_lists_say_what_to_give(tmp_path, capsys):
             experiments.build_parser().parse_args(["mnist", option, value])
         kind = "integers, e.g. 0,1,2" if option == "--seeds" else "numbers, e.g. 0.05,0.1"
         assert f"{option}: takes comma-separated {kind}" in capsys.readouterr().err
+
+
+def test_a_run_records_each_number_from_its_own_split_and_epoch(monkeypatch):
+    """The test accuracy from the test split, the validation curve and accuracy from the
+    history's validation, the loss curve from its training loss: a training run replaced
+    by a known history and an evaluation that reports which split it scored."""
+    from lrlc.train import History
+
+    history = History([1.5, 1.0], [0.3, 0.4], [0.6, 0.7], [None, None], [1.0, 1.0], [8.0, 8.0])
+    monkeypatch.setattr(experiments, "fit", lambda model, train, **kwargs: history)
+    monkeypatch.setattr(
+        experiments,
+        "evaluate",
+        lambda model, loader, *a, **k: {"accuracy": loader.num_samples / 100},
+    )
+    splits = {"train": TinySplit(16), "valid": TinySplit(4), "test": TinySplit(8)}
+    grid = Grid(epochs=2, batch_size=4)
+    record = experiments.train_variant(
+        Variant("conv"), "mnist", splits, grid, 0.1, 0.0, 0, torch.device("cpu"), progress=False
+    )
+    assert record["test_accuracy"] == 0.08  # 8 images: the test split
+    assert record["valid_curve"] == [0.6, 0.7] and record["valid_accuracy"] == 0.7
+    assert record["train_loss_curve"] == [1.5, 1.0] and record["where"] == "all"

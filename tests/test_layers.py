@@ -514,3 +514,22 @@ def test_same_padding_keeps_the_size_and_equals_explicit_padding(kernel):
     conv = nn.Conv2d(2, 3, kernel, padding="same", dtype=F64)
     assert conv(x).shape == LocallyConnected2d(2, 3, kernel, size, padding="same")(x.float()).shape
     assert effective_filters(conv, input_size=size).shape[:2] == size
+
+
+def test_combining_network_starts_glorot_uniform_with_zero_biases():
+    """As the official network's Keras layers start: every weight of the predictor from
+    U(-b, b), b = sqrt(6 / (fan_in + fan_out)), and zero biases, so its logits start random
+    (the docstrings say so), not at equal weights."""
+    import math
+
+    torch.manual_seed(0)
+    net = InputDependentCombiningWeights(64, 8, (12, 12), (10, 10))
+    convs = [(name, m) for name, m in net.named_modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) >= 5
+    for name, conv in convs:
+        out_channels, in_per_group, kh, kw = conv.weight.shape
+        bound = math.sqrt(6 / ((in_per_group + out_channels) * kh * kw))
+        assert conv.weight.abs().max() <= bound, name
+        # the standard deviation of U(-b, b) is b / sqrt(3)
+        assert conv.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.2), name
+        assert torch.count_nonzero(conv.bias) == 0, name

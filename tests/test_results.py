@@ -70,6 +70,20 @@ def write(path, raw):
     path.write_text(json.dumps(raw))
 
 
+def test_summary_reads_validation_and_speed_from_their_own_fields():
+    """A run best on test and worst on validation: the best rank is chosen on validation,
+    the summary's validation mean is of validation accuracies, its speed the median."""
+    raw = grid()
+    raw["runs"].append(run("lrlc", 8, 0, 0.99, valid_accuracy=0.80))
+    rows = {(r["layer"], r["rank"], r["where"]): r for r in results.summarize(raw)}
+    assert rows["lrlc", 8, "all"]["valid_mean"] == pytest.approx(0.80)
+    conv = rows["conv", None, "all"]
+    speeds = sorted(r["images_per_second"] for r in raw["runs"] if r["layer"] == "conv")
+    assert conv["images_per_second"] == pytest.approx(statistics.median(speeds))
+    best = results.Results("mnist", raw, "results/cpu/mnist.json").best_lrlc()
+    assert best["rank"] == 4  # 0.96 on validation, where rank 8 has 0.80
+
+
 def test_summary_means_and_standard_deviations():
     rows = results.summarize(grid())
     assert [(r["layer"], r["rank"], r["where"]) for r in rows] == [

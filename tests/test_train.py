@@ -316,8 +316,38 @@ def test_combining_logits_get_a_group_of_their_own_without_weight_decay():
     logits = sorted(names[id(p)] for p in groups[2]["params"])
     assert groups[2]["lr"] == pytest.approx(1.0) and groups[2]["weight_decay"] == 0.0
     assert logits == [f"features.{i}.combining_{rc}" for i in (0, 3) for rc in ("col", "row")]
-    assert all("combining" not in n and "bias" not in n for n in decayed)
+    # the weights of the convolutions and the head decay; biases, BatchNorm and logits not
+    assert decayed == ["features.0.weight", "features.3.weight", "head.weight"]
+    assert groups[0]["weight_decay"] == 5e-4 and groups[1]["weight_decay"] == 0.0
     assert len(_param_groups(small_network("conv"), 5e-4, 0.1, 10.0)) == 2  # nothing to scale
+
+
+def test_fit_steps_sgd_with_nesterov_momentum_down_a_cosine(monkeypatch):
+    """The recipe of every stored run: SGD, Nesterov momentum 0.9, and a learning rate
+    that decays from ``lr`` along a half cosine over all the steps of the run."""
+    seen = []
+    step = torch.optim.SGD.step
+
+    def recording_step(self, *args, **kwargs):
+        group = self.param_groups[0]
+        seen.append((group["lr"], group["momentum"], group["nesterov"]))
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.SGD, "step", recording_step)
+    fit(small_network(), loader(bright_vs_dark(64)), epochs=2, lr=0.1, seed=0, progress=False)
+    steps = 4  # 2 epochs of 2 batches
+    expected = [0.1 * 0.5 * (1 + math.cos(math.pi * k / steps)) for k in range(steps)]
+    assert [lr for lr, _, _ in seen] == pytest.approx(expected)
+    assert all(momentum == 0.9 and nesterov is True for _, momentum, nesterov in seen)
+
+
+def test_evaluate_leaves_the_model_in_the_mode_it_found():
+    data = loader(bright_vs_dark(32), False)
+    model = small_network().train()
+    evaluate(model, data)
+    assert model.training
+    evaluate(model.eval(), data)
+    assert not model.training
 
 
 @pytest.mark.parametrize("scale", [-1.0, float("nan")])

@@ -134,11 +134,16 @@ def learned_weights_explorer(grid: Results, layer: str = LAST, dpi: float = 100)
         {k: learned_weights_view(grid, k, layer) for k in ranks},
         label="rank",
         initial=INITIAL_RANK if INITIAL_RANK in ranks else ranks[-1],
-        alt=lambda k: (
-            f"Learned combining weights minus 1/{k} of {where} at rank {k}, one panel per "
-            "basis, on a red-blue scale centred on zero"
-        ),
+        alt=lambda k: f"Learned {_weights_alt(where, k)}",
         dpi=dpi,
+    )
+
+
+def _weights_alt(where: str, rank: int) -> str:
+    """What a :func:`learned_weights_view` draws, for its alt text (after "learned")."""
+    return (
+        f"combining weights minus 1/{rank} of {where} at rank {rank}, one panel per basis, "
+        "on a red-blue scale centred on zero"
     )
 
 
@@ -187,8 +192,7 @@ def datasets_explorer(grids: Mapping[str, Results], layer: str = LAST, dpi: floa
         labels=("grid", "rank"),
         initial=(first, INITIAL_RANK if INITIAL_RANK in ranks else ranks[-1]),
         alt=lambda name, k: (
-            f"{name}: learned combining weights minus 1/{k} of {where} at rank {k}, one "
-            "panel per basis, on a red-blue scale centred on zero"
+            f"{name}: learned {_weights_alt(where, k)}"
             if k in drawable[name]
             else f"{name}: no weights to draw; {_nothing_to_draw(grids[name], k)}"
         ),

@@ -41,7 +41,7 @@ from lrlc.results import (
     setting_differences,
     variant_name,
 )
-from lrlc.widgets import markdown_table
+from lrlc.widgets import markdown_display, markdown_table
 
 __all__ = [
     "DATASETS",
@@ -108,13 +108,6 @@ def _test_size(grid: Results) -> int:
 def _with_rank(row: dict | None, text: str) -> str:
     """``"rank 4: <text>"`` for an LRLC row; ``text`` itself for None."""
     return text if row is None else f"rank {row['rank']}: {text}"
-
-
-def _markdown(text: str) -> Any:
-    """``IPython.display.Markdown(text)``: what a table cell shows when there is no table."""
-    from lrlc.widgets import markdown_display  # IPython display objects: only when drawn
-
-    return markdown_display(text)
 
 
 def _how_made(grid: Results) -> str:
@@ -190,7 +183,7 @@ def comparisons(grids: Grids, names: Mapping[str, str] = DATASETS, full_note: bo
             ]
         )
     if not table:
-        return _markdown("No results file yet: nothing to compare.")
+        return markdown_display("No results file yet: nothing to compare.")
     header = ["dataset", "best LRLC", "best − convolution", "best − LC"]
     return markdown_table(
         header + ["input-dependent − convolution"], table, note=difference_note(full_note)
@@ -261,7 +254,7 @@ def rank_table(grids: Grids, names: Mapping[str, str] = DATASETS, where: str = "
     if where != "all":
         by_rank = {name: rows for name, rows in by_rank.items() if rows}
     if not by_rank:
-        return _markdown("No results file yet.")
+        return markdown_display("No results file yet.")
     label = "LRLC rank" if where == "all" else f"{where} layer, rank"
     table = [["convolution", *(accuracy(grids[name].row("conv")) for name in by_rank)]]
     for k in sorted({k for rows in by_rank.values() for k in rows}):
@@ -370,7 +363,7 @@ def steps_table(grids: Grids, names: Mapping[str, str] = DATASETS, full_note: bo
             ]
         )
     if not table:
-        return _markdown("No results file yet.")
+        return markdown_display("No results file yet.")
     header = ["dataset", "best LRLC", "best − convolution", "rank 1 − convolution"]
     return markdown_table(header + ["best − rank 1"], table, note=difference_note(full_note))
 
@@ -415,7 +408,7 @@ def provenance_list(grids: Grids, names: Mapping[str, str] = DATASETS) -> Any:
                 common += "; a commit marked -dirty had uncommitted changes in the checkout"
             common += "."
         lines.insert(0, common + "\n")
-    return _markdown("\n".join(lines))
+    return markdown_display("\n".join(lines))
 
 
 def provenance_stack(grids: Mapping[str, Results]) -> Any:
@@ -432,7 +425,7 @@ def provenance_stack(grids: Mapping[str, Results]) -> Any:
         raise ValueError("provenance_stack needs at least one grid, {label: Results}")
     if len(grids) == 1:
         (grid,) = grids.values()
-        return _markdown(grid.provenance())
+        return markdown_display(grid.provenance())
     parts = {label: grid.provenance_parts() for label, grid in grids.items()}
     first, *others = [training for training, _, _ in parts.values()]
     shared = [c for c in first if all(c in training for training in others)]
@@ -449,7 +442,7 @@ def provenance_stack(grids: Mapping[str, Results]) -> Any:
         text = f"{', '.join(own)}." if own else ""
         text = f"{text} {'' if data_shared else data} {record}"
         lines.append(f"- **{label}**: {' '.join(text.split())}")
-    return _markdown("\n".join(lines))
+    return markdown_display("\n".join(lines))
 
 
 # One grid at several budgets -----------------------------------------------------------------

@@ -1004,7 +1004,7 @@ def load(name: str, path: str | os.PathLike | None = None, kinds: Sequence[str] 
     raise FileNotFoundError(
         message + " A pip-installed lrlc carries no results files: they are in the book's "
         "repository. Without a network, clone it and set LRLC_RESULTS to its results/ "
-        "folder (the one that holds cpu/)." + _how_to_make(name).replace(" Run", " Or run")
+        "folder (the one that holds cpu/)." + _how_to_make(name, verb="Or run")
     )
 
 
@@ -1015,12 +1015,13 @@ def _misspelt(name: str, kinds: Sequence[str]) -> str:
     return f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
 
 
-def _how_to_make(name: str) -> str:
-    """The command of a grid named after its dataset, or how grids are named."""
+def _how_to_make(name: str, verb: str = "Run") -> str:
+    """The command of a grid named after its dataset (``verb`` the grid with ...), or how
+    grids are named."""
     dataset = name.split("-")[0]
     if dataset in GRID_DATASETS:
         return (
-            f" Run the grid with `python -m lrlc.experiments {dataset} ...` (the appendix "
+            f" {verb} the grid with `python -m lrlc.experiments {dataset} ...` (the appendix "
             "'Reproducing every number' has each file's command)."
         )
     return (

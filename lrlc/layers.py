@@ -170,7 +170,7 @@ class LocallyConnected2d(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out), in the
         memory format of x (channels-last stays channels-last, as ``nn.Conv2d``)."""
-        check_input(x, self.in_channels, self.input_size, type(self).__name__, self.weight.dtype)
+        check_input(x, self.in_channels, self.input_size, type(self).__name__, self.weight)
         (h_out, w_out), (kh, kw), (sh, sw) = self.output_size, self.kernel_size, self.stride
         layout = _memory_format(x)
         ph, pw = self.padding
@@ -283,9 +283,7 @@ class InputDependentCombiningWeights(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (batch, in_channels, H, W) -> logits (batch, H_out, W_out, rank)."""
-        check_input(
-            x, self.in_channels, self.input_size, type(self).__name__, self.reduce.weight.dtype
-        )
+        check_input(x, self.in_channels, self.input_size, type(self).__name__, self.reduce.weight)
         reduced = self.reduce(x)
         pooled = reduced.mean(dim=(2, 3), keepdim=True)
         branches = [self._resize(reduced), pooled.expand(-1, -1, *self.output_size)]
@@ -467,9 +465,7 @@ class LowRankLocallyConnected2d(nn.Module):
                     "input-dependent combining weights are computed from the layer's input: "
                     "call combining_weights(x) with x of shape (batch, in_channels, H, W)"
                 )
-            check_input(
-                x, self.in_channels, self.input_size, type(self).__name__, self.weight.dtype
-            )
+            check_input(x, self.in_channels, self.input_size, type(self).__name__, self.weight)
         return self._combining_weights(x)
 
     def _combining_weights(self, x: Tensor | None) -> Tensor:
@@ -501,7 +497,7 @@ class LowRankLocallyConnected2d(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (batch, in_channels, H, W) -> (batch, out_channels, H_out, W_out)."""
-        check_input(x, self.in_channels, self.input_size, type(self).__name__, self.weight.dtype)
+        check_input(x, self.in_channels, self.input_size, type(self).__name__, self.weight)
         bias = self.total_bias()  # added in y's dtype: bf16 under autocast, as nn.Conv2d
         if self.rank == 1:
             y = F.conv2d(x, self.weight, None, self.stride, self.padding)

@@ -256,7 +256,7 @@ class SimpleNetwork(nn.Module):
                 "and input_size matching the data (e.g. paper_network(dataset=...))"
             )
         # a 3-D or integer input, or one of another dtype: the same message as the layers'
-        check_input(x, c.in_channels, c.input_size, "the network", self.head.weight.dtype)
+        check_input(x, c.in_channels, c.input_size, "the network", self.head.weight)
         if c.coord_conv:
             x = torch.cat([x, coordinate_channels(x)], dim=1)
         return self.head(self.features(x).mean(dim=(2, 3)))

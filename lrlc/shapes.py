@@ -198,13 +198,14 @@ def check_input(
     in_channels: int,
     input_size: tuple[int, int],
     layer_name: str,
-    dtype: torch.dtype | None = None,
+    weight: torch.Tensor | None = None,
 ) -> None:
     """Raise a ``TypeError`` (not a tensor) or a ``ValueError`` (wrong number of dimensions,
-    channels, size or dtype) that names the fix when ``x`` does not fit a layer.
+    channels, size, device or dtype) that names the fix when ``x`` does not fit a layer.
 
     x: (batch, in_channels, height, width), with ``(height, width) == input_size``, floating
-    point, and of the layer's ``dtype`` when one is given (autocast lets them differ).
+    point and, when one of the layer's parameters is given as ``weight``, on its device and
+    of its dtype (autocast lets the dtypes differ).
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(
@@ -235,7 +236,16 @@ def check_input(
             f"{layer_name} expects a floating-point input, got {x.dtype}: convert it with "
             "x.float() (images as uint8 need scaling too, e.g. x.float() / 255)"
         )
-    if dtype is not None and x.dtype != dtype and not _autocast_on(x.device.type):
+    if weight is None:
+        return
+    if x.device != weight.device:
+        raise ValueError(
+            f"{layer_name} has its weights on {weight.device} but got an input on {x.device}: "
+            f"move one to the other (x.to('{weight.device}') or layer.to('{x.device}')); "
+            "model.to(device) moves every layer of a model"
+        )
+    dtype = weight.dtype
+    if x.dtype != dtype and not _autocast_on(x.device.type):
         raise ValueError(
             f"{layer_name} has {dtype} weights but got a {x.dtype} input: convert one to the "
             f"other (x.to({dtype}) or layer.to({x.dtype})), or run it under torch.autocast"

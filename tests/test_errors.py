@@ -184,6 +184,30 @@ def test_input_of_another_dtype_names_both_and_autocast_is_allowed(make):
         on_meta(torch.randn(2, 3, 32, 32, device="meta", dtype=torch.float16))
 
 
+@pytest.mark.parametrize("make", LAYERS)
+def test_input_on_another_device_names_both_and_the_fix(make):
+    # the meta device stands in for a GPU: the check is the same
+    with pytest.raises(
+        ValueError, match=r"weights on meta but got an input on cpu.*x.to\('meta'\)"
+    ):
+        make().to("meta")(torch.randn(2, 3, 32, 32))
+    with pytest.raises(
+        ValueError, match=r"weights on cpu but got an input on meta.*layer.to\('meta'\)"
+    ):
+        make()(torch.randn(2, 3, 32, 32, device="meta"))
+
+
+def test_the_network_and_the_combining_network_check_the_device():
+    from lrlc import InputDependentCombiningWeights as Combining
+
+    for module, shape in [
+        (Combining(2, 3, (8, 8), (6, 6)), (1, 2, 8, 8)),
+        (paper_network("conv", dataset="mnist"), (1, 1, 28, 28)),
+    ]:
+        with pytest.raises(ValueError, match="weights on meta but got an input on cpu"):
+            module.to("meta")(torch.randn(*shape))
+
+
 def test_the_combining_network_checks_its_arguments_and_input():
     from lrlc import InputDependentCombiningWeights as Combining
 

@@ -94,6 +94,9 @@ after zero padding of 4 pixels a side, and a horizontal flip except on MNIST, wh
 mirrored digit is another sign. The misaligned faces have none: they move every face."""
 
 
+UNTUNED_SELECTION = "none: every family at the first lr and weight decay (--no-tune)"
+"""A grid's ``config["selection"]`` when it was not tuned."""
+
 PER_POSITION_LOGITS = "one per position (share_combining_weights=False)"
 """What a file's ``config["combining_logits"]`` says of a grid with ``--per-position-logits``
 (absent: shared row and column logits, the default)."""
@@ -489,6 +492,8 @@ def run_grid(
     }
     if preset:  # the file it came from is recorded outside config: it may move
         config["selection"] = "lr and weight decay as another grid chose them (chosen_from)"
+    elif not tune:
+        config["selection"] = UNTUNED_SELECTION
     if grid.combining_lr_scale != 1:  # recorded only when used: older files stay resumable
         config["combining_lr_scale"] = grid.combining_lr_scale
     if grid.per_position_logits:  # likewise

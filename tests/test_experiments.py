@@ -105,6 +105,9 @@ def test_parse_variants_with_their_own_ranks():
     with pytest.raises(SystemExit, match="unknown placement @mid .* @first or @middle"):
         parse_variants("mnist", "lrlc@mid", (1,))
     assert parse_variants("mnist", "lrlc@middle:4", (1,)) == [Variant("lrlc", 4, "middle")]
+    assert parse_variants("mnist", "lc@last,wide_conv@first:4", (1,)) == [
+        Variant("lc", None, "last"), Variant("wide_conv", 4, "first")
+    ]  # fmt: skip
     with pytest.raises(SystemExit, match="coordconv is the same network .* drop '@last'"):
         parse_variants("mnist", "coordconv@last", (1,))
 
@@ -318,7 +321,9 @@ def test_a_results_file_is_resumed_only_with_the_same_copy_of_the_data():
     # CelebA's folder and zip hold the same JPEGs: one copy of the data
     folder = {**jpeg, "source": "folder: $LRLC_DATA/celeba/img_align_celeba", "note": ""}
     assert experiments._same_data(folder, {**folder, "source": "zip: $LRLC_DATA/celeba/a.zip"})
-    assert not experiments._same_data(jpeg, {**jpeg, "test_size": 1000})
+    for key, value in [("train_size", 2000), ("valid_size", 500), ("test_size", 1000),
+                       ("is_subset", True)]:  # fmt: skip
+        assert not experiments._same_data(jpeg, {**jpeg, key: value}), key
     assert not experiments._same_data(None, jpeg)
 
 
@@ -734,7 +739,8 @@ def test_a_run_records_each_number_from_its_own_split_and_epoch(monkeypatch):
     by a known history and an evaluation that reports which split it scored."""
     from lrlc.train import History
 
-    history = History([1.5, 1.0], [0.3, 0.4], [0.6, 0.7], [None, None], [1.0, 1.0], [8.0, 8.0])
+    # the validation accuracy falls in the last epoch: the run's is the last, not the best
+    history = History([1.5, 1.0], [0.3, 0.4], [0.7, 0.6], [None, None], [1.0, 2.0], [8.0, 16.0])
     monkeypatch.setattr(experiments, "fit", lambda model, train, **kwargs: history)
     monkeypatch.setattr(
         experiments,
@@ -747,5 +753,107 @@ def test_a_run_records_each_number_from_its_own_split_and_epoch(monkeypatch):
         Variant("conv"), "mnist", splits, grid, 0.1, 0.0, 0, torch.device("cpu"), progress=False
     )
     assert record["test_accuracy"] == 0.08  # 8 images: the test split
-    assert record["valid_curve"] == [0.6, 0.7] and record["valid_accuracy"] == 0.7
+    assert record["valid_curve"] == [0.7, 0.6] and record["valid_accuracy"] == 0.6
+    assert record["train_seconds"] == 3.0  # the sum over epochs
+    assert record["images_per_second"] == 12.0  # the median over epochs
     assert record["train_loss_curve"] == [1.5, 1.0] and record["where"] == "all"
+
+
+class NamedSplit:
+    """What :func:`experiments.data_record` reads of a split: its length and descriptions."""
+
+    def __init__(self, n: int, is_subset: bool = False, note: str = "") -> None:
+        self.n, self.is_subset, self.note = n, is_subset, note
+        self.source, self.path = "idx", "/data/MNIST/raw"
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def test_data_record_takes_each_size_from_its_split_and_a_subset_from_any(tmp_path):
+    splits = {"train": NamedSplit(8), "valid": NamedSplit(4), "test": NamedSplit(6, True, "n")}
+    record = experiments.data_record(splits, root=tmp_path)
+    assert (record["train_size"], record["valid_size"], record["test_size"]) == (8, 4, 6)
+    assert record["is_subset"] is True  # only the test split is a subset: still a subset
+    assert record["note"] == "test: n"
+    whole = {name: NamedSplit(8) for name in ("train", "valid", "test")}
+    assert experiments.data_record(whole, root=tmp_path)["is_subset"] is False
+
+
+def test_a_grid_is_resumed_only_on_the_data_it_began_with(monkeypatch, tmp_path):
+    fake = FakeTraining(monkeypatch)
+    out, cpu = tmp_path / "g.json", torch.device("cpu")
+    run_grid("mnist", VARIANTS[:1], GRID, out, cpu, tune_epochs=1)
+    before = out.read_text()
+    other = json.loads(before)["data"] | {"train_size": 16}
+    monkeypatch.setattr(experiments, "data_record", lambda *a, **k: dict(other))
+    fake.calls.clear()
+    with pytest.raises(ValueError, match=r"other settings \(data \(split sizes"):
+        run_grid("mnist", VARIANTS[:1], GRID, out, cpu, tune_epochs=1)
+    assert out.read_text() == before and fake.calls == []
+
+
+def test_each_family_takes_its_own_tuning_and_every_seed_trains(monkeypatch, tmp_path):
+    """conv is best at lr 0.1, LRLC at 0.2: each family's runs use its own choice; tuning
+    runs use seed 0 whatever the grid's seeds; a grid of three seeds trains three."""
+    fake = FakeTraining(monkeypatch)
+
+    def by_family(variant, dataset, splits, grid, lr, wd, seed, device, epochs=None, *rest):
+        record = fake_record(variant, grid, lr, wd, seed, epochs)
+        best = 0.1 if variant.layer == "conv" else 0.2
+        record["valid_accuracy"] = 1.0 if lr == best else 0.5
+        fake.calls.append(("tune" if epochs else "run", variant.key(), seed))
+        return record
+
+    monkeypatch.setattr(experiments, "train_variant", by_family)
+    grid = Grid(epochs=2, lrs=(0.1, 0.2), weight_decays=(0.0,), seeds=(3, 4, 5), tune_rank=2)
+    saved = run_grid("mnist", VARIANTS, grid, tmp_path / "g.json", torch.device("cpu"),
+                     tune_epochs=1)  # fmt: skip
+    assert saved["chosen"] == {"conv-all": {"lr": 0.1, "weight_decay": 0.0},
+                               "lrlc-all": {"lr": 0.2, "weight_decay": 0.0}}  # fmt: skip
+    assert {r["lr"] for r in saved["runs"] if r["layer"] == "conv"} == {0.1}
+    assert {r["lr"] for r in saved["runs"] if r["layer"] == "lrlc"} == {0.2}
+    assert {seed for what, _, seed in fake.calls if what == "tune"} == {0}
+    for v in VARIANTS:
+        seeds = [r["seed"] for r in saved["runs"] if (r["layer"], r["rank"]) == (v.layer, v.rank)]
+        assert sorted(seeds) == [3, 4, 5], v
+
+
+def test_an_untuned_grid_says_so_and_is_not_resumed_with_tuning(monkeypatch, tmp_path):
+    fake = FakeTraining(monkeypatch)
+    out, cpu = tmp_path / "g.json", torch.device("cpu")
+    grid = Grid(epochs=2, lrs=(0.1, 0.2), weight_decays=(0.0, 5e-4), seeds=(0,))
+    saved = run_grid("mnist", VARIANTS[:2], grid, out, cpu, tune=False)
+    assert {(r["lr"], r["weight_decay"]) for r in saved["runs"]} == {(0.1, 0.0)}  # the first
+    assert saved["tuning"] == [] and [c[0] for c in fake.calls] == ["run", "run"]
+    assert saved["config"]["selection"] == experiments.UNTUNED_SELECTION
+    assert not results.Results("mnist", saved, "g.json").tuned
+    with pytest.raises(ValueError, match=r"other settings \(selection\)"):
+        run_grid("mnist", VARIANTS[:2], grid, out, cpu)  # tuning now: another grid
+
+
+def test_a_resumed_grid_retrains_no_one_layer_run_and_keeps_its_timings(monkeypatch, tmp_path):
+    fake = FakeTraining(monkeypatch)
+    out, cpu = tmp_path / "g.json", torch.device("cpu")
+    last = [Variant("lrlc", 2, "last"), Variant("lrlc", 2)]
+    one_seed = Grid(epochs=2, lrs=(0.1,), weight_decays=(0.0,), seeds=(0,))
+    run_grid("mnist", last, one_seed, out, cpu)
+    fake.calls.clear()
+    run_grid("mnist", last, one_seed, out, cpu)  # everything is in the file
+    assert fake.calls == []
+    # a second seed: each run is expected to take 30 s, as the first call's runs did, so
+    # none starts with 10 s left (a variant never timed would start)
+    two_seeds = Grid(epochs=2, lrs=(0.1,), weight_decays=(0.0,), seeds=(0, 1))
+    run_grid("mnist", last, two_seeds, out, cpu, time_limit=10)
+    assert fake.calls == []
+
+
+def test_the_clock_expects_a_variants_slowest_epoch_and_scales_its_family_by_rank():
+    clock = experiments._Clock(100)
+    rank2 = Variant("lrlc", 2)
+    clock.record({"layer": "lrlc", "rank": 2, "where": "all", "epochs": 1, "wall_seconds": 10})
+    clock.record({"layer": "lrlc", "rank": 2, "where": "all", "epochs": 2, "wall_seconds": 10})
+    assert clock.expected(rank2, 2) == 20  # 10 s an epoch, the slower of the two
+    assert clock.expected(Variant("lrlc", 8), 1) == 40  # four times rank 2's width
+    assert clock.expected(Variant("lrlc", 1), 1) == 10  # never less than a timed member
+    assert clock.expected(Variant("conv"), 3) == 0  # another family, never timed

@@ -130,3 +130,9 @@ def test_lrlc_params_by_role_adds_up_to_the_layer(kwargs, combining, spatial):
     assert sum(roles.values()) == count_parameters(predicted)
     with pytest.raises(TypeError, match="takes a LowRankLocallyConnected2d, got Conv2d"):
         lrlc_params_by_role(nn.Conv2d(3, 8, 3))
+
+
+def test_count_parameters_counts_only_trainable_ones():
+    linear = nn.Linear(3, 4)
+    linear.bias.requires_grad_(False)
+    assert count_parameters(linear) == 12

@@ -533,3 +533,10 @@ def test_combining_network_starts_glorot_uniform_with_zero_biases():
         # the standard deviation of U(-b, b) is b / sqrt(3)
         assert conv.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.2), name
         assert torch.count_nonzero(conv.bias) == 0, name
+
+
+def test_effective_filters_of_a_strided_convolution_have_its_output_grid():
+    conv = nn.Conv2d(2, 3, 3, stride=2)
+    filters = effective_filters(conv, input_size=(7, 9))
+    assert filters.shape[:2] == (3, 4)  # (7 - 3) // 2 + 1, (9 - 3) // 2 + 1
+    torch.testing.assert_close(filters[2, 3], conv.weight.detach())

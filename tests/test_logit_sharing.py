@@ -1,5 +1,6 @@
 """lrlc.logit_sharing: shared (row plus column) against per-position combining logits."""
 
+import json
 import math
 
 import matplotlib
@@ -70,6 +71,8 @@ def test_table_sets_each_per_position_grid_against_the_shared_one():
     weights = f"{largest(2.0):.3f} · {largest(2.0):.3f} · {largest(2.0):.3f}"
     assert cells[2][4].rstrip(" |") == weights
     assert cells[1][4].rstrip(" |") == "0.250 · 0.250 · 0.250"
+    assert cells[0][3] == ""  # the shared grid is not set against itself
+    assert "(uniform 0.25)" in text  # 1 / rank, the weights' starting value
 
 
 def test_grids_of_other_settings_or_the_wrong_sharing_are_refused():
@@ -113,18 +116,39 @@ def test_plot_weights_draws_one_row_per_grid_labelled_by_its_logits():
     plt.close(fig)
 
 
-def test_load_pairs_the_shared_grid_with_the_per_position_ones_there_are(tmp_path, results_only_in):
-    import json
-
-    folder = tmp_path / "results" / "cpu"
-    folder.mkdir(parents=True)
-    for name, g in (
-        ("mnist-combining-lr-100", grid(100, (0.9,), False, 0.0)),
-        ("mnist-per-position-logits-combining-lr-1000", grid(1000, (0.9,), True, 0.0)),
-    ):
+def write_grids(folder, grids: dict[str, Results]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, g in grids.items():
         (folder / f"{name}.json").write_text(json.dumps(g.raw))
+
+
+def test_load_pairs_the_shared_grid_with_the_per_position_ones_there_are(tmp_path, results_only_in):
+    write_grids(tmp_path / "results" / "cpu", {
+        "mnist-combining-lr-100": grid(100, (0.9,), False, 0.0),
+        "mnist-per-position-logits-combining-lr-1000": grid(1000, (0.9,), True, 0.0),
+        "mnist-per-position-logits-combining-lr-100": grid(100, (0.9,), True, 0.0),
+    })  # fmt: skip
     results_only_in(tmp_path / "results")
     shared, per_position = logit_sharing.load("mnist")
     assert shared.origin == "results/cpu/mnist-combining-lr-100.json"
-    assert [g.combining_lr_scale for g in per_position] == [1000.0]
+    assert [g.combining_lr_scale for g in per_position] == [100.0, 1000.0]  # lowest first
     assert logit_sharing.load("cifar10") == (None, [])
+
+
+def test_load_takes_both_kinds_of_grid_from_one_folder(tmp_path, results_only_in):
+    """A reference shared grid without per-position ones gives way to a complete CPU pair;
+    with no pair anywhere, the reference shared grid comes back alone."""
+    write_grids(tmp_path / "results", {"mnist-combining-lr-100": grid(100, (0.9,), False, 0.0)})
+    (tmp_path / "results" / "cpu").mkdir()
+    results_only_in(tmp_path / "results")
+    shared, per_position = logit_sharing.load("mnist")
+    assert shared.origin == "results/mnist-combining-lr-100.json" and per_position == []
+    write_grids(tmp_path / "results" / "cpu", {
+        "mnist-combining-lr-100": grid(100, (0.8,), False, 0.0),
+        "mnist-per-position-logits-combining-lr-1000": grid(1000, (0.9,), True, 0.0),
+    })  # fmt: skip
+    shared, per_position = logit_sharing.load("mnist")
+    assert shared.origin == "results/cpu/mnist-combining-lr-100.json"
+    assert [g.origin for g in per_position] == [
+        "results/cpu/mnist-per-position-logits-combining-lr-1000.json"
+    ]

@@ -124,10 +124,23 @@ def test_overlay_on_image_draws_each_basis_and_the_owner_at_the_right_place():
         np.testing.assert_allclose(overlay.get_array(), weights[:, :, k].detach(), rtol=1e-6)
         assert axes[k + 1].get_xlim() == (-0.5, 31.5)
         assert axes[k + 1].get_ylim() == (31.5, -0.5)
-    owners = np.asarray(axes[5].get_images()[1].get_array())
-    np.testing.assert_array_equal(owners, owner_map(weights).numpy())
+    owners = axes[5].get_images()[1]
+    np.testing.assert_array_equal(np.asarray(owners.get_array()), owner_map(weights).numpy())
+    for k, color in enumerate(owner_colors(4)):  # basis k drawn in the legend's colour
+        assert owners.cmap(owners.norm(k))[:3] == pytest.approx(tuple(color)[:3])
     with pytest.raises(ValueError, match="offset"):
         overlay_on_image(face, weights, offset=2)
+
+
+def test_overlay_on_image_scales_uint8_takes_luma_grey_and_non_square_images():
+    face = (torch.rand(3, 32, 40) * 255).to(torch.uint8)
+    weights = torch.softmax(torch.randn(26, 34, 2), dim=-1)  # a 32x40 image's grid
+    fig = overlay_on_image(face, weights, offset=3, owner=False)
+    axes = [ax for ax in fig.axes if ax.get_images() and ax.get_label() != "<colorbar>"]
+    rgb = face.permute(1, 2, 0).double().numpy() / 255
+    np.testing.assert_allclose(axes[0].get_images()[0].get_array(), rgb, rtol=1e-6)
+    grey = axes[1].get_images()[0].get_array()
+    np.testing.assert_allclose(grey, rgb @ [0.299, 0.587, 0.114], rtol=1e-5)
 
 
 def test_overlay_layers_and_per_image_rows():

@@ -174,6 +174,42 @@ def test_network_costs_and_their_table():
     )
     assert lines[2].startswith(f"| LRLC rank 1 | {rank1_p:,} | {rank1_p / conv_p:.2f}× |")
     assert lines[3].endswith(f"| {lc_f / 1e6:.1f} | 1.00× |")
+    ((_, rank4_f),) = network_costs("mnist", [("lrlc", 4, "all")]).values()
+    rank4_line = cost_table("mnist", [("lrlc", 4, "all")]).data.splitlines()[2]
+    assert rank4_line.endswith(f"| {rank4_f / conv_f:.2f}× |") and rank4_f > conv_f
+
+
+def test_the_network_is_conv_bn_relu_three_times_then_average_pool_and_head():
+    net = paper_network("lrlc", 2, "mnist").eval()
+    kinds = [type(m).__name__ for m in net.features]
+    assert kinds == ["LowRankLocallyConnected2d", "BatchNorm2d", "ReLU"] * 3
+    x = torch.randn(2, 1, 28, 28)
+    torch.testing.assert_close(net(x), net.head(net.features(x).mean(dim=(2, 3))))
+
+
+def test_coordconv_feeds_the_coordinates_to_its_first_layer():
+    net = paper_network("coordconv", dataset="mnist")
+    seen = {}
+    net.features[0].register_forward_pre_hook(lambda module, args: seen.update(x=args[0]))
+    x = torch.randn(2, 1, 28, 28)
+    net(x)
+    torch.testing.assert_close(seen["x"], torch.cat([x, coordinate_channels(x)], dim=1))
+
+
+def test_the_misaligned_faces_network_takes_48_by_48_colour_images():
+    config = paper_network("conv", dataset="trans_celeba48").config
+    assert (config.in_channels, config.input_size, config.num_classes) == (3, (48, 48), 2)
+
+
+def test_keras_lc_scale_counts_every_output_position_of_a_non_square_grid():
+    """Keras' LC initialiser takes the fan-in times the number of output positions: on a
+    20x28 input the middle layer's grid is 16x24, so the scale is sqrt(16 * 24) smaller."""
+    torch.manual_seed(0)
+    fan_in = paper_network("lc", dataset="mnist", input_size=(20, 28), lc_init="fan_in")
+    torch.manual_seed(0)
+    keras = paper_network("lc", dataset="mnist", input_size=(20, 28), lc_init="keras")
+    ratio = fan_in.features[3].weight.std() / keras.features[3].weight.std()
+    assert ratio.item() == pytest.approx(math.sqrt(16 * 24), rel=1e-4)
 
 
 @pytest.mark.parametrize(

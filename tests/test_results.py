@@ -936,3 +936,77 @@ def test_pool_makes_one_grid_of_files_of_other_seeds_or_variants():
                             "combining_lr_scale": 100.0}}, "fast.json")  # fmt: skip
     with pytest.raises(ValueError, match=r"fast.json differs from .*mnist.json in: combining_lr"):
         results.pool(first, other)
+
+
+def test_best_rank_is_chosen_on_the_validation_mean_over_seeds():
+    """Rank 8's first seed leads on validation, its mean does not: rank 4 is the best."""
+    raw = grid()
+    raw["runs"] += [run("lrlc", 8, 0, 0.90, valid_accuracy=0.99),
+                    run("lrlc", 8, 1, 0.90, valid_accuracy=0.50)]  # fmt: skip
+    loaded = results.Results("mnist", raw, "results/cpu/mnist.json", "cpu")
+    assert loaded.row("lrlc", 8)["valid_mean"] == pytest.approx(0.745)
+    assert loaded.best_lrlc()["rank"] == 4
+
+
+def test_comparison_names_the_best_variant_on_test():
+    raw = grid()
+    raw["runs"].append(run("lc", None, 0, 0.99, valid_accuracy=0.50))
+    lines = results.Results("mnist", raw, "m.json").comparison().data.splitlines()
+    assert lines[0].startswith("Best variant: locally connected, 99.00% test accuracy.")
+
+
+def test_findings_claim_no_gain_for_a_rank_one_network_that_lost():
+    raw = grid()
+    raw["runs"] += [run("lrlc", 1, 0, 0.80), run("lrlc", 1, 1, 0.80)]
+    text = results.Results("mnist", raw, "m.json").findings()
+    assert "minus the convolution: -12.00 points (larger than the noise" in text
+    assert "needs no position-dependent filters" not in text
+
+
+def test_a_difference_equal_to_its_threshold_is_within_the_noise():
+    a = {"test_mean": 0.75, "test_std": 0.125, "seeds": 3}
+    b = {"test_mean": 0.5, "test_std": 0.125, "seeds": 3}
+    # 25 points against twice the seeds' 12.5; the test set's noise is negligible
+    assert "(within the noise: ±25.0" in results.judge(a, b, 10**15)
+    assert not results.beyond_noise(a, b, 10**15)
+
+
+def test_load_needs_a_kind_to_look_in(results_dir):
+    with pytest.raises(ValueError, match="kinds must be some of"):
+        results.load("mnist", kinds=())
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        (lambda raw: raw["config"].update(batch_size=128), "batch_size"),
+        (lambda raw: raw["config"].update(augmentation="random crops"), "augmentation"),
+        (lambda raw: raw["config"].update(combining_logits="one per position"), "combining_logits"),
+        (lambda raw: raw["data"].update(source="pickle: $LRLC_DATA/c"), "data source"),
+        (lambda raw: raw["data"].update(note="test: decoded from JPEG"), "data note"),
+        (lambda raw: [r.update(weight_decay=0.0) for r in raw["runs"]], "LRLC's learning rate "
+         "and weight decay"),
+    ],
+)  # fmt: skip
+def test_grids_are_comparable_only_with_the_same_settings(change, named):
+    base = results.Results("mnist", grid(), "base.json")
+    raw = grid()
+    change(raw)
+    other = results.Results("mnist", raw, "other.json")
+    with pytest.raises(ValueError, match=rf"other.json differs from base.json in .*{named}"):
+        results.check_comparable(base, other)
+    with pytest.raises(ValueError, match=rf"in: .*{named}"):
+        results.pool(base, other)
+
+
+def test_pool_checks_every_file_and_never_the_same_one_twice():
+    first = results.Results("mnist", grid(), "first.json")
+    seeds_2 = {**grid(), "runs": [run("conv", None, 2, 0.9)]}
+    longer = {**grid(), "runs": [run("conv", None, 3, 0.9)]}
+    longer["config"] = {**longer["config"], "epochs": 24}
+    more = [results.Results("mnist", seeds_2, "two.json"),
+            results.Results("mnist", longer, "longer.json")]  # fmt: skip
+    with pytest.raises(ValueError, match=r"longer.json differs from first.json in: epochs"):
+        results.pool(first, *more)
+    with pytest.raises(ValueError, match=r"first.json and first.json both hold convolution seed 0"):
+        results.pool(first, first)

@@ -978,3 +978,157 @@ def test_subset_is_class_balanced_and_says_so():
     assert full.subset(10) is full
     with pytest.raises(ValueError, match="at least 3"):
         full.subset(2)
+
+
+# From a mutation audit: each test fails where the code it guards is broken ----------------
+
+
+def bump(path):
+    """Move ``path``'s modification time a second ahead, as a later edit would."""
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+
+
+def test_celeba_valid_and_test_are_their_own_partitions(tmp_path):
+    made = make_celeba(tmp_path / "celeba")
+    for split, start in (("valid", 1), ("test", 2)):
+        ds = data.load("celeba", split, root=tmp_path)
+        expected = (made["values"][start::3][:4] > 0).astype(np.int64)
+        assert torch.equal(ds.attributes, torch.from_numpy(expected))
+
+
+def test_shuffled_batches_keep_each_image_with_its_label():
+    n = 50
+    images = torch.arange(n, dtype=torch.uint8).view(n, 1, 1, 1).expand(n, 3, 32, 32).contiguous()
+    ds = data.ImageDataset(
+        "cifar10", "train", images, torch.arange(n), data.cifar10.CLASSES, "t", "", True, ""
+    )
+    for x, y in ds.loader(8, device="cpu", shuffle=True, seed=0):
+        assert torch.equal((x[:, 0, 0, 0] * 255).round().long(), y)
+
+
+def test_celeba_crop_and_resize_round_an_antialiased_bicubic():
+    g = torch.Generator().manual_seed(0)
+    image = torch.randint(0, 256, (3, 218, 178), dtype=torch.uint8, generator=g)
+    crop = image[None, :, 40:178, 20:158].float()
+    ref = F.interpolate(crop, size=(32, 32), mode="bicubic", antialias=True).round().clamp(0, 255)
+    assert torch.equal(celeba._crop_resize([image]), ref.to(torch.uint8))
+
+
+def test_an_edited_celeba_partition_file_is_not_served_from_the_cache(tmp_path):
+    make_celeba(tmp_path / "celeba")
+    assert len(data.load("celeba", "test", root=tmp_path)) == 4
+    path = tmp_path / "celeba" / "list_eval_partition.txt"
+    path.write_text(path.read_text().replace("000001.jpg 0", "000001.jpg 2"))
+    bump(path)
+    assert len(data.load("celeba", "test", root=tmp_path)) == 5
+
+
+def test_an_image_added_to_a_class_folder_is_not_served_from_the_cache(tmp_path):
+    make_tree(tmp_path / "cifar10-jpeg", {"train": 1, "test": 1})
+    assert len(data.load("cifar10", "test", root=tmp_path)) == 10
+    extra = tmp_path / "cifar10-jpeg" / "test" / "cat" / "1.png"
+    extra.write_bytes(image_bytes(np.zeros((32, 32, 3), np.uint8), "PNG"))
+    bump(extra.parent)
+    assert len(data.load("cifar10", "test", root=tmp_path)) == 11
+
+
+def test_a_rewrite_of_the_same_size_is_not_served_from_the_cache(tmp_path):
+    make_mnist(tmp_path / "root", gz=False)
+    data.load("mnist", "test", root=tmp_path / "root")
+    path = tmp_path / "root" / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
+    write_idx(path, np.full((20, 28, 28), 7, dtype=np.uint8))  # same shape: same size
+    bump(path)
+    assert (data.load("mnist", "test", root=tmp_path / "root").images == 7).all()
+
+
+def test_a_rewrite_with_the_old_mtime_is_not_served_from_the_cache(tmp_path):
+    make_mnist(tmp_path / "root")
+    data.load("mnist", "test", root=tmp_path / "root")
+    raw = tmp_path / "root" / "MNIST" / "raw"
+    stats = {p: p.stat() for p in raw.iterdir()}
+    make_mnist(tmp_path / "root", n_test=30)  # like cp -p / rsync -t of another copy
+    for p, st in stats.items():
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert len(data.load("mnist", "test", root=tmp_path / "root")) == 30
+
+
+def test_an_image_tree_sorts_its_file_names_as_numbers(tmp_path):
+    written = make_tree(tmp_path / "cifar10-jpeg", {"train": 12, "test": 12})
+    test = data.load("cifar10", "test", root=tmp_path)
+    # row 10 k + c is file k of class c: row 100 is airplane/10.png, not airplane/2.png
+    expected = torch.from_numpy(written["test", "airplane", 10]).permute(2, 0, 1)
+    assert torch.equal(test.images[100], expected)
+
+
+def test_an_mnist_label_of_10_is_corrupt_data(tmp_path):
+    make_mnist(tmp_path / "root")
+    write_idx(
+        tmp_path / "root" / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz",
+        np.full(20, 10, dtype=np.uint8),
+    )
+    with pytest.raises(CorruptDataError, match="not a digit"):
+        data.load("mnist", "test", root=tmp_path / "root")
+
+
+def test_quick_celeba_attributes_follow_the_rows_it_keeps(tmp_path, monkeypatch):
+    make_celeba(tmp_path / "celeba", n=30)
+    monkeypatch.setattr(data, "QUICK_SIZES", {"train": 4, "valid": 4, "test": 4})
+    ds = data.load("celeba", "train", root=tmp_path, quick=True)
+    assert ds.attributes.shape == (len(ds), 40)
+    assert torch.equal(ds.labels, ds.attributes[:, 20])
+
+
+def test_changed_quick_sizes_are_not_served_from_the_cache(tmp_path, monkeypatch):
+    make_mnist(tmp_path / "root", n_train=300)
+    monkeypatch.setattr(data, "QUICK_SIZES", {"train": 50, "valid": 10, "test": 10})
+    assert len(data.load("mnist", "train", root=tmp_path / "root", quick=True)) == 50
+    monkeypatch.setattr(data, "QUICK_SIZES", {"train": 100, "valid": 10, "test": 10})
+    assert len(data.load("mnist", "train", root=tmp_path / "root", quick=True)) == 100
+
+
+def test_the_validation_size_rounds_to_the_nearest_image(tmp_path):
+    make_pickles(tmp_path / "cifar-10-batches-py", {"data_batch_1": 45, "test_batch": 5})
+    assert len(data.load("cifar10", "valid", root=tmp_path)) == 5  # round(4.5) half up
+
+
+def test_an_unseeded_loader_follows_torch_manual_seed():
+    ds = tiny(n=50)
+    orders = []
+    for s in (1, 2):
+        torch.manual_seed(s)
+        orders.append(torch.cat([y for _, y in ds.loader(8, device="cpu", shuffle=True)]).tolist())
+    assert orders[0] != orders[1]
+
+
+def test_num_samples_counts_only_full_batches_with_drop_last():
+    assert tiny(n=10).loader(4, device="cpu", drop_last=True).num_samples == 8
+
+
+def test_flips_turn_half_the_images():
+    ds = tiny(n=2000)
+    x, _ = next(iter(ds.loader(2000, device="cpu", augment=data.Augment(0, True), seed=0)))
+    flipped = (x != ds.normalization(ds.images)).flatten(1).any(1).float().mean()
+    assert 0.45 < flipped < 0.55
+
+
+def test_augmentation_draws_anew_for_every_batch_and_epoch():
+    ds = tiny(n=16)
+    images = ds.images.clone()
+    images[8:] = images[:8]
+    ds = data.ImageDataset("cifar10", "train", images, ds.labels, ds.classes, "t", "", True, "")
+    loader = ds.loader(8, device="cpu", augment=True, seed=0)
+    (a, _), (b, _) = list(loader)
+    assert not torch.equal(a, b)  # same images, other crops
+    (c, _), _ = list(loader)
+    assert not torch.equal(a, c)  # next epoch, other crops
+
+
+def test_missing_data_names_where_its_root_came_from(tmp_path, monkeypatch):
+    monkeypatch.setenv("LRLC_DATA", str(tmp_path))
+    with pytest.raises(DatasetNotFoundError) as info:
+        data.load("cifar10", download=False)
+    assert "($LRLC_DATA)" in str(info.value) and "neither root=" not in str(info.value)
+    monkeypatch.delenv("LRLC_DATA")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DatasetNotFoundError, match="the default ./data"):
+        data.load("cifar10", download=False)

@@ -857,3 +857,29 @@ def test_the_clock_expects_a_variants_slowest_epoch_and_scales_its_family_by_ran
     assert clock.expected(Variant("lrlc", 8), 1) == 40  # four times rank 2's width
     assert clock.expected(Variant("lrlc", 1), 1) == 10  # never less than a timed member
     assert clock.expected(Variant("conv"), 3) == 0  # another family, never timed
+
+
+def offsets(canvas):
+    inside = canvas >= 2.0
+    tops = [int(inside[i, 0].any(1).nonzero()[0]) for i in range(len(canvas))]
+    return tops
+
+
+def test_misaligned_offsets_reach_both_ends_of_the_canvas():
+    faces = torch.rand(512, 3, 32, 32) * 0.5 + 2.0
+    tops = offsets(place_in_noise(faces, 48, torch.Generator().manual_seed(0)))
+    assert min(tops) == 1 and max(tops) == 16
+
+
+def test_misaligned_noise_is_uniform_on_zero_to_one():
+    faces = torch.rand(64, 3, 32, 32) * 0.5 + 2.0
+    canvas = place_in_noise(faces, 48, torch.Generator().manual_seed(0))
+    noise = canvas[canvas < 2.0]
+    assert abs(noise.mean().item() - 0.5) < 0.01 and noise.max() > 0.99
+
+
+def test_the_misaligned_loader_seed_chooses_its_draws():
+    batches = [(torch.rand(4, 3, 32, 32), torch.arange(4))]
+    a = list(MisalignedLoader(batches, seed=1))[0][0]
+    b = list(MisalignedLoader(batches, seed=2))[0][0]
+    assert not torch.equal(a, b)

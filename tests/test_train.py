@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from devices import DEVICES
 from torch.utils.data import DataLoader, TensorDataset
 
 from lrlc.checkpoints import load_checkpoint, save_checkpoint
@@ -87,12 +88,14 @@ def test_multi_label_evaluation_is_the_mean_over_labels():
     assert 0 <= history.train_accuracy[0] <= 1
 
 
-def test_checkpoint_round_trip(tmp_path):
+@pytest.mark.parametrize("device", DEVICES)
+def test_checkpoint_round_trip(tmp_path, device):
     model = paper_network("lrlc", 2, dataset="mnist").eval()
     path = save_checkpoint(tmp_path / "m.pt", model, history={"epochs": 1}, dataset="mnist")
-    loaded, payload = load_checkpoint(path)
+    loaded, payload = load_checkpoint(path, device=device)
+    assert {p.device.type for p in loaded.parameters()} == {device}
     x = torch.randn(2, 1, 28, 28)
-    assert torch.equal(loaded.eval()(x), model(x))
+    assert torch.equal(loaded.cpu().eval()(x), model(x))
     assert payload["info"] == {"dataset": "mnist"} and payload["history"] == {"epochs": 1}
     assert loaded.config == model.config
     with pytest.raises(FileNotFoundError, match="no checkpoint at"):

@@ -78,3 +78,13 @@ def first_layer_runs(tests: tuple[float, ...], first: float, rank: int = 4) -> l
          "combining_logits": logged}
         for s, t in enumerate(tests)
     ]  # fmt: skip
+
+
+def layered(scale: float | None, tests: tuple[float, float], firsts: tuple[float, ...]) -> Results:
+    """:func:`grid` whose LRLC rank 4 runs' layers 1, 2, 3 have the logits' lead ``firsts``."""
+    g = grid(scale, tests, 0.0)
+    per_layer = {layer: logits(first)[layer] for layer, first in zip(LAYERS, firsts, strict=True)}
+    for r in g.raw["runs"]:
+        if r["layer"] == "lrlc" and r["rank"] == 4:
+            r["combining_logits"] = per_layer
+    return g

@@ -10,14 +10,15 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
+from logit_grids import largest, layered  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
-from test_overview import NAMES, copies, noise, table_rows  # noqa: E402  (its fake grids and helpers)
+from test_overview import NAMES, cells_of, copies, noise, table_rows  # noqa: E402  (its fake grids and helpers)
 from test_results import grid  # noqa: E402  (the fake grids of tests/test_results.py)
 
 from lrlc import augmented as aug  # noqa: E402
 from lrlc import results  # noqa: E402
-from lrlc.results import Results  # noqa: E402
+from lrlc.results import NOISE_MULTIPLE, Results, difference_noise  # noqa: E402
 
 
 def augmented_pairs(
@@ -300,3 +301,74 @@ def test_augmentation_pairs_refuse_a_faster_grid_that_differs_in_more_than_the_r
         aug.pairs("mnist")
     (folder / "cpu" / "mnist-combining-lr-100.json").write_text(json.dumps(grid()))
     assert len(aug.pairs("mnist")) == 2
+
+
+# From a mutation audit: each test fails where the code it guards is broken ----------
+
+
+def bar_span(container) -> tuple[float, float]:
+    """The (low, high) of the error bar of a one-bar BarContainer."""
+    (segment,) = container.errorbar.lines[2][0].get_segments()
+    return segment[0, 1], segment[1, 1]
+
+
+def test_gain_error_bars_are_against_the_convolution_of_the_same_training():
+    pairs = augmented_pairs((-0.30, 0.02))  # the augmented convolution far below
+    fig = aug.plot_gains({"cifar10": pairs}, NAMES)
+    bars = [c for c in fig.axes[0].containers if isinstance(c, BarContainer)]
+    lrlc_with = bars[3]  # LC without, LC with, LRLC without, LRLC with
+    a, conv = pairs[1][1].row("lrlc", 4), pairs[0][1].row("conv")
+    height = 100 * (a["test_mean"] - conv["test_mean"])
+    error = NOISE_MULTIPLE * difference_noise(a, conv, 1000)[0]
+    assert bar_span(lrlc_with) == pytest.approx((height - error, height + error))
+    plt.close(fig)
+
+
+def test_weights_table_in_the_order_of_the_layers():
+    plain = layered(100, (0.9, 0.9), (2.0, 0.0, 1.0))
+    augmented = layered(100, (0.8, 0.8), (0.0, 0.0, 0.0))
+    augmented.raw["config"]["augmentation"] = "random crop"
+    rows = table_rows(aug.weights_table({"mnist": [(plain, augmented)]}, 4, NAMES))
+    cells = cells_of(rows[2])
+    assert cells[2:] == [f"{largest(2.0):.3f} → 0.250", "0.250 → 0.250",
+                         f"{largest(1.0):.3f} → 0.250"]  # fmt: skip
+
+
+def test_parts_error_bars_span_the_noise_multiple():
+    parts = augmentation_parts()
+    fig = aug.plot_parts(parts)
+    bars = [c for c in fig.axes[0].containers if isinstance(c, BarContainer)]
+    plain, crops = parts["crops"][0]
+    without, with_ = plain.row("conv"), crops.row("conv")
+    error = NOISE_MULTIPLE * difference_noise(with_, without, 1000)[0]
+    low, high = bar_span(bars[0])  # the convolution with crops: -3 points
+    assert (high - low) / 2 == pytest.approx(error)
+    plt.close(fig)
+
+
+def test_sweep_error_bars_are_one_std_in_points():
+    fig = aug.plot_sweep(augmentation_parts(), (4, 1), "largest move")
+    conv = fig.axes[0].containers[0]
+    segments = conv.lines[2][0].get_segments()
+    at_zero = next(s for s in segments if s[0, 0] == 0)
+    assert at_zero[:, 1] == pytest.approx([40.0, 44.0])  # 42 ± 2 points
+    plt.close(fig)
+
+
+def test_only_lrlc_is_named_with_the_logits_rate():
+    plain, augmented = copies(-0.02)
+    for g, text in ((plain, "none (as the paper)"), (augmented, "random crop")):
+        g.raw["config"]["augmentation"] = text
+        g.raw["config"]["combining_lr_scale"] = 100.0
+    rows = table_rows(aug.table({"cifar10": [(plain, augmented)]}, NAMES))
+    names = [cells_of(r)[1] for r in rows[2:]]
+    assert names == ["convolution", "locally connected", "LRLC rank 4, logits at 100×"]
+
+
+def test_a_setting_only_the_augmented_grid_records_is_compared_too():
+    plain, augmented = copies(-0.02)
+    plain.raw["config"]["augmentation"] = "none (as the paper)"
+    augmented.raw["config"]["augmentation"] = "random crop"
+    augmented.raw["config"]["combining_lr_scale"] = 100.0  # plain has no such entry: 1x
+    with pytest.raises(ValueError, match="combining_lr_scale"):
+        aug.check_only_augmentation_differs(plain, augmented)

@@ -20,7 +20,7 @@ from logit_grids import (  # noqa: E402
 )
 
 from lrlc import capacity  # noqa: E402
-from lrlc.results import DIFFERENCE_NOTE, Results, pool  # noqa: E402
+from lrlc.results import DIFFERENCE_NOTE, Results, format_difference, pool  # noqa: E402
 
 
 def test_capacity_table_sets_lrlc_against_the_wide_convolutions_fewest_parameters_first():
@@ -357,3 +357,42 @@ def test_plot_capacity_split_puts_each_comparison_at_its_capacity_and_position()
     assert [t.get_text() for t in fig.legends[0].get_texts()] == labels
     plt.close(fig)
     assert capacity.plot_split({"mnist": []}, {}) is None
+
+
+# From a mutation audit: each test fails where the code it guards is broken ----------
+
+
+def test_capacity_table_orders_by_parameters_not_accuracy():
+    base = grid(None, (0.90, 0.92), 0.0)  # conv: 300 parameters, 88%
+    fast = grid(100, (0.95, 0.95), 2.0)
+    controls = grid(None, (0.90, 0.92), 0.0)
+    controls.raw["runs"] = wide_runs(2, (0.93, 0.93), 400) + wide_runs(4, (0.89, 0.89), 900)
+    lines = table_cells(capacity.table(base, [fast], [controls], rank=4).data)
+    assert [ln[1] for ln in lines[2:]] == ["300", "400", "900"]
+
+
+def test_capacity_table_threshold_uses_the_test_set_size():
+    base = grid(None, (0.90, 0.92), 0.0)
+    base.raw["runs"] = [r for r in base.raw["runs"] if r["layer"] == "conv"]
+    fast = grid(100, (0.95, 0.95), 2.0)
+    lines = table_cells(capacity.table(base, [fast], rank=4).data)
+    expected = format_difference(fast.row("lrlc", 4), base.row("conv"), 10_000)
+    assert lines[2][3].rstrip(" |") == expected
+
+
+def test_one_layer_capacity_takes_a_placement_from_the_first_grid():
+    base = grid(None, (0.90, 0.92), 0.0)
+    first_a, first_b = grid(100, (0.94, 0.94), 0.0), grid(100, (0.90, 0.90), 0.0)
+    first_a.raw["runs"] = first_layer_runs((0.94, 0.94), 1.0)
+    first_b.raw["runs"] = first_layer_runs((0.90, 0.90), 1.0)
+    controls = grid(None, (0.90, 0.92), 0.0)
+    controls.raw["runs"] = [{**r, "where": "first"} for r in wide_runs(4, (0.93, 0.93), 79)]
+    lines = table_cells(capacity.one_layer_table(base, [first_a, first_b], [controls]).data)
+    assert lines[1][4] == "94.00\u00a0±\u00a00.00"
+
+
+def test_split_takes_the_first_control_widened_in_all_three_layers():
+    base, scaled, one_layer, controls = capacity_grids()
+    controls[1].raw["runs"] += wide_runs(4, (0.50, 0.50), 400)  # again, later: not used
+    rows = capacity.split(base, one_layer, controls, scaled=scaled, all_rank=4)
+    assert rows[0]["where"] == "all" and rows[0]["capacity"] == pytest.approx(80.0 - 88.0)

@@ -15,13 +15,19 @@ from logit_grids import (  # noqa: E402
     grid,
     largest,
     last_layer_runs,
+    layered,
     logits,
     lrlc_run,
     table_cells,
 )
 
 from lrlc import logit_rate  # noqa: E402
-from lrlc.results import DIFFERENCE_NOTE, SHORT_DIFFERENCE_NOTE, Results  # noqa: E402
+from lrlc.results import (  # noqa: E402
+    DIFFERENCE_NOTE,
+    SHORT_DIFFERENCE_NOTE,
+    Results,
+    format_difference,
+)
 
 
 def test_combining_lr_scale_reads_the_config_and_defaults_to_one():
@@ -448,3 +454,54 @@ def test_last_layer_dial_sets_the_last_layer_beside_all_three_at_the_faster_rate
     fast_last.raw["config"]["combining_lr_scale"] = 10
     with pytest.raises(ValueError, match=r"different rates \(100× and 10×\)"):
         logit_rate.last_layer_dial(base, fast, fast_last)
+
+
+# From a mutation audit: each test fails where the code it guards is broken ----------
+
+
+def test_table_threshold_uses_the_test_set_size():
+    base, fast = grid(None, (0.90, 0.90), 0.0), grid(100, (0.95, 0.95), 2.0)
+    lines = table_cells(logit_rate.table(base, [fast]).data)
+    fast_row = next(ln for ln in lines if ln[0].lstrip("| ").endswith("logits at 100×"))
+    assert fast_row[2] == format_difference(fast.row("lrlc", 4), base.row("lrlc", 4), 10_000)
+
+
+def test_table_minus_lc_is_the_network_minus_lc():
+    base, fast = grid(None, (0.90, 0.90), 0.0), grid(100, (0.90, 0.90), 2.0)  # LC at 96
+    lines = table_cells(logit_rate.table(base, [fast]).data)
+    fast_row = next(ln for ln in lines if ln[0].lstrip("| ").endswith("logits at 100×"))
+    assert fast_row[3].startswith("**-6.00")
+
+
+def test_rank_table_takes_rank_one_from_the_base_grid():
+    base, fast = grid(None, (0.90, 0.92), 0.0), grid(100, (0.95, 0.97), 2.0)
+    rows = {ln[0].lstrip("| "): ln for ln in table_cells(logit_rate.rank_table(base, [fast]).data)}
+    assert rows["1"][2] == "91.00\u00a0±\u00a00.00"
+
+
+def test_one_layer_table_takes_rank_one_from_the_base_grid_first():
+    base, fast = grid(None, (0.90, 0.92), 0.0), grid(100, (0.95, 0.97), 2.0)
+    base.raw["runs"] += first_layer_runs((0.90, 0.90), 0.0, rank=1)
+    fast_first = grid(100, (0.94, 0.94), 0.0)
+    fast_first.raw["runs"] = first_layer_runs((0.94, 0.94), 1.0)
+    fast_first.raw["runs"] += first_layer_runs((0.92, 0.92), 0.0, rank=1)
+    text = logit_rate.one_layer_table(base, fast, [fast_first]).data
+    rows = {ln[0].lstrip("| "): ln for ln in table_cells(text)}
+    assert rows["LRLC rank 1 (first layer)"][2] == "90.00\u00a0±\u00a00.00"
+
+
+def test_table_weights_in_the_order_of_the_layers():
+    base, fast = grid(None, (0.90, 0.92), 0.0), layered(100, (0.95, 0.97), (2.0, 0.0, 1.0))
+    lines = table_cells(logit_rate.table(base, [fast]).data)
+    fast_row = next(ln for ln in lines if ln[0].lstrip("| ").endswith("logits at 100×"))
+    assert fast_row[4].rstrip(" |") == f"{largest(2.0):.3f} · 0.250 · {largest(1.0):.3f}"
+
+
+def test_rank_dial_error_bars_are_one_std_in_points():
+    base, fast = grid(None, (0.90, 0.92), 0.0), grid(100, (0.95, 0.97), 2.0)
+    fig = logit_rate.plot_rank_dial(base, [fast], rate=100)
+    (container,) = [c for c in fig.axes[0].containers if c.get_label() == "LRLC, logits at 100×"]
+    segments = container.lines[2][0].get_segments()
+    x4 = next(s for s in segments if s[0, 0] == 4)
+    assert x4[:, 1] == pytest.approx([96 - 2**0.5, 96 + 2**0.5])
+    plt.close(fig)

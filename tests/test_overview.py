@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 
@@ -561,3 +562,43 @@ def test_budget_curves_draw_every_network_at_every_budget():
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == ["convolution", "LRLC rank 4", "2 epochs", "3 epochs"]
     plt.close(fig)
+
+
+# From a mutation audit: each test fails where the code it guards is broken ----------
+
+
+def cells_of(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def test_control_verdicts_give_a_dash_where_rank_one_is_the_best_rank():
+    g = faces()  # rank 1 is its only, so best, LRLC rank
+    g.raw["runs"].append(run("coordconv", None, 0, 0.79))
+    rows = table_rows(overview.control_verdicts({"celeba": g}, NAMES))
+    cells = cells_of(rows[2])
+    assert cells[1] == "rank 1" and cells[-1] == "–"
+
+
+def test_headline_seeds_column_counts_every_network_of_the_row():
+    raw = grid()  # conv 2 seeds, best LRLC (rank 4 on validation) 2 seeds
+    raw["runs"].append(run("lc", None, 0, 0.70))  # LC: one seed
+    g = Results("mnist", raw, "results/cpu/mnist.json")
+    lines = overview.headline_table({"mnist": g}, NAMES).data.splitlines()
+    row = next(line for line in lines if line.startswith("| MNIST"))
+    assert cells_of(row)[5] == "1–2"
+
+
+def test_a_budget_without_a_faster_grid_shows_its_faster_logits_not_run():
+    short = grid()
+    faster = copy.deepcopy(short)
+    faster["config"]["combining_lr_scale"] = 100.0
+    faster["runs"] = [run("lrlc", 4, s, 0.93, params=300) for s in (0, 1)]
+    longer = grid()
+    longer["config"]["epochs"] = 6  # LRLC rank 4 at 1x only
+    budgets = {
+        "2 epochs": [Results("mnist", short, "a.json"), Results("mnist", faster, "a100.json")],
+        "6 epochs": Results("mnist", longer, "b.json"),
+    }
+    rows = table_rows(overview.budget_table(budgets, [("conv", None), ("lrlc", 4, 100)]))
+    assert rows[3].startswith("| LRLC rank 4, logits at 100× | 93.00")
+    assert rows[3].endswith("| not run |")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import re
 import struct
@@ -284,18 +285,9 @@ def test_explorer_works_without_jupyter(grid, monkeypatch):
 # From a mutation audit: each test fails where the code it guards is broken ----------
 
 
-def test_explorer_caption_gives_the_test_accuracy_not_validation():
-    row, col = torch.zeros(22, 2), torch.zeros(22, 2)
-    logged = {"features.6": {"row": row.tolist(), "col": col.tolist()}}
-    raw = {
-        "dataset": "mnist",
-        "data": {"source": "idx", "train_size": 30, "valid_size": 10, "test_size": 10,
-                 "is_subset": True, "note": ""},
-        "device": "cpu", "torch": "2.x", "commit": "0123456789", "date": "2026-12-01",
-        "config": {"epochs": 1, "batch_size": 8, "amp": "float32"}, "tuning": [],
-        "chosen": {"lrlc-all": {"lr": 0.05, "weight_decay": 0.0}},
-        "runs": [{**run(2, 0, 0.8, logged), "valid_accuracy": 0.7}],
-    }  # fmt: skip
+def test_explorer_caption_gives_the_test_accuracy_not_validation(grid):
+    raw = copy.deepcopy(grid[0].raw)
+    raw["runs"][2]["valid_accuracy"] = 0.7  # rank 2: test 0.8
     fig, caption = learned_weights_view(results.Results("mnist", raw, "results/cpu/mnist.json"), 2)
     assert "test accuracy 80.00%" in caption.data
     plt.close(fig)

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from logit_grids import largest, layered  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
-from test_overview import NAMES, cells_of, copies, noise, table_rows  # noqa: E402  (its fake grids and helpers)
+from test_overview import NAMES, bar_span, cells_of, copies, noise, table_rows  # noqa: E402  (its fake grids and helpers)
 from test_results import grid  # noqa: E402  (the fake grids of tests/test_results.py)
 
 from lrlc import augmented as aug  # noqa: E402
@@ -304,12 +304,6 @@ def test_augmentation_pairs_refuse_a_faster_grid_that_differs_in_more_than_the_r
 
 
 # From a mutation audit: each test fails where the code it guards is broken ----------
-
-
-def bar_span(container) -> tuple[float, float]:
-    """The (low, high) of the error bar of a one-bar BarContainer."""
-    (segment,) = container.errorbar.lines[2][0].get_segments()
-    return segment[0, 1], segment[1, 1]
 
 
 def test_gain_error_bars_are_against_the_convolution_of_the_same_training():

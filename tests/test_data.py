@@ -49,6 +49,11 @@ def files_under(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
 
+def bump(path: Path) -> None:
+    """Move ``path``'s modification time a second ahead, as a later edit would."""
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+
+
 # Writers of tiny datasets -----------------------------------------------------------------
 
 
@@ -686,7 +691,7 @@ def test_a_changed_source_replaces_its_cache_entry(tmp_path):
     before = cached_files(tmp_path)
     path = tmp_path / "root" / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz"
     write_idx(path, np.full((20, 28, 28), 7, dtype=np.uint8))
-    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    bump(path)
     assert (data.load("mnist", "test", root=tmp_path / "root").images == 7).all()
     after = cached_files(tmp_path)
     assert len(after) == 1 and after != before
@@ -981,11 +986,6 @@ def test_subset_is_class_balanced_and_says_so():
 
 
 # From a mutation audit: each test fails where the code it guards is broken ----------------
-
-
-def bump(path):
-    """Move ``path``'s modification time a second ahead, as a later edit would."""
-    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
 
 
 def test_celeba_valid_and_test_are_their_own_partitions(tmp_path):

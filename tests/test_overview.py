@@ -66,6 +66,12 @@ def table_rows(table) -> list[str]:
     return [line for line in table.data.splitlines() if line.startswith("|")]
 
 
+def bar_span(container) -> tuple[float, float]:
+    """The (low, high) of the error bar of a one-bar BarContainer."""
+    (segment,) = container.errorbar.lines[2][0].get_segments()
+    return segment[0, 1], segment[1, 1]
+
+
 def test_accuracy_is_mean_and_std_over_seeds_in_percent():
     assert overview.accuracy(None) == "not run"
     one = {"test_mean": 0.955, "test_std": 0.0, "seeds": 1}
@@ -152,9 +158,8 @@ def test_gains_over_the_convolution_as_bars_with_noise_error_bars(grids):
     # each error bar spans +- twice the noise scale of its difference, so that it crosses
     # zero exactly when the difference is within the noise (here 2.0 > 2 x 0.36: it clears)
     (lrlc_bar,) = [b for x, b in drawn if round(x, 3) == 0.0]
-    (segment,) = lrlc_bar.errorbar.lines[2][0].get_segments()
     twice = 2 * noise(0.93, 10_000)
-    assert segment[:, 1] == pytest.approx([2.0 - twice, 2.0 + twice])
+    assert bar_span(lrlc_bar) == pytest.approx((2.0 - twice, 2.0 + twice))
     texts = sorted((t.get_text(), round(t.get_position()[0], 3)) for t in ax.texts)
     assert texts == [
         ("not\nrun", round(2 - width, 3)), ("not\nrun", round(2 + width, 3)), ("pending", 1),

@@ -85,7 +85,11 @@ def save_checkpoint(
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
+    try:
+        torch.save(payload, tmp)
+    except BaseException:  # a full disk, Ctrl-C: the old checkpoint stays, no .tmp is left
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(path)
     return path
 
@@ -96,8 +100,11 @@ def load_checkpoint(
     """Rebuild the network saved at ``path`` on ``device``; returns ``(model, payload)``: the
     model in training mode, as a new module is (call ``model.eval()`` before inference), and
     the saved dict, with ``"config"``, ``"state_dict"``, ``"history"`` and ``"info"``.
-    FileNotFoundError for a missing file, ValueError for one save_checkpoint did not write."""
+    FileNotFoundError for a missing file, IsADirectoryError for a folder, ValueError for a
+    file save_checkpoint did not write or whose weights do not fit its config."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder: give the checkpoint file in it")
     if not path.is_file():
         raise FileNotFoundError(
             f"no checkpoint at {path}: train a model and save it with save_checkpoint(path, model)"
@@ -118,5 +125,11 @@ def load_checkpoint(
             "model.load_state_dict(torch.load(path))"
         )
     model = build_network(NetworkConfig.from_dict(payload["config"]))
-    model.load_state_dict(payload["state_dict"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as error:
+        raise ValueError(
+            f"{path}: its weights do not fit the network its config describes (edited or "
+            f"mixed from two files); save the model again with save_checkpoint. {error}"
+        ) from None
     return model.to(device), payload

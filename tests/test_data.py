@@ -1111,6 +1111,30 @@ def test_flips_turn_half_the_images():
     assert 0.45 < flipped < 0.55
 
 
+def test_each_image_draws_its_own_crop_from_every_offset_with_its_loaders_seed():
+    """With padding 1, pixel (1, 1) of a crop is pixel (dy, dx) of the image, so images whose
+    channels hold their row and column (+ 1) give each crop's offset back."""
+    n = 300
+    rows, cols = torch.meshgrid(torch.arange(1, 33), torch.arange(1, 33), indexing="ij")
+    images = torch.stack([rows, cols, rows]).expand(n, 3, 32, 32).to(torch.uint8).contiguous()
+    ds = data.ImageDataset(
+        "cifar10", "train", images, torch.arange(n) % 10, data.cifar10.CLASSES, "t", "", True, ""
+    )
+
+    def batch(augment, global_seed):
+        torch.manual_seed(global_seed)  # the loader's seed alone must decide its draws
+        x, _ = next(iter(ds.loader(n, device="cpu", augment=augment, seed=0)))
+        return x
+
+    x = batch(data.Augment(1, False), global_seed=1)
+    dy, dx = (ds.normalization.denormalize(x[:, :2, 1, 1]) * 255).round().long().T - 1
+    assert set(dy.tolist()) == set(dx.tolist()) == {0, 1, 2}  # every offset, per image
+    assert (dy != dx).any()  # rows and columns drawn apart
+    assert torch.equal(batch(data.Augment(1, False), global_seed=2), x)
+    flips = batch(data.Augment(0, True), global_seed=1)
+    assert torch.equal(batch(data.Augment(0, True), global_seed=2), flips)
+
+
 def test_augmentation_draws_anew_for_every_batch_and_epoch():
     ds = tiny(n=16)
     images = ds.images.clone()

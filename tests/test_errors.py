@@ -413,8 +413,10 @@ def test_numpy_input_augment_words_and_unreadable_checkpoints_name_the_fix(tmp_p
     good = save_checkpoint(tmp_path / "net.pt", net)
     (tmp_path / "half.pt").write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     (tmp_path / "notes.txt").write_text("not a checkpoint")
+    (tmp_path / "ten.pt").write_bytes(good.read_bytes()[:10])
+    (tmp_path / "empty.pt").write_bytes(b"")
     torch.save(net, tmp_path / "whole.pt")
-    for name in ("half.pt", "notes.txt", "whole.pt"):
+    for name in ("half.pt", "ten.pt", "empty.pt", "notes.txt", "whole.pt"):
         with pytest.raises(ValueError, match="not a readable checkpoint of save_checkpoint"):
             load_checkpoint(tmp_path / name)
     (tmp_path / "folder").mkdir()

@@ -25,6 +25,17 @@ def test_commit_without_git_comes_from_the_environment(monkeypatch):
     assert provenance.git_commit() == "abc1234"
 
 
+def test_an_empty_lrlc_commit_is_not_a_commit(monkeypatch):
+    monkeypatch.setenv("LRLC_COMMIT", "")  # e.g. `LRLC_COMMIT=$(cat missing) python ...`
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", provenance.git_commit())
+
+
+def test_only_a_pyproject_naming_lrlc_itself_makes_a_checkout(tmp_path):
+    for name, checkout in [("lrlc", True), ("lrlc-fork", False), ("my-lrlc", False)]:
+        (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "{name}"\n')
+        assert provenance._is_checkout(tmp_path) is checkout, name
+
+
 def test_the_environment_wins_over_a_git_repository(monkeypatch):
     """The GPU machine's copy of the tree carried a ``.git`` of the session's first commit:
     its reading named code that did not run, so the staged commit in LRLC_COMMIT wins."""
@@ -37,11 +48,13 @@ def test_the_environment_wins_over_a_git_repository(monkeypatch):
 def test_device_name(monkeypatch):
     assert provenance.device_name(torch.device("cpu")) == "cpu"
     assert provenance.device_name("cpu") == "cpu"
+    assert provenance.device_name("cpu:0") == "cpu"  # the type, never an index
     asked = []
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda d: asked.append(d) or "NVIDIA H100")
     assert provenance.device_name("cuda") == "NVIDIA H100"
     assert provenance.device_name(torch.device("cuda", 1)) == "NVIDIA H100"
-    assert asked == [torch.device("cuda"), torch.device("cuda", 1)]
+    assert provenance.device_name("mps") == "mps" and provenance.device_name("meta") == "meta"
+    assert asked == [torch.device("cuda"), torch.device("cuda", 1)]  # CUDA's names only
 
 
 def test_results_being_written_do_not_make_the_code_dirty(tmp_path, monkeypatch):
@@ -62,6 +75,8 @@ def test_results_being_written_do_not_make_the_code_dirty(tmp_path, monkeypatch)
     assert re.fullmatch(r"[0-9a-f]{40}", clean)
     (tmp_path / "results/cpu/mnist.json").write_text("1\n")  # a grid appending its runs
     (tmp_path / "benchmarks/results/cpu.json").write_text("1\n")
+    assert provenance.git_commit() == clean
+    (tmp_path / "notes.txt").write_text("draft\n")  # an untracked file is not the code
     assert provenance.git_commit() == clean
     (tmp_path / "code.py").write_text("1\n")  # an edit to the code is still reported
     assert provenance.git_commit() == clean + "-dirty"

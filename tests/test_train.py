@@ -2,7 +2,9 @@
 
 import collections
 import copy
+import enum
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,6 +102,48 @@ def test_checkpoint_round_trip(tmp_path, device):
     assert loaded.config == model.config
     with pytest.raises(FileNotFoundError, match="no checkpoint at"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_checkpoint_keeps_every_setting_and_refuses_weights_that_do_not_fit(tmp_path):
+    class Level(enum.IntEnum):
+        HIGH = 2
+
+    model = paper_network(  # a CelebA head over 40 attributes, one logit per position
+        "lrlc", 2, dataset="celeba", num_classes=40, multi_label=True, width=4,
+        share_combining_weights=False,
+    )  # fmt: skip
+    path = save_checkpoint(tmp_path / "new" / "sub" / "m.pt", model, flag=True, level=Level.HIGH,
+                           per_label={0: 0.5})  # fmt: skip
+    loaded, payload = load_checkpoint(path)
+    assert loaded.config == model.config and loaded.config.multi_label
+    assert not loaded.config.share_combining_weights
+    assert loaded.training  # as a new module is, as the docstring says
+    info = payload["info"]
+    assert info["flag"] is True and info["per_label"] == {0: 0.5}
+    assert info["level"] == 2 and type(info["level"]) is int
+
+    def full_disk(obj, f):  # a save that fails halfway keeps the checkpoint there was
+        Path(f).write_bytes(b"half")
+        raise OSError("No space left on device")
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(torch, "save", full_disk)
+        with pytest.raises(OSError, match="No space"):
+            save_checkpoint(path, paper_network("conv", dataset="celeba", width=4))
+    assert load_checkpoint(path)[0].config == model.config
+    assert sorted(p.name for p in path.parent.iterdir()) == ["m.pt"]  # no .tmp left
+
+    with pytest.raises(IsADirectoryError, match="is a folder: give the checkpoint file"):
+        load_checkpoint(path.parent)
+    for name, saved in [("config-only.pt", {"config": payload["config"]}),
+                        ("tensor.pt", torch.zeros(3)), ("list.pt", [payload])]:  # fmt: skip
+        torch.save(saved, tmp_path / name)
+        with pytest.raises(ValueError, match="not a checkpoint of save_checkpoint"):
+            load_checkpoint(tmp_path / name)
+    del payload["state_dict"]["features.0.spatial_bias"]  # edited by hand
+    torch.save(payload, tmp_path / "edited.pt")
+    with pytest.raises(ValueError, match=r"(?s)do not fit.*Missing key.*spatial_bias"):
+        load_checkpoint(tmp_path / "edited.pt")
 
 
 def test_checkpoint_takes_fits_history_and_refuses_what_it_could_not_load(tmp_path):

@@ -1,13 +1,17 @@
 """The benchmarks in their quick modes on the CPU: the layer benchmark's correctness check,
-and the grid-workers benchmark end to end (its numbers mean nothing here)."""
+and the grid-workers benchmark end to end (its numbers mean nothing here); and their
+arithmetic, with the timed work replaced by fakes of known speed."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
+import types
 from pathlib import Path
 
 import pytest
+import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 BENCHMARK = BENCHMARKS / "layers.py"
@@ -40,3 +44,81 @@ def test_the_grid_workers_benchmark_runs_each_worker_count(tmp_path, monkeypatch
     assert [c["runs"] for c in result["calls"]] == [2, 2]
     assert result["calls"][0]["speedup_over_first"] == 1.0
     assert (tmp_path / "grid-workers-cpu-quick.json").exists()
+
+
+def fake_clock(*readings: float) -> types.SimpleNamespace:
+    """A stand-in for a benchmark's ``time`` module whose perf_counter reads ``readings``."""
+    values = iter(readings)
+    return types.SimpleNamespace(perf_counter=lambda: next(values))
+
+
+def test_the_grid_workers_benchmark_reports_each_call_as_it_ran(tmp_path, monkeypatch):
+    bench = load(BENCHMARKS / "grid_workers.py")
+    commands = []
+
+    def run(command, **kwargs):  # two layers, three seeds: six runs per call
+        commands.append(command)
+        runs = [{"layer": layer, "rank": rank, "seed": seed, "images_per_second": 10.0 * seed}
+                for layer, rank in [("conv", None), ("lrlc", 2)] for seed in range(3)]  # fmt: skip
+        Path(command[command.index("--out") + 1]).write_text(json.dumps({"runs": runs}))
+
+    monkeypatch.setattr(bench.subprocess, "run", run)
+    monkeypatch.setenv("LRLC_COMMIT", "abc1234")
+    for quick in (False, True):
+        commands.clear()
+        monkeypatch.setattr(bench, "time", fake_clock(0.0, 10.0, 100.0, 105.0))
+        argv = ["--device", "cpu", "--layers", "conv,lrlc:2", "--seeds", "3", "--workers", "1,4"]
+        result = bench.main(argv + ["--out", str(tmp_path)] + ["--quick"] * quick)
+        assert [c[c.index("--workers") + 1] for c in commands] == ["1", "4"]
+        assert all(("--train-size" in c) is quick for c in commands)
+        calls = result["calls"]
+        assert [c["wall_seconds"] for c in calls] == [10.0, 5.0]
+        assert [c["runs"] for c in calls] == [6, 6]
+        assert [c["runs_per_minute"] for c in calls] == [36.0, 72.0]
+        assert [c["speedup_over_first"] for c in calls] == [1.0, 2.0]
+        assert list(calls[0]["images_per_second_per_run"])[:4] == [
+            "conv-seed0", "conv-seed1", "conv-seed2", "lrlc2-seed0"
+        ]  # fmt: skip
+        assert result["commit"] == "abc1234" and result["device"] == "cpu"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "grid-workers-cpu-quick.json", "grid-workers-cpu.json"
+    ]  # fmt: skip
+
+
+def test_the_training_benchmark_takes_medians_after_the_warm_up(tmp_path, monkeypatch):
+    from lrlc import data
+
+    bench = load(BENCHMARKS / "training.py")
+    images = torch.zeros(8, 3, 32, 32, dtype=torch.uint8)
+    split = data.ImageDataset("cifar10", "train", images, torch.arange(8), data.cifar10.CLASSES,
+                              "pickle", "", True, "")  # fmt: skip
+    monkeypatch.setattr(bench.data, "load", lambda *args, **kwargs: split)
+    fits = []
+
+    def fit(model, loader, epochs, device, progress, compile):  # the warm-up epoch first
+        fits.append((epochs, compile))
+        rates = [1000.0, 30.0, 10.0, 20.0][:epochs]
+        return types.SimpleNamespace(images_per_second=[r * (2 if compile else 1) for r in rates])
+
+    plain = iter([900.0, 2.0, 6.0, 4.0])
+    monkeypatch.setattr(bench, "fit", fit)
+    monkeypatch.setattr(bench, "dataloader_epoch", lambda *args: next(plain))
+    result = bench.main(["--device", "cpu", "--epochs", "3", "--workers", "0",
+                         "--compile", "default", "--out", str(tmp_path)])  # fmt: skip
+    assert fits == [(4, False), (4, "default")]
+    assert result["device_loader_images_per_second"] == 20.0  # median of 30, 10, 20
+    assert result["dataloader_images_per_second"] == 4.0  # median of 2, 6, 4
+    assert result["speedup"] == 5.0
+    assert result["compiled_images_per_second"] == {"default": 40.0}
+    assert result["compiled_vs_eager"] == {"default": 2.0}
+    assert json.loads((tmp_path / "training-cpu.json").read_text()) == result
+
+
+def test_the_plain_loop_counts_images_not_batches(monkeypatch):
+    bench = load(BENCHMARKS / "training.py")
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
+    batches = [(torch.randn(n, 3, 2, 2), torch.randint(0, 3, (n,))) for n in (4, 4, 2)]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    monkeypatch.setattr(bench, "time", fake_clock(0.0, 2.0))
+    rate = bench.dataloader_epoch(model, batches, optimizer, torch.device("cpu"), amp=False)
+    assert rate == 5.0  # 10 images in 2 s

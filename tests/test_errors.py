@@ -20,6 +20,8 @@ def test_wrong_spatial_size_names_both_sizes_and_the_fix(make):
         make()(torch.randn(2, 3, 28, 28))
     message = str(info.value)
     assert "(32, 32)" in message and "(28, 28)" in message and "input_size=(28, 28)" in message
+    with pytest.raises(ValueError, match=r"built for inputs .*\(32, 32\), got \(32, 28\)"):
+        make()(torch.randn(2, 3, 32, 28))  # the width alone wrong
 
 
 @pytest.mark.parametrize("make", LAYERS)
@@ -46,6 +48,8 @@ def test_rank_larger_than_the_number_of_positions():
     LowRankLocallyConnected2d(3, 8, 3, (5, 5), rank=9)
     with pytest.raises(ValueError, match=r"rank=10 .* 3 x 3 = 9"):
         LowRankLocallyConnected2d(3, 8, 3, (5, 5), rank=10)
+    with pytest.raises(ValueError, match=r"rank=13 .* 3 x 4 = 12"):  # height x width
+        LowRankLocallyConnected2d(3, 8, 3, (5, 6), rank=13)
 
 
 @pytest.mark.parametrize(
@@ -69,6 +73,27 @@ def test_malformed_geometry_names_the_argument(arg):
     kwargs[arg] = -1 if arg != "input_size" else (0, 8)
     with pytest.raises(ValueError, match=f"{arg} must be"):
         LocallyConnected2d(3, 8, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [  # each half of a pair is checked, not only the first
+        ({"kernel_size": torch.tensor(True)}, "kernel_size must be an int or a pair of ints"),
+        ({"input_size": (8, 8.0)}, "input_size must be an int or a pair of ints"),
+        ({"out_channels": 0}, "in_channels and out_channels must be >= 1"),
+        ({"stride": (1, 2), "padding": "same"}, "stride 1"),
+        ({"kernel_size": (3, 4), "padding": "same"}, "odd kernel"),
+        ({"input_size": (8, 0), "padding": 1}, "input_size must be positive"),
+        ({"kernel_size": (3, 0)}, "kernel_size must be positive"),
+        ({"stride": (1, 0)}, "stride must be positive"),
+        ({"padding": (0, -1)}, "padding must be non-negative"),
+        ({"kernel_size": (3, 5), "input_size": (8, 4)}, r"\(3, 5\) is larger .* \(8, 4\)"),
+    ],
+)
+def test_the_second_of_two_sizes_is_checked_too(kwargs, message):
+    args = {"in_channels": 3, "out_channels": 8, "kernel_size": 3, "input_size": (8, 8), **kwargs}
+    with pytest.raises(ValueError, match=message):
+        LocallyConnected2d(**args)
 
 
 def test_input_dependent_needs_the_input():
@@ -114,6 +139,9 @@ def test_channels_last_input_gets_the_permute_hint(make):
 def test_network_channels_last_input_gets_the_permute_hint():
     with pytest.raises(ValueError, match=r"\(2, 28, 28, 1\).*x\.permute\(0, 3, 1, 2\)"):
         paper_network("conv", dataset="mnist")(torch.randn(2, 28, 28, 1))
+    with pytest.raises(ValueError) as info:  # 3 channels first and last: no permute to suggest
+        paper_network("conv", dataset="cifar10")(torch.randn(2, 3, 32, 3))
+    assert "permute" not in str(info.value)
 
 
 def test_coordconv_takes_no_rank():
@@ -166,6 +194,13 @@ def test_switches_must_be_booleans(kwargs):
     LowRankLocallyConnected2d(3, 8, 3, (8, 8), rank=2, **{name: np.False_})  # NumPy's too
 
 
+def test_numpy_switches_are_kept_as_python_booleans():
+    layer = LowRankLocallyConnected2d(
+        3, 8, 3, (8, 8), rank=2, input_dependent=np.False_, share_combining_weights=np.True_
+    )
+    assert type(layer.input_dependent) is bool and type(layer.share_combining_weights) is bool
+
+
 @pytest.mark.parametrize("make", LAYERS)
 def test_integer_input_asks_for_floats(make):
     with pytest.raises(ValueError, match=r"floating-point input, got torch.uint8.*x.float\(\)"):
@@ -182,6 +217,29 @@ def test_input_of_another_dtype_names_both_and_autocast_is_allowed(make):
     on_meta = make().to("meta")  # a device autocast does not know: the same message
     with pytest.raises(ValueError, match=r"float32 weights but got a torch.float16 input"):
         on_meta(torch.randn(2, 3, 32, 32, device="meta", dtype=torch.float16))
+    with torch.autocast("cpu", dtype=torch.bfloat16), pytest.raises(ValueError, match="float16"):
+        on_meta(torch.randn(2, 3, 32, 32, device="meta", dtype=torch.float16))  # CPU's only
+
+
+def test_autocast_is_read_on_a_torch_before_2_4(monkeypatch):
+    from lrlc import shapes
+
+    enabled = torch.is_autocast_enabled
+
+    def before_2_4(*args):  # no device type: CUDA's autocast
+        if args:
+            raise TypeError("is_autocast_enabled() takes 0 positional arguments")
+        return enabled("cuda")
+
+    def on(device_type):  # torch.autocast itself asks the new way: patch inside it
+        with monkeypatch.context() as m:
+            m.setattr(torch, "is_autocast_enabled", before_2_4)
+            m.setattr(torch, "is_autocast_cpu_enabled", lambda: enabled("cpu"))
+            return shapes._autocast_on(device_type)
+
+    assert not on("cpu")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert on("cpu") and not on("cuda")
 
 
 @pytest.mark.parametrize("make", LAYERS)
@@ -195,6 +253,16 @@ def test_input_on_another_device_names_both_and_the_fix(make):
         ValueError, match=r"weights on cpu but got an input on meta.*layer.to\('meta'\)"
     ):
         make()(torch.randn(2, 3, 32, 32, device="meta"))
+
+
+def test_another_device_of_the_same_type_is_another_device():
+    from types import SimpleNamespace
+
+    from lrlc.shapes import check_input
+
+    weight = SimpleNamespace(device=torch.device("cpu", 1), dtype=torch.float32)
+    with pytest.raises(ValueError, match=r"weights on cpu:1 but got an input on cpu"):
+        check_input(torch.randn(1, 2, 4, 4), 2, (4, 4), "Layer", weight)
 
 
 def test_the_network_and_the_combining_network_check_the_device():

@@ -22,6 +22,7 @@ GEOMETRIES = [  # (input_size, kernel_size, stride, padding)
     ((5, 6), (3, 3), (1, 1), (0, 0)),
     ((6, 5), (2, 3), (2, 1), (1, 0)),
     ((7, 7), (3, 3), (2, 2), (1, 1)),
+    ((5, 6), (3, 2), (1, 2), (0, 1)),  # padding of the width alone
 ]
 
 
@@ -414,6 +415,18 @@ def test_extra_repr_names_the_configuration():
         LowRankLocallyConnected2d(3, 8, 3, (9, 9), 2, input_dependent=True)
     )
     assert "output_size=(30, 30)" in repr(LocallyConnected2d(3, 8, 3, (32, 32)))
+    lc = repr(LocallyConnected2d(3, 8, 3, (8, 8), stride=2, padding=1, bias=False))
+    assert "stride=(2, 2), padding=(1, 1), bias=False" in lc
+    lrlc = repr(LowRankLocallyConnected2d(3, 8, 3, (8, 8), 2, padding=1))
+    assert "output_size=(8, 8), stride=(1, 1), padding=(1, 1)" in lrlc
+    assert "spatial_bias=False" not in lrlc  # its spatial bias is a row and a column
+    per_position = LowRankLocallyConnected2d(3, 8, 3, (8, 8), 2, share_combining_weights=False)
+    assert "share_combining_weights=False" in repr(per_position)
+    assert "spatial_bias=False" in repr(
+        LowRankLocallyConnected2d(3, 8, 3, (8, 8), 2, spatial_bias=False)
+    )
+    # the dilations asked for, though only those that fit an 8x8 input are built
+    assert "dilations=(1, 2, 4, 8)" in repr(InputDependentCombiningWeights(2, 3, (8, 8), (6, 6)))
 
 
 def test_initialisation_is_he_uniform():
@@ -424,6 +437,13 @@ def test_initialisation_is_he_uniform():
     lc = LocallyConnected2d(64, 8, 3, (12, 12))
     assert lc.weight.std().item() == pytest.approx(bound / 3**0.5, rel=0.05)
     assert torch.count_nonzero(lc.bias) == 0
+    bound = (6 / (64 * 5)) ** 0.5  # fan-in in x kh x kw, for kernels that are not square
+    for weight in (
+        LocallyConnected2d(64, 8, (1, 5), (12, 12)).weight,
+        LowRankLocallyConnected2d(64, 8, (5, 1), (12, 12), 4).weight,
+    ):
+        assert weight.abs().max() <= bound
+        assert weight.std().item() == pytest.approx(bound / 3**0.5, rel=0.05)
 
 
 FLOAT_LAYERS = [  # float32, random parameters (biases too), 6x6 inputs of 2 channels
@@ -452,6 +472,8 @@ def test_bf16_autocast_output_dtype_is_conv2d_s(make):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         expected = nn.Conv2d(2, 3, 3)(x).dtype
         assert layer(x).dtype == expected == torch.bfloat16
+        channels_last = x.contiguous(memory_format=torch.channels_last)
+        assert layer(channels_last).dtype == torch.bfloat16
     assert layer(x).dtype == torch.float32
     assert layer.double()(x.double()).dtype == F64
 
@@ -471,6 +493,27 @@ def test_output_keeps_the_input_memory_format(make):
     assert y.is_contiguous()
     assert y_last.is_contiguous(memory_format=torch.channels_last) and not y_last.is_contiguous()
     torch.testing.assert_close(y_last, y)
+
+
+def test_one_channel_input_gives_a_contiguous_output_as_conv2d():
+    """(B, 1, H, W) is contiguous and channels-last at once: Conv2d returns NCHW."""
+    x = torch.randn(2, 1, 6, 6)
+    assert nn.Conv2d(1, 3, 3)(x).is_contiguous()
+    for layer in (
+        LocallyConnected2d(1, 3, 3, (6, 6)),
+        LowRankLocallyConnected2d(1, 3, 3, (6, 6), 2),
+    ):
+        assert layer(x).is_contiguous()
+
+
+def test_rank_one_combining_weights_have_the_output_grid_and_check_the_input():
+    spatial = LowRankLocallyConnected2d(2, 3, 3, (5, 6), 1)  # a 3 x 4 output grid
+    assert spatial.combining_weights().shape == (3, 4, 1)
+    assert effective_filters(spatial).shape[:2] == (3, 4)
+    layer = LowRankLocallyConnected2d(3, 8, 3, (8, 9), 1, input_dependent=True)
+    assert layer.combining_weights(torch.randn(2, 3, 8, 9)).shape == (2, 6, 7, 1)
+    with pytest.raises(ValueError, match=r"LowRankLocallyConnected2d was built for inputs"):
+        layer.combining_weights(torch.randn(2, 3, 7, 7))
 
 
 def test_integer_like_sizes_and_rank_are_taken_as_ints():

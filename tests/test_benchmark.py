@@ -122,3 +122,92 @@ def test_the_plain_loop_counts_images_not_batches(monkeypatch):
     monkeypatch.setattr(bench, "time", fake_clock(0.0, 2.0))
     rate = bench.dataloader_epoch(model, batches, optimizer, torch.device("cpu"), amp=False)
     assert rate == 5.0  # 10 images in 2 s
+
+
+def test_a_formulation_wrong_by_more_than_its_tolerance_or_in_a_gradient_fails_its_check():
+    bench = load(BENCHMARK)
+    lrlc, kconv, einsum = bench.members_of((8, 8), 4, 2, [], ["lrlc_einsum"])
+
+    def off(module, x):  # 5e-5 relative error: over float32's 1e-5, under ten times it
+        return bench.lrlc_einsum(module, x) * (1 + 5e-5)
+
+    def wrong_gradient(module, x):  # the right output, its gradient 1.5 times too large
+        y = bench.lrlc_einsum(module, x)
+        return y.detach() + 1.5 * (y - y.detach())
+
+    group = [lrlc, kconv, einsum]
+    group += [bench.Member(name, 2, lrlc.make, call, lrlc.flops)
+              for name, call in [("off", off), ("wrong_gradient", wrong_gradient)]]  # fmt: skip
+    checks = bench.check_group(group, (8, 8), 4, 2, [bench.PRECISIONS["float32"]],
+                               torch.device("cpu"), 0, torch.contiguous_format)  # fmt: skip
+    passed = {c["layer"]: c["passed"] for c in checks}
+    assert passed == {"lrlc": True, "kconv": True, "lrlc_einsum": True, "off": False,
+                      "wrong_gradient": False}  # fmt: skip
+    assert [m.name for m in bench.members_of((8, 8), 4, 0, [], ["lc_unfold"])] == [
+        "conv", "lc", "lc_unfold"
+    ]  # fmt: skip
+
+
+def test_a_failed_reference_self_test_fails_the_benchmark(monkeypatch):
+    bench = load(BENCHMARK)
+    monkeypatch.setattr(bench, "reference_self_test", lambda: {"passed": False})
+    monkeypatch.setattr(bench, "check_group", lambda *args: [])
+    assert bench.main(["--device", "cpu", "--quick", "--check-only"]) == 1
+
+
+def test_time_group_times_each_call_after_the_warm_up_rotating_the_inputs(monkeypatch):
+    bench = load(BENCHMARK)
+    clock = types.SimpleNamespace(now=0.0)
+    clock.perf_counter = clock.process_time = lambda: clock.now
+    monkeypatch.setattr(bench, "time", clock)
+    inputs = {"a": [], "b": []}
+
+    def step(name, milliseconds):
+        def call(i):
+            inputs[name].append(i)
+            clock.now += milliseconds.pop(0) / 1e3
+
+        return call
+
+    steps = {"a": step("a", [100.0, 100.0, 1.0, 2.0, 9.0]), "b": step("b", [50.0] * 5)}
+    times = bench.time_group(steps, 3, 2, 3, torch.device("cpu"), None)  # 2 warm-up, 3 timed
+    assert times["a"]["median_ms"] == pytest.approx(2.0)  # not the mean, 4
+    assert times["a"]["min_ms"] == pytest.approx(1.0) and times["a"]["n"] == 3
+    assert times["b"]["median_ms"] == pytest.approx(50.0)
+    assert inputs == {"a": [0, 2, 1, 0, 2], "b": [1, 0, 2, 1, 0]}  # interleaved, rotated
+
+
+def test_the_benchmarks_ratios_and_rates_come_from_its_medians(tmp_path, monkeypatch):
+    bench = load(BENCHMARK)
+    medians = {"conv": 2.0, "lc": 8.0, "kconv": 4.0, "lrlc": 6.0, "lrlc_einsum": 12.0,
+               "lrlc_id": 9.0}  # fmt: skip
+
+    def time_group(steps, *args):
+        if set(steps) <= {"mm", "copy"}:  # the machine: 2 ms a matmul, 4 ms a copy
+            return {n: {"median_ms": 2.0 if n == "mm" else 4.0} for n in steps}
+        return {n: {"median_ms": medians[n], "min_ms": medians[n] / 2} for n in steps}
+
+    monkeypatch.setattr(bench, "time_group", time_group)
+    monkeypatch.setattr(bench, "check_group", lambda *args: [])
+    monkeypatch.setenv("LRLC_COMMIT", "abc1234-dirty")
+    assert bench.main(["--device", "cpu", "--quick", "--out", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "cpu-quick.json").read_text())
+    assert record["git"] == {"commit": "abc1234", "dirty": True}
+    machine = record["machine"]
+    assert machine["matmul"]["float32"]["tflops"] == pytest.approx(2 * 2048**3 / 2e-3 / 1e12)
+    assert machine["copy_bandwidth_gbs"] == pytest.approx(2 * 2**25 * 4 / 4e-3 / 1e9)
+    ratios = record["ratios"]
+    for mode in ("fwd", "fwd_bwd"):
+        assert ratios["lrlc_vs_kconv"]["16x16"]["float32"][mode] == {"1": 1.5, "2": 1.5, "4": 1.5}
+        assert ratios["lrlc_einsum_vs_kconv"]["16x16"]["float32"][mode] == {"2": 3.0, "4": 3.0}
+        assert ratios["lrlc_id_overhead"]["16x16"]["float32"][mode] == {"2": 0.5}
+        assert ratios["lc_vs_conv"]["16x16"]["float32"][mode] == 4.0
+        lc = ratios["lc_vs_roofline"]["16x16"]["float32"][mode]
+        assert lc["ratio"] == pytest.approx(8.0 / lc["bound_ms"])
+    lc = {r["mode"]: r for r in record["results"] if r["layer"] == "lc"}
+    assert lc["fwd_bwd"]["gflop"] == pytest.approx(3 * lc["fwd"]["gflop"])  # backward: 2 more
+    assert lc["fwd"]["gflop"] == pytest.approx(bench.lc2d_flops(16, 16, 3, (16, 16)) * 4 / 1e9)
+    assert lc["fwd"]["tflops"] == pytest.approx(lc["fwd"]["gflop"] / 8.0)  # GFLOP / ms
+    p, machine = bench.PRECISIONS["float32"], record["machine"]
+    both = bench.lc_roofline((16, 16), 16, 4, p, "fwd_bwd", machine)
+    assert both["flops"] == 3 * bench.lc_roofline((16, 16), 16, 4, p, "fwd", machine)["flops"]

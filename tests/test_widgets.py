@@ -64,6 +64,24 @@ def parse(slider: HTML) -> Elements:
     return parser
 
 
+def ids_in(page: HTML) -> list[str]:
+    return [attrs["id"] for _, attrs in parse(page).tags if "id" in attrs]
+
+
+def config_of(page: HTML) -> dict:
+    """The JSON the inline script reads (``var c = {...};``)."""
+    (script,) = parse(page).scripts
+    return json.loads(re.search(r"var c = (\{.*?\});\n", script).group(1))
+
+
+def png_width(data: bytes) -> int:
+    return int.from_bytes(data[16:20], "big")  # the IHDR chunk's width
+
+
+def src_png(image: dict) -> bytes:
+    return base64.b64decode(image["src"].split(",", 1)[1])
+
+
 @pytest.fixture(scope="module")
 def pngs() -> dict[int, bytes]:
     return {k: png(k) for k in range(1, 5)}
@@ -114,6 +132,43 @@ def test_slider_min_max_step(values, expected):
     assert (rng["min"], rng["max"], rng["step"], rng["value"]) == expected
 
 
+def test_figures_are_drawn_at_the_dpi_asked_for():
+    def view():
+        return plt.subplots(figsize=(1, 1))[0], None  # one inch
+
+    for dpi in (20, 40):
+        (image,) = parse(static_slider({1: view()}, dpi=dpi)).find("img")
+        assert png_width(src_png(image)) == dpi
+
+
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ([False, True], ("0", "1", "1", "0")),  # booleans are no ints: positions
+        ([3, 2, 1], ("0", "2", "1", "0")),  # falling ints: positions
+    ],
+)
+def test_values_that_are_not_rising_ints_run_over_positions(values, expected):
+    slider = static_slider({v: (png(1), None) for v in values})
+    (rng,) = parse(slider).find("input")
+    assert (rng["min"], rng["max"], rng["step"], rng["value"]) == expected
+    assert config_of(slider)["indexed"] is True
+
+
+def test_values_are_shown_as_text_and_any_value_can_be_a_key(pngs):
+    from pathlib import Path
+
+    slider = static_slider({Path("a"): (pngs[1], None), Path("b"): (pngs[2], None)}, "run")
+    assert config_of(slider)["values"] is None  # positions: no JSON of the keys needed
+    assert config_of(slider)["shown"] == ["a", "b"]
+    slider = static_slider({"a": (pngs[1], None), "b": (pngs[2], None)}, label="a & b")
+    (rng,) = parse(slider).find("input")
+    assert rng["aria-valuetext"] == "a" and re.search(r"<output [^>]*>a</output>", slider.data)
+    assert re.search(r'<label for="[^"]+-input">a &amp; b = <output', slider.data)
+    assert parse(slider).find("img")[0]["alt"] == "a & b = a"  # escaped once, not twice
+    assert '<div class="lrlc-slider-caption" style="margin-top:0.25em"></div>' in slider.data
+
+
 def test_initial_view_is_the_only_one_shown(pngs):
     slider = static_slider({k: (p, None) for k, p in pngs.items()}, initial=3)
     views = [a for a in parse(slider).find("div") if "lrlc-slider-view" in (a.get("class") or "")]
@@ -142,6 +197,8 @@ def test_explicit_element_id_is_used_and_checked(pngs):
     assert 'id="explorer"' in slider.data and 'id="explorer-input"' in slider.data
     with pytest.raises(ValueError, match="element_id"):
         static_slider({1: (pngs[1], None)}, element_id='x" onload="alert(1)')
+    with pytest.raises(ValueError, match="must start with a letter"):
+        static_slider({1: (pngs[1], None)}, element_id="1abc")
 
 
 def test_text_is_escaped_and_html_captions_are_not(pngs):
@@ -166,6 +223,9 @@ def test_values_cannot_close_the_script_element(pngs):
     assert slider.data.count("</script>") == 1
     (script,) = parse(slider).scripts
     assert "\\u003c/script>" in script
+    slider = static_slider({"<!--<script>": (pngs[1], None), "ok": (pngs[2], None)})
+    (script,) = parse(slider).scripts  # no comment or script opened inside the script
+    assert "<!--" not in script and "\\u003c!--\\u003cscript>" in script
 
 
 def test_invalid_input_is_rejected(pngs):
@@ -175,6 +235,8 @@ def test_invalid_input_is_rejected(pngs):
         static_slider({1: (pngs[1], None)}, initial=2)
     with pytest.raises(ValueError, match="PNG"):
         static_slider({1: (b"GIF89a", None)})
+    with pytest.raises(ValueError, match="PNG"):
+        static_slider({1: (b"\x89JUNKJUNK", None)})
     with pytest.raises(TypeError, match="Figure or PNG bytes"):
         static_slider({1: ("image.png", None)})
 
@@ -194,16 +256,23 @@ def test_the_script_switches_views_in_a_stub_dom(values):
     program = f"""
 const elements = {{}};
 const listeners = {{}};
+const ids = new Set({json.dumps(ids_in(slider))});  // the page's own ids, no others
 function element(id) {{
+  if (!ids.has(id)) throw new Error("no element " + id);
   return elements[id] || (elements[id] = {{
     id, value: "{rng["value"]}", textContent: "", style: {{display: ""}},
     addEventListener(type, f) {{ listeners[type] = f; }},
     setAttribute(name, value) {{ this[name] = value; }},
   }});
 }}
-const document = {{ getElementById: element }};
+const document = {{ getElementById: (id) => (ids.has(id) ? element(id) : null) }};
 for (let m = 0; m < {len(values)}; m++) element("{root}-view-" + m);
+element("{root}-input").value = "{rng["max"]}";  // a browser that kept a moved slider
 {script}
+const last = [];  // shown at once, before any event
+for (let m = 0; m < {len(values)}; m++)
+  if (element("{root}-view-" + m).style.display !== "none") last.push(m);
+if (JSON.stringify(last) !== JSON.stringify([{len(values) - 1}])) throw new Error("on load");
 const shown = [];
 for (const setting of {json.dumps(settings)}) {{
   element("{root}-input").value = setting;
@@ -249,6 +318,22 @@ def test_explorer_has_a_menu_a_slider_and_every_pair_once():
         assert base64.b64decode(img["src"].split(",", 1)[1]) == views[choice, value][0]
         assert img["alt"] == f"{choice}, rank = {value}"
     assert "CIFAR-10 at rank 2" in explorer.data
+    assert page.find("label")[0]["for"] == menu["id"]  # the menu's name names the menu
+
+
+@pytest.mark.parametrize("initial, visible", [(None, "-view-0-0"), (("MNIST", 4), "-view-0-2")])
+def test_the_explorer_opens_at_its_initial_view(initial, visible):
+    page = parse(static_explorer(explorer_views(), initial=initial))
+    shown = [a["id"] for a in page.find("div")
+             if "lrlc-slider-view" in (a.get("class") or "") and "style" not in a]  # fmt: skip
+    assert len(shown) == 1 and shown[0].endswith(visible)
+    options = [t for t in page.tags if t[0] == "option"]
+    assert [("selected" in attrs) for _, attrs in options] == [True, False]
+
+
+def test_the_explorer_tells_its_script_every_choice():
+    views = explorer_views(choices=("MNIST", "CIFAR-10", "CelebA"), values=(1, 2))
+    assert config_of(static_explorer(views))["choices"] == 3
 
 
 def test_explorer_rejects_missing_pairs_and_bad_keys():
@@ -286,14 +371,16 @@ def test_the_explorer_script_switches_views_in_a_stub_dom():
     program = f"""
 const elements = {{}};
 const listeners = {{}};
+const ids = new Set({json.dumps(ids_in(explorer))});  // the page's own ids, no others
 function element(id) {{
+  if (!ids.has(id)) throw new Error("no element " + id);
   return elements[id] || (elements[id] = {{
     id, value: "0", textContent: "", style: {{display: ""}},
     addEventListener(type, f) {{ listeners[type] = f; }},
     setAttribute(name, value) {{ this[name] = value; }},
   }});
 }}
-const document = {{ getElementById: element }};
+const document = {{ getElementById: (id) => (ids.has(id) ? element(id) : null) }};
 element("{root}-input").value = "1";
 {script}
 const shown = [];
@@ -333,6 +420,19 @@ def test_live_slider_renders_on_demand_and_caches():
     assert calls == [1, 4] and "rank 4" in view.value
     slider.value = 1
     assert calls == [1, 4] and "rank 1" in view.value
+    assert slider.options == (1, 2, 4) and slider.description == "rank"
+    assert slider.continuous_update is False  # a view per release, not per pixel dragged
+
+
+def test_live_slider_takes_its_label_and_dpi():
+    pytest.importorskip("ipywidgets")
+    for dpi in (20, 40):
+        box = live_slider(lambda k: (plt.subplots(figsize=(1, 1))[0], None), [1, 2],
+                          label="epoch", dpi=dpi)  # fmt: skip
+        slider, view = box.children
+        assert slider.description == "epoch" and 'alt="epoch = 1"' in view.value
+        image = parse(HTML(view.value)).find("img")[0]
+        assert png_width(src_png(image)) == dpi
 
 
 def test_markdown_table():
@@ -351,6 +451,13 @@ def test_markdown_table():
         markdown_table(["a", "b"], [[1]])
     with pytest.raises(ValueError, match="align"):
         markdown_table(["a", "b"], [[1, 2]], align="x")
+    with pytest.raises(ValueError, match="align"):
+        markdown_table(["a", "b"], [[1, 2]], align="lrr")
+    with pytest.raises(ValueError, match="1 cells"):
+        markdown_table(["a"], [[1, 2]])
+    assert markdown_table(["a|b"], [["x\ny"]]).data.splitlines() == [
+        "| a\\|b |", "|:--|", "| x y |"
+    ]  # fmt: skip
 
 
 def test_without_jupyter_tables_print_and_live_sliders_say_what_to_install(monkeypatch):

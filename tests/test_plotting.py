@@ -192,3 +192,56 @@ def test_a_grid_name_instead_of_its_results_gets_the_load_call():
     for plot in (plot_rank_sweep, plot_accuracy_vs_params):
         with pytest.raises(TypeError, match=r"got str 'mnist': load them first.*results.load"):
             plot("mnist")
+
+
+def test_plot_images_lays_out_titles_scale_and_colour_bar_as_asked():
+    maps = [np.full((2, 2), v) for v in (1.0, 3.0, 5.0, 7.0, 9.0)]
+    fig = plot_images(maps, ["a", "b", "c", "d", "e"])
+    panels = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in panels] == ["a", "b", "c", "d", "e"]
+    assert fig.axes[0].get_gridspec().ncols == 4  # four to a row by default
+    assert {ax.images[0].get_clim() for ax in panels} == {(1.0, 9.0)}  # every panel's range
+    assert all(ax.images[0].get_interpolation() == "nearest" for ax in panels)  # no smoothing
+    assert not any(ax.get_label() == "<colorbar>" for ax in fig.axes)
+    fig = plot_images(maps, colorbar=True)
+    assert sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == 1
+    fig = plot_images([np.zeros((2, 2))], symmetric=True)  # all zero: white, not a blank range
+    assert fig.axes[0].images[0].get_clim() == (-1.0, 1.0)
+
+
+def test_filter_grids_label_each_row_and_column_on_a_scale_centred_on_zero():
+    filters = torch.rand(2, 3, 3, 3)  # positive only: the scale is still centred on zero
+    fig = plot_filter_bank(filters)
+    panels = np.array([ax for ax in fig.axes if ax.images]).reshape(2, 3)
+    assert [ax.get_xlabel() for ax in panels[-1]] == ["in 0", "in 1", "in 2"]
+    assert [ax.get_ylabel() for ax in panels[:, 0]] == ["out 0", "out 1"]
+    limit = filters.abs().max().item()
+    assert panels[0, 0].images[0].get_clim() == pytest.approx((-limit, limit))
+    layer = LowRankLocallyConnected2d(2, 5, 3, (8, 8), rank=3)
+    with torch.no_grad():
+        layer.combining_row.copy_(torch.randn(6, 3))  # positions that differ
+        layer.combining_col.copy_(torch.randn(6, 3))
+    filters = effective_filters(layer)
+    fig = plot_filters_at_positions(filters, [(2, 3), (4, 1)], out_channels=(0,))
+    panels = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_ylabel() for ax in panels] == ["(2, 3)", "(4, 1)"]
+    drawn = images_of(fig)[0]
+    np.testing.assert_allclose(drawn, filters[2, 3, 0, 0].detach().numpy(), rtol=1e-6)
+    assert not np.allclose(drawn, filters[3, 2, 0, 0].detach().numpy())  # row i, column j
+
+
+def test_combining_weight_panels_are_titled_from_one_and_find_their_grid():
+    fig = plot_combining_weights(torch.full((3, 3, 5), 0.2), nrows=2)
+    panels = [ax for ax in fig.axes if ax.images and ax.get_label() != "<colorbar>"]
+    assert [ax.get_title() for ax in panels] == [f"$w_{{ij{k}}}$" for k in range(1, 6)]
+    assert fig.axes[0].get_gridspec().ncols == 3  # five panels in two rows
+    assert not fig.get_layout_engine()._compress  # "constrained"
+    fixed = plot_combining_weights(torch.full((3, 3, 2), 0.5), figsize=(6, 2))
+    assert fixed.get_layout_engine()._compress  # "compressed": panels closed up in a set size
+
+
+def test_rank_one_departures_from_uniform_get_a_readable_colour_bar():
+    fig = plot_combining_weights(torch.ones(3, 3, 1), deviation=True)
+    assert fig.axes[0].images[0].get_clim() == pytest.approx((-1e-3, 1e-3))
+    (bar,) = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert [t.get_text() for t in bar.get_yticklabels()] == ["-0.001", "0", "+0.001"]

@@ -140,6 +140,9 @@ def test_plot_attribute_gains_one_bar_per_attribute_and_variant_sorted_by_the_re
     lows = [[bar.get_y() for bar in c] for c in ax.containers]
     assert np.diff(lows[0]) == pytest.approx([1.0] * 39)  # one row per attribute
     assert np.subtract(lows[1], lows[0]) == pytest.approx([0.4] * 40)  # side by side
+    assert ax.get_yticks() == pytest.approx(np.arange(40) + 0.2)  # a name mid-group
+    (zero,) = [ln for ln in ax.get_lines() if list(ln.get_xdata()) == [0, 0]]
+    assert zero.get_color() == "black"
     assert "majority-class baseline" in ax.get_xlabel()
 
 

@@ -20,6 +20,9 @@ from lrlc import LowRankLocallyConnected2d, results  # noqa: E402
 from lrlc.datasets.cifar10 import JPEG_NOTE  # noqa: E402
 from lrlc.experiments import learned_combining_logits  # noqa: E402
 from lrlc.plotting import (  # noqa: E402
+    _count_label,
+    _far_from,
+    draw_baseline,
     plot_accuracy_vs_params,
     plot_rank_sweep,
     plot_valid_curve_panels,
@@ -344,6 +347,41 @@ def test_rank_sweep_and_curves_draw_every_variant(results_dir):
     plt.close(fig)
 
 
+def test_rank_sweep_draws_means_and_one_standard_deviation_in_points(results_dir):
+    raw = grid()
+    raw["runs"] += [run("wide_conv", 4, s, acc, params=600) for s, acc in ((0, 0.96), (1, 1.0))]
+    write(results_dir / "cpu" / "mnist.json", raw)
+    loaded = results.load("mnist")
+    std = {(r["layer"], r["rank"], r["where"]): 100 * r["test_std"] for r in loaded.summary()}
+    ax = plot_rank_sweep(loaded).axes[0]
+    sweeps = {c.get_label(): c for c in ax.containers}
+    every, last = sweeps["LRLC, all three layers"], sweeps["LRLC, last layer only"]
+    assert (every.lines[0].get_marker(), last.lines[0].get_marker()) == ("o", "s")
+    assert list(every.lines[0].get_ydata()) == pytest.approx([95.0, 97.0])  # in points
+    (_, low), (_, high) = every.lines[2][0].get_segments()[-1]  # rank 4's bar: mean +- std
+    assert (high - low) / 2 == pytest.approx(std["lrlc", 4, "all"])
+    assert ax.get_ylim()[1] >= 98.0 + std["wide_conv", 4, "all"]  # a band above LRLC shown
+    assert ax.get_xscale() == "log" and ax.xaxis.get_transform().base == 2
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("rank $K$", "test accuracy (%)")
+    plt.close("all")
+
+
+def test_a_baseline_is_a_dashed_line_with_a_band_of_one_standard_deviation():
+    fig, ax = plt.subplots()
+    draw_baseline(ax, "conv", 92.0, 2.0, "convolution")
+    draw_baseline(ax, "lc", 80.0, 0.0, "locally connected")  # one seed: no band
+    (band,) = ax.patches
+    assert (band.get_bbox().y0, band.get_bbox().y1) == (90.0, 94.0)
+    styles = {"conv": "--", "lc": "-.", "wide_conv": "--", "coordconv": ":"}
+    for layer, style in styles.items():
+        draw_baseline(ax, layer, 50.0, 0.0, layer)
+        assert ax.get_lines()[-1].get_linestyle() == style  # never LRLC's solid line
+    plt.close(fig)
+    assert not _far_from(95.0, [96.0, 96.5])  # within 2 points of a narrow range
+    assert _far_from(93.9, [96.0, 96.5]) and not _far_from(50.0, [])
+    assert (_count_label(50_000), _count_label(2_000_000)) == ("50k", "2M")
+
+
 def test_rank_sweep_keeps_its_axis_on_lrlc_when_a_baseline_is_far_below(results_dir):
     """An LC at 20% would squash LRLC's 91-98% into a sliver: it is drawn off the axis, and
     its legend entry says where it is. A baseline far above stays on the axis: the best
@@ -382,6 +420,11 @@ def test_valid_curves_tell_placements_ranks_and_baselines_apart(results_dir):
     (conv_level,) = [ln for ln in lines if ln.get_label().startswith("convolution")]
     assert to_hex(conv.get_color()) == to_hex(conv_level.get_color())
     assert low.get_linestyle() == high.get_linestyle() == "-" and last.get_linestyle() == "--"
+    assert conv.get_linestyle() == "-" and conv.get_marker() == "."
+    assert low.get_marker() != high.get_marker()  # a marker per rank: shades alone are close
+    assert list(conv.get_xdata()) == [1, 2]  # epochs count from 1
+    assert fig.axes[0].get_ylabel() == "validation accuracy (%)"
+    assert variant_color("lrlc", 8) != variant_color("lrlc", 16)  # a shade per rank to 16
     assert sum(high.get_color()[:3]) < sum(low.get_color()[:3])  # higher rank, darker blue
     assert high.get_color()[2] > high.get_color()[0] and last.get_color()[0] > last.get_color()[2]
     # a rank has one shade in every figure, whichever ranks it is drawn with (chapter 8
@@ -465,6 +508,11 @@ def test_accuracy_vs_params_puts_each_variant_at_its_size(results_dir):
     ]
     (line,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-"]
     assert list(line.get_xdata()) == [200, 300]  # the LRLC ranks, all three layers
+    assert list(line.get_ydata()) == pytest.approx([95.0, 97.0])  # through its points
+    conv = next(c for c in ax.containers if c.lines[0].get_xdata()[0] == 100
+                and c.lines[0].get_ydata()[0] == pytest.approx(92.0))  # fmt: skip
+    ((_, low), (_, high)) = conv.lines[2][0].get_segments()[0]
+    assert (high - low) / 2 == pytest.approx(100 * statistics.stdev([0.90, 0.94]))
     (dashed,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
     assert list(dashed.get_xdata()) == [100] and dashed.get_color() == "C1"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]

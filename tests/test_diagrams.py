@@ -56,3 +56,29 @@ def test_every_map_marks_the_same_output_position_and_the_input_its_window():
     for k in (1, 2, 3):
         assert f"$W_{k} \\star x$" in texts and f"$w_{{ij{k}}}$" in texts
     plt.close(fig)
+
+
+def test_each_weight_leaves_its_own_groups_cell_and_the_sum_reaches_the_output():
+    from matplotlib.patches import FancyArrowPatch
+
+    fig = plot_efficient_forward()
+    ax = fig.axes[0]
+    white = to_rgba("white")
+    rects = [p for p in ax.patches if isinstance(p, Rectangle)]
+    maps = [r for r in rects if r.get_facecolor() == white]
+    groups = [r for r in rects if r.get_facecolor() != white and r.get_width() < 0.5][:3]
+    assert len({r.get_facecolor() for r in groups}) == 3  # a colour per group
+    arrows = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
+    assert len(arrows) == 5  # input -> groups, three weights, sum -> output
+    for cell in groups:  # the weight's arrow starts inside the group's marked cell
+        starts = [a._posA_posB[0] for a in arrows if a.get_facecolor() == cell.get_facecolor()]
+        ((x, y),) = starts
+        assert cell.get_x() < x < cell.get_x() + cell.get_width()
+        assert cell.get_y() < y < cell.get_y() + cell.get_height()
+    back = max(m.get_x() for m in maps)  # the output's maps, 0.12 apart: its front one
+    output = min((m for m in maps if m.get_x() > back - 0.5), key=lambda m: m.get_x())
+    assert any(abs(a._posA_posB[1][0] - output.get_x()) < 0.2 for a in arrows)
+    texts = list(ax.texts)
+    assert "(here $K = 3$)" in [t.get_text() for t in texts]
+    assert min(t.get_fontsize() for t in texts) >= 10  # readable at the column's width
+    plt.close(fig)

@@ -4,7 +4,8 @@
 
 Runs each notebook with nbclient in ``book/`` (as Jupyter, nbval and Colab do), and then
 refuses the result (leaving the file untouched) when a stored output holds an error, a
-warning on stderr, an absolute path of this machine, or an ipywidget. Training progress
+warning on stderr, an absolute path of this machine, an ipywidget, or a figure's text
+(``<Figure size ...>``) instead of its image. Training progress
 is stored as one printed line per epoch (``LRLC_PROGRESS=log``): a widget would need the
 widget manager's JavaScript on the page, and a frozen bar says less than the log. The data
 root comes from ``$LRLC_DATA`` as usual; set ``LRLC_QUICK=1`` for small subsets.
@@ -24,9 +25,16 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-MACHINE_PATH = re.compile(r"(/work/|/root/|/home/|/tmp/|/usr/|/opt/|[A-Z]:\\\\Users)")
-WARNING = re.compile(r"Warning\b|warnings\.warn")
+# Home, work and temporary folders of Linux, macOS (/Users/, /var/folders/), Colab
+# (/content/) and Windows (C:\Users\ as printed, or with slashes or doubled backslashes)
+MACHINE_PATH = re.compile(
+    r"(/work/|/root/|/home/|/tmp/|/usr/|/opt/|/mnt/|/content/|/Users/|/var/folders/"
+    r"|[A-Za-z]:[\\/]+Users\b)"
+)
+# a warning's category (UserWarning: ...), its source line, or a logged one (WARNING:root:)
+WARNING = re.compile(r"Warning\b|warnings\.warn|^WARNING\b", re.MULTILINE)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+FIGURE_TEXT = re.compile(r"<Figure size \d+(\.\d+)?x\d+")  # a figure's repr, drawn nowhere
 
 
 def problems(nb) -> list[str]:
@@ -45,6 +53,10 @@ def problems(nb) -> list[str]:
             else:
                 if WIDGET_VIEW in out.get("data", {}):
                     found.append(f"{where}: an ipywidget, which the static book cannot show")
+                if set(out.get("data", {})) == {"text/plain"} and FIGURE_TEXT.match(
+                    out.data["text/plain"]
+                ):
+                    found.append(f"{where}: a figure printed as text, not drawn (plt.close it)")
                 for mime, value in out.get("data", {}).items():
                     if mime.startswith("text/") or mime.endswith("json"):
                         texts.append(value if isinstance(value, str) else str(value))

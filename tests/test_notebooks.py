@@ -7,6 +7,7 @@ Markdown table will render as a table.
 """
 
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -201,6 +202,127 @@ def test_the_checks_catch_what_they_should(checks):
         assert problem in found
 
 
+def one_output(output) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("x"))
+    nb.cells[0].outputs = [output]
+    return nb
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/work/main/x.png", "/root/x", "/home/ada/x", "/tmp/x", "/usr/lib/x", "/opt/x",
+     "/mnt/data/x", "/content/lrlc/x", "/Users/ada/x", "/var/folders/x/T/y",
+     "C:\\Users\\ada\\x.png", "C:/Users/ada/x", "WindowsPath('D:/Users/ada')",
+     "'C:\\\\Users\\\\ada'"],
+)  # fmt: skip
+def test_each_kind_of_machine_path_is_found_alone(checks, path):
+    nb = one_output(nbformat.v4.new_output("stream", name="stdout", text=f"saved {path}\n"))
+    assert "a path of this machine" in " ".join(checks.problems(nb))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"text/plain": "/home/ada/x"}, {"text/plain": "ok", "text/html": "<p>/home/ada/x</p>"},
+     {"text/markdown": "/home/ada/x"}, {"application/json": {"file": "/home/ada/x"}}],
+)  # fmt: skip
+def test_a_path_is_found_in_every_text_and_json_output(checks, data):
+    nb = one_output(nbformat.v4.new_output("display_data", data=data))
+    assert "a path of this machine" in " ".join(checks.problems(nb))
+
+
+def test_a_figure_printed_as_text_is_refused_and_one_drawn_is_not(checks):
+    text = {"text/plain": "<Figure size 640x480 with 1 Axes>"}
+    nb = one_output(nbformat.v4.new_output("execute_result", data=text, execution_count=1))
+    assert "a figure printed as text" in " ".join(checks.problems(nb))
+    drawn = nbformat.v4.new_output("display_data", data={**text, "image/png": "iVBORw0KGgo="})
+    assert checks.problems(one_output(drawn)) == []
+
+
+@pytest.mark.parametrize(
+    "text, refused",
+    [("RuntimeWarning: overflow\n", True), ("  warnings.warn(msg)\n", True),
+     ("WARNING:root:slow\n", True), ("a note\n", False)],
+)  # fmt: skip
+def test_warnings_of_every_kind_are_refused_on_stderr_only(checks, text, refused):
+    nb = one_output(nbformat.v4.new_output("stream", name="stderr", text=text))
+    assert bool(checks.problems(nb)) is refused
+    nb = one_output(nbformat.v4.new_output("stream", name="stdout", text=text))
+    assert checks.problems(nb) == []  # printed on purpose (a chapter naming a warning)
+
+
+class FakeClient:
+    """nbclient's NotebookClient, running no kernel: each notebook says in its metadata
+    what its run does ("ok": two lines of stdout; "warn": a warning; "fail": an error)."""
+
+    runs: list = []
+
+    def __init__(self, nb, **kwargs):
+        self.nb, self.kwargs = nb, kwargs
+        FakeClient.runs.append((nb.metadata["fake"], kwargs, os.environ.get("LRLC_PROGRESS")))
+
+    def execute(self):
+        cell, what = self.nb.cells[0], self.nb.metadata["fake"]
+        cell.execution_count = 1
+        if what == "fail":
+            raise RuntimeError("boom")
+        lines = ["UserWarning: careful\n"] if what == "warn" else ["a\n", "b\n"]
+        name = "stderr" if what == "warn" else "stdout"
+        cell.outputs = [nbformat.v4.new_output("stream", name=name, text=t) for t in lines]
+
+
+def fake_chapter(path: Path, what: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("run()"))
+    nb.metadata["fake"] = what
+    nb.metadata["widgets"] = {"state": {}}  # left by an earlier run in Jupyter
+    nbformat.write(nb, path)
+    return path
+
+
+def test_execute_saves_a_clean_run_and_keeps_the_file_of_a_refused_one(checks, tmp_path,
+                                                                        monkeypatch):  # fmt: skip
+    monkeypatch.setattr(checks, "NotebookClient", FakeClient)
+    FakeClient.runs = []
+    ok = fake_chapter(tmp_path / "05_ok.ipynb", "ok")
+    assert checks.execute(ok) is True
+    saved = nbformat.read(ok, as_version=4)
+    assert [o.text for o in saved.cells[0].outputs] == ["a\nb\n"]  # one block of log
+    assert "widgets" not in saved.metadata
+    ((_, kwargs, _),) = FakeClient.runs
+    assert 0 < kwargs["timeout"] < float("inf") and kwargs["record_timing"] is False
+    assert kwargs["resources"] == {"metadata": {"path": str(tmp_path)}}  # runs in book/
+    rejected = tmp_path / "rejected"
+    for what in ("warn", "fail"):
+        path = fake_chapter(tmp_path / f"06_{what}.ipynb", what)
+        before = path.read_bytes()
+        assert checks.execute(path, rejected) is False
+        assert path.read_bytes() == before  # never saved over the chapter
+        kept = nbformat.read(rejected / path.name, as_version=4)
+        assert kept.cells[0].execution_count == 1  # as it stood after the run
+        assert checks.execute(path) is False  # without a folder for it: refused all the same
+
+
+def test_the_command_runs_every_chapter_and_fails_if_one_fails(tmp_path, monkeypatch):
+    import runpy
+
+    import nbclient
+
+    monkeypatch.setattr(nbclient, "NotebookClient", FakeClient)
+    monkeypatch.delenv("LRLC_PROGRESS", raising=False)
+    FakeClient.runs = []
+    bad, good = fake_chapter(tmp_path / "a.ipynb", "fail"), fake_chapter(tmp_path / "b.ipynb", "ok")
+    argv = ["execute.py", "--rejected", str(tmp_path / "out"), str(bad), str(good)]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_path(str(ROOT / ".ci" / "execute.py"), run_name="__main__")
+    assert exit_.value.code == 1
+    assert [(what, progress) for what, _, progress in FakeClient.runs] == [
+        ("fail", "log"), ("ok", "log")
+    ]  # fmt: skip
+    assert (tmp_path / "out" / "a.ipynb").exists() and not (tmp_path / "out" / "b.ipynb").exists()
+
+
 def test_consecutive_lines_of_one_stream_become_one_output(checks):
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("x")
@@ -278,6 +400,25 @@ def test_celeba_chapters_skip_with_the_fix_outside_ci_only(monkeypatch, tmp_path
     items = [_Item(name) for name in hook.NEEDS_CELEBA]
     hook.pytest_collection_modifyitems(None, items)
     assert all(item.markers == [] for item in items)
+
+
+def test_the_chapters_that_load_celeba_are_the_ones_skipped_without_it(monkeypatch, tmp_path):
+    hook = _book_conftest()
+    loading = set()
+    for path in NOTEBOOKS:  # a code cell with data.load("celeba" ...)
+        code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        if re.search(r"load\(\s*[\"']celeba[\"']", "\n".join(code)):
+            loading.add(path.name)
+    assert set(hook.NEEDS_CELEBA) == loading
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LRLC_DATA", "data")  # relative: the reason names the whole path
+    for available, skipped in ({"celeba"}, False), ({"mnist", "cifar10"}, True):
+        monkeypatch.setattr(hook.data, "available", lambda name, a=available: name in a)
+        items = [_Item(name) for name in hook.NEEDS_CELEBA]
+        hook.pytest_collection_modifyitems(None, items)
+        assert all(bool(item.markers) is skipped for item in items)
+    assert str(tmp_path.resolve() / "data") in items[0].markers[0].kwargs["reason"]
 
 
 def test_the_edits_waiting_for_a_gpu_still_apply_and_lint_clean(tmp_path):
